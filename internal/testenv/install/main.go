@@ -1,0 +1,44 @@
+// Command install builds and caches the peers that tests start, so that the
+// first test package does not spend its timeout building them:
+//
+//	go run ./internal/testenv/install            # minio
+//	go run ./internal/testenv/install minio versitygw
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/tarnlake/tarn/internal/testenv"
+)
+
+var peers = map[string]func(context.Context) (string, error){
+	"minio":     testenv.InstallMinIO,
+	"versitygw": testenv.InstallVersityGW,
+}
+
+func main() {
+	names := os.Args[1:]
+	if len(names) == 0 {
+		names = []string{"minio"}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	for _, name := range names {
+		install, ok := peers[name]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "install: unknown peer %q (know minio, versitygw)\n", name)
+			os.Exit(2)
+		}
+		start := time.Now()
+		bin, err := install(ctx)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "install %s: %v\n", name, err)
+			os.Exit(1)
+		}
+		fmt.Printf("%s: %s (%s)\n", name, bin, time.Since(start).Round(time.Millisecond))
+	}
+}
