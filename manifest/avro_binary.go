@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // decoder reads Avro binary values from one decompressed block.
@@ -20,6 +21,20 @@ type decoder struct {
 	buf []byte
 	pos int
 	err error
+	// errPath names the fields enclosing the failure, innermost first.
+	errPath []string
+}
+
+// failedField returns the dotted path of the field where decoding failed.
+func (d *decoder) failedField() string {
+	var b strings.Builder
+	for i := len(d.errPath) - 1; i >= 0; i-- {
+		b.WriteString(d.errPath[i])
+		if i > 0 {
+			b.WriteByte('.')
+		}
+	}
+	return b.String()
 }
 
 func (d *decoder) fail(format string, args ...any) {

@@ -86,10 +86,8 @@ func (r *record[T]) bind(w *avroSchema) (func(d *decoder, v *T), error) {
 	for _, wf := range w.fields {
 		i, ok := r.byName[wf.name]
 		if !ok {
-			if minSize(wf.typ) > 0 {
-				skip := skipper(wf.typ)
-				ops = append(ops, func(d *decoder, _ *T) { skip(d) })
-			}
+			skip := skipper(wf.typ)
+			ops = append(ops, func(d *decoder, _ *T) { skip(d) })
 			continue
 		}
 		seen[i] = true
@@ -104,9 +102,17 @@ func (r *record[T]) bind(w *avroSchema) (func(d *decoder, v *T), error) {
 			return nil, fmt.Errorf("writer schema lacks the required field %s", f.name)
 		}
 	}
+	names := make([]string, len(w.fields))
+	for i, wf := range w.fields {
+		names[i] = wf.name
+	}
 	return func(d *decoder, v *T) {
-		for _, op := range ops {
+		for i, op := range ops {
 			op(d, v)
+			if d.err != nil {
+				d.errPath = append(d.errPath, names[i])
+				return
+			}
 		}
 	}, nil
 }

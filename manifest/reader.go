@@ -195,6 +195,9 @@ func (r *Reader[T]) Next() (T, error) {
 	}
 	r.schema.decode(&r.d, &v)
 	if r.d.err != nil {
+		if path := r.d.failedField(); path != "" {
+			return v, r.fail(fmt.Errorf("record %d, field %s: %w", r.record, path, r.d.err))
+		}
 		return v, r.fail(fmt.Errorf("record %d: %w", r.record, r.d.err))
 	}
 	r.left--
