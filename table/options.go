@@ -1,0 +1,159 @@
+package table
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/tarnlake/tarn/format"
+)
+
+// CoreOptions are the table options the engine acts on, with Paimon's defaults
+// (paimon-api/.../CoreOptions.java).
+type CoreOptions struct {
+	Bucket                int
+	BucketKey             []string
+	FileFormat            string
+	FileCompression       string
+	ManifestCompression   string
+	MergeEngine           string
+	ChangelogProducer     string
+	SequenceField         []string
+	IgnoreDelete          bool
+	DeletionVectors       bool
+	PartitionDefaultName  string
+	PartitionLegacyName   bool
+	WriteBufferSize       int64
+	TargetFileSize        int64 // 0: Paimon's default for the table kind
+	NumSortedRunTrigger   int
+	NumSortedRunStop      int // 0: trigger + 3
+	MaxSizeAmplification  int
+	SizeRatio             int
+	NumLevels             int // 0: trigger + 1
+	SnapshotRetainMin     int
+	SnapshotRetainMax     int
+	SnapshotTimeRetainedS int64
+	DataFilePrefix        string
+	ChangelogFilePrefix   string
+	CommitMaxRetries      int
+}
+
+// ParseCoreOptions reads options, applying defaults; malformed numbers fall back to the
+// default (ValidateOptions reports them).
+func ParseCoreOptions(o format.Options) CoreOptions {
+	c := CoreOptions{
+		Bucket:                -1,
+		FileFormat:            "parquet",
+		FileCompression:       "zstd",
+		ManifestCompression:   "zstd",
+		MergeEngine:           "deduplicate",
+		ChangelogProducer:     "none",
+		PartitionDefaultName:  format.DefaultPartition,
+		PartitionLegacyName:   true,
+		WriteBufferSize:       256 << 20,
+		NumSortedRunTrigger:   5,
+		MaxSizeAmplification:  200,
+		SizeRatio:             1,
+		SnapshotRetainMin:     10,
+		SnapshotRetainMax:     1<<31 - 1,
+		SnapshotTimeRetainedS: 3600,
+		DataFilePrefix:        format.DataFilePrefix,
+		ChangelogFilePrefix:   format.ChangelogFilePfx,
+		CommitMaxRetries:      10,
+	}
+	str := func(k string, dst *string) {
+		if v, ok := o.Get(k); ok && v != "" {
+			*dst = v
+		}
+	}
+	num := func(k string, dst *int) {
+		if v, ok := o.Get(k); ok {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+				*dst = n
+			}
+		}
+	}
+	boolean := func(k string, dst *bool) {
+		if v, ok := o.Get(k); ok {
+			if b, err := strconv.ParseBool(strings.TrimSpace(v)); err == nil {
+				*dst = b
+			}
+		}
+	}
+	size := func(k string, dst *int64) {
+		if v, ok := o.Get(k); ok {
+			if n, err := ParseMemorySize(v); err == nil {
+				*dst = n
+			}
+		}
+	}
+	list := func(k string, dst *[]string) {
+		if v, ok := o.Get(k); ok && strings.TrimSpace(v) != "" {
+			for _, p := range strings.Split(v, ",") {
+				*dst = append(*dst, strings.TrimSpace(p))
+			}
+		}
+	}
+	num("bucket", &c.Bucket)
+	list("bucket-key", &c.BucketKey)
+	str("file.format", &c.FileFormat)
+	c.FileFormat = strings.ToLower(c.FileFormat)
+	str("file.compression", &c.FileCompression)
+	str("manifest.compression", &c.ManifestCompression)
+	str("merge-engine", &c.MergeEngine)
+	str("changelog-producer", &c.ChangelogProducer)
+	list("sequence.field", &c.SequenceField)
+	boolean("ignore-delete", &c.IgnoreDelete)
+	boolean("deletion-vectors.enabled", &c.DeletionVectors)
+	str("partition.default-name", &c.PartitionDefaultName)
+	boolean("partition.legacy-name", &c.PartitionLegacyName)
+	size("write-buffer-size", &c.WriteBufferSize)
+	size("target-file-size", &c.TargetFileSize)
+	num("num-sorted-run.compaction-trigger", &c.NumSortedRunTrigger)
+	num("num-sorted-run.stop-trigger", &c.NumSortedRunStop)
+	num("compaction.max-size-amplification-percent", &c.MaxSizeAmplification)
+	num("compaction.size-ratio", &c.SizeRatio)
+	num("num-levels", &c.NumLevels)
+	num("snapshot.num-retained.min", &c.SnapshotRetainMin)
+	num("snapshot.num-retained.max", &c.SnapshotRetainMax)
+	str("data-file.prefix", &c.DataFilePrefix)
+	str("changelog-file.prefix", &c.ChangelogFilePrefix)
+	num("commit.max-retries", &c.CommitMaxRetries)
+	c.MergeEngine = strings.ToLower(c.MergeEngine)
+	c.ChangelogProducer = strings.ToLower(c.ChangelogProducer)
+	if c.NumSortedRunStop == 0 {
+		c.NumSortedRunStop = c.NumSortedRunTrigger + 3
+	}
+	if c.NumLevels == 0 {
+		c.NumLevels = c.NumSortedRunTrigger + 1
+	}
+	return c
+}
+
+// ParseMemorySize parses Paimon memory sizes: "256 mb", "128mb", "1 gb", "1024" (bytes).
+func ParseMemorySize(s string) (int64, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	unit := strings.TrimSpace(s[i:])
+	mult := int64(1)
+	switch unit {
+	case "", "b", "bytes":
+	case "k", "kb", "kibibytes":
+		mult = 1 << 10
+	case "m", "mb", "mebibytes":
+		mult = 1 << 20
+	case "g", "gb", "gibibytes":
+		mult = 1 << 30
+	case "t", "tb", "tebibytes":
+		mult = 1 << 40
+	default:
+		return 0, strconv.ErrSyntax
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,585 @@
+package table
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/tarnlake/tarn/fileio"
+	"github.com/tarnlake/tarn/format"
+	"github.com/tarnlake/tarn/format/binaryrow"
+	"github.com/tarnlake/tarn/format/datafile"
+	"github.com/tarnlake/tarn/format/deletionvector"
+	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/manifest"
+	"github.com/tarnlake/tarn/merge"
+)
+
+// RowFilter filters rows of batches; package predicate implements it.
+type RowFilter interface {
+	// Columns are the column names the filter reads.
+	Columns() []string
+	// Apply returns the rows of b that match (b itself, retained, when all do).
+	Apply(ctx context.Context, b arrow.RecordBatch) (arrow.RecordBatch, error)
+}
+
+// ReadOptions choose the columns and rows a reader yields.
+type ReadOptions struct {
+	// Columns to output, by name, in order; nil means all columns of the plan's schema.
+	Columns   []string
+	Filter    RowFilter
+	BatchSize int
+	Mem       memory.Allocator
+}
+
+// OutputFields resolves the projected fields of a plan's schema.
+func OutputFields(schema *format.TableSchema, columns []string) ([]types.DataField, error) {
+	if columns == nil {
+		return schema.Fields, nil
+	}
+	out := make([]types.DataField, 0, len(columns))
+	for _, c := range columns {
+		f, ok := schema.Field(c)
+		if !ok {
+			return nil, fmt.Errorf("no column %q in table (columns: %s)", c, strings.Join(fieldNames(schema.Fields), ", "))
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func fieldNames(fs []types.DataField) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.Name
+	}
+	return out
+}
+
+// ReadSplit reads one split of a plan: plain reads for append-only tables and for
+// deletion-vector tables, merge-on-read of the sorted runs otherwise.
+func (t *Table) ReadSplit(ctx context.Context, plan *Plan, split *Split, o ReadOptions) (datafile.BatchReader, error) {
+	if o.Mem == nil {
+		o.Mem = memory.DefaultAllocator
+	}
+	out, err := OutputFields(plan.Schema, o.Columns)
+	if err != nil {
+		return nil, err
+	}
+	read := out
+	if o.Filter != nil {
+		for _, c := range o.Filter.Columns() {
+			if types.FieldByName(read, c) < 0 {
+				f, ok := plan.Schema.Field(c)
+				if !ok {
+					return nil, fmt.Errorf("filter column %q is not in the table", c)
+				}
+				read = append(slices.Clip(read), f)
+			}
+		}
+	}
+	schema := plan.Schema
+	opts := ParseCoreOptions(schema.Options)
+	var r datafile.BatchReader
+	if len(schema.PrimaryKeys) == 0 {
+		r = &chain{next: filesReaders(t, split, split.Files, read, o, false)}
+	} else {
+		r, err = t.readPrimaryKeySplit(ctx, schema, opts, split, read, o)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if o.Filter != nil || len(read) != len(out) {
+		return &filterProject{in: r, filter: o.Filter, n: len(out), mem: o.Mem}, nil
+	}
+	return r, nil
+}
+
+// readPrimaryKeySplit builds the merge of a primary-key split.
+func (t *Table) readPrimaryKeySplit(ctx context.Context, schema *format.TableSchema, opts CoreOptions, split *Split, read []types.DataField, o ReadOptions) (datafile.BatchReader, error) {
+	if opts.DeletionVectors || opts.MergeEngine == "first-row" {
+		// Level 0 was excluded at planning; every other file holds each key once.
+		return &chain{next: filesReaders(t, split, split.Files, read, o, true)}, nil
+	}
+	var engine merge.Engine
+	switch opts.MergeEngine {
+	case "deduplicate":
+		engine = merge.Deduplicate{IgnoreDelete: opts.IgnoreDelete}
+	default:
+		return nil, fmt.Errorf("merge engine %q is not supported yet", opts.MergeEngine)
+	}
+	if len(opts.SequenceField) > 0 {
+		return nil, fmt.Errorf("sequence.field is not supported yet")
+	}
+	keys := schema.KeyFields()
+	kv := datafile.KeyValueFields(keys, read)
+	outSchema, err := types.ArrowSchema(read)
+	if err != nil {
+		return nil, err
+	}
+	sections, err := partitionSections(split.Files, keys)
+	if err != nil {
+		return nil, err
+	}
+	outCols := make([]int, len(read))
+	for i := range read {
+		outCols[i] = len(keys) + 2 + i
+	}
+	var readers []func(context.Context) (datafile.BatchReader, error)
+	for _, runs := range sections {
+		runs := runs
+		if len(runs) == 1 {
+			readers = append(readers, filesReaders(t, split, runs[0], read, o, true)...)
+			continue
+		}
+		readers = append(readers, func(context.Context) (datafile.BatchReader, error) {
+			inputs := make([]merge.Input, len(runs))
+			for i, run := range runs {
+				inputs[i] = &chain{next: filesReadersRaw(t, split, run, kv, o)}
+			}
+			return merge.NewSortMerge(inputs, merge.Options{
+				KeyCount: len(keys), Engine: engine, Output: outCols, Schema: outSchema,
+				BatchSize: o.BatchSize, Mem: o.Mem,
+			}), nil
+		})
+	}
+	return &chain{next: readers, schema: outSchema}, nil
+}
+
+// filesReaders reads files one after another; for key-value files (kv) rows that retract
+// (-U, -D) are dropped.
+func filesReaders(t *Table, split *Split, files []manifest.DataFileMeta, fields []types.DataField, o ReadOptions, kv bool) []func(context.Context) (datafile.BatchReader, error) {
+	out := make([]func(context.Context) (datafile.BatchReader, error), len(files))
+	for i := range files {
+		f := &files[i]
+		out[i] = func(ctx context.Context) (datafile.BatchReader, error) {
+			read := fields
+			dropRetract := kv && (f.DeleteRowCount == nil || *f.DeleteRowCount > 0)
+			if dropRetract {
+				read = append(slices.Clip(fields), datafile.ValueKindField())
+			}
+			r, err := t.openDataFile(ctx, split, f, read, o)
+			if err != nil {
+				return nil, err
+			}
+			if dropRetract {
+				return &dropRetractRows{in: r, n: len(fields), mem: o.Mem}, nil
+			}
+			return r, nil
+		}
+	}
+	return out
+}
+
+// filesReadersRaw reads files with exactly the given (key-value) fields.
+func filesReadersRaw(t *Table, split *Split, files []manifest.DataFileMeta, fields []types.DataField, o ReadOptions) []func(context.Context) (datafile.BatchReader, error) {
+	out := make([]func(context.Context) (datafile.BatchReader, error), len(files))
+	for i := range files {
+		f := &files[i]
+		out[i] = func(ctx context.Context) (datafile.BatchReader, error) {
+			return t.openDataFile(ctx, split, f, fields, o)
+		}
+	}
+	return out
+}
+
+// openDataFile opens a data file for reading the given fields, applying its deletion
+// vector if it has one.
+func (t *Table) openDataFile(ctx context.Context, split *Split, f *manifest.DataFileMeta, fields []types.DataField, o ReadOptions) (datafile.BatchReader, error) {
+	p := split.DataFilePath(f)
+	switch ext := strings.ToLower(path.Ext(f.FileName)); ext {
+	case ".parquet":
+	default:
+		return nil, fmt.Errorf("data file %s: format %q is not supported yet (Tarn reads parquet)", p, strings.TrimPrefix(ext, "."))
+	}
+	file, err := t.fio.Open(ctx, p)
+	if err != nil {
+		if errors.Is(err, fileio.ErrNotExist) {
+			return nil, fmt.Errorf("data file %s listed in the manifests is missing: %w", p, err)
+		}
+		return nil, err
+	}
+	pf, err := datafile.OpenParquet(file, p, o.Mem)
+	if err != nil {
+		file.Close()
+		return nil, err
+	}
+	if pf.NumRows() != f.RowCount {
+		pf.Close()
+		return nil, fmt.Errorf("data file %s has %d rows, its manifest entry says %d", p, pf.NumRows(), f.RowCount)
+	}
+	// Closing the Parquet reader closes file too.
+	r, err := pf.Read(ctx, fields, nil, o.BatchSize)
+	if err != nil {
+		pf.Close()
+		return nil, err
+	}
+	var dv *deletionvector.Vector
+	if df, ok := split.DeletionFiles[f.FileName]; ok {
+		dv, err = t.readDeletionVector(ctx, df)
+		if err != nil {
+			r.Close()
+			pf.Close()
+			return nil, fmt.Errorf("deletion vector of %s: %w", p, err)
+		}
+	}
+	fr := &fileReader{r: r, closers: []io.Closer{pf}}
+	if dv != nil && dv.Cardinality() > 0 {
+		return &applyDeletions{in: fr, dv: dv, mem: o.Mem}, nil
+	}
+	return fr, nil
+}
+
+func (t *Table) readDeletionVector(ctx context.Context, df DeletionFile) (*deletionvector.Vector, error) {
+	f, err := t.fio.Open(ctx, df.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var version [1]byte
+	if _, err := f.ReadAt(version[:], 0); err != nil {
+		return nil, fmt.Errorf("%s: %w", df.Path, err)
+	}
+	if version[0] != deletionvector.IndexFileVersion {
+		return nil, fmt.Errorf("%s: unknown index file version %d", df.Path, version[0])
+	}
+	// The recorded length of a 32-bit vector excludes its size and checksum fields.
+	n := df.Length + 8
+	if df.Offset+n > f.Size() {
+		n = f.Size() - df.Offset
+	}
+	if n < 8 || df.Offset < 1 {
+		return nil, fmt.Errorf("%s: vector at %d+%d outside the file", df.Path, df.Offset, df.Length)
+	}
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, df.Offset); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %w", df.Path, err)
+	}
+	v, err := deletionvector.Decode(buf, df.Length)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", df.Path, err)
+	}
+	return v, nil
+}
+
+type fileReader struct {
+	r       datafile.BatchReader
+	closers []io.Closer
+}
+
+func (f *fileReader) Schema() *arrow.Schema { return f.r.Schema() }
+func (f *fileReader) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	return f.r.Next(ctx)
+}
+func (f *fileReader) Close() error {
+	err := f.r.Close()
+	for _, c := range f.closers {
+		if e := c.Close(); e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// chain reads readers one after another, opening each lazily.
+type chain struct {
+	next   []func(context.Context) (datafile.BatchReader, error)
+	cur    datafile.BatchReader
+	schema *arrow.Schema
+}
+
+func (c *chain) Schema() *arrow.Schema {
+	if c.schema == nil && c.cur != nil {
+		return c.cur.Schema()
+	}
+	return c.schema
+}
+
+func (c *chain) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	for {
+		if c.cur == nil {
+			if len(c.next) == 0 {
+				return nil, io.EOF
+			}
+			r, err := c.next[0](ctx)
+			if err != nil {
+				return nil, err
+			}
+			c.next = c.next[1:]
+			c.cur = r
+			if c.schema == nil {
+				c.schema = r.Schema()
+			}
+		}
+		b, err := c.cur.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			err = c.cur.Close()
+			c.cur = nil
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		return b, err
+	}
+}
+
+func (c *chain) Close() error {
+	c.next = nil
+	if c.cur != nil {
+		err := c.cur.Close()
+		c.cur = nil
+		return err
+	}
+	return nil
+}
+
+// dropRetractRows drops rows whose last column (_VALUE_KIND) retracts, and that column.
+type dropRetractRows struct {
+	in  datafile.BatchReader
+	n   int
+	mem memory.Allocator
+}
+
+func (d *dropRetractRows) Schema() *arrow.Schema {
+	fs := d.in.Schema().Fields()[:d.n]
+	return arrow.NewSchema(fs, nil)
+}
+
+func (d *dropRetractRows) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	for {
+		b, err := d.in.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		kinds := b.Column(d.n).(*array.Int8)
+		keep := array.NewBooleanBuilder(d.mem)
+		drop := 0
+		for i := 0; i < kinds.Len(); i++ {
+			r := datafile.IsRetract(kinds.Value(i))
+			if r {
+				drop++
+			}
+			keep.Append(!r)
+		}
+		mask := keep.NewBooleanArray()
+		keep.Release()
+		projected := projectBatch(b, d.n)
+		b.Release()
+		if drop == 0 {
+			mask.Release()
+			return projected, nil
+		}
+		out, err := filterBatch(ctx, projected, mask)
+		mask.Release()
+		projected.Release()
+		if err != nil {
+			return nil, err
+		}
+		if out.NumRows() == 0 {
+			out.Release()
+			continue
+		}
+		return out, nil
+	}
+}
+
+func (d *dropRetractRows) Close() error { return d.in.Close() }
+
+// applyDeletions drops rows a deletion vector marks deleted.
+type applyDeletions struct {
+	in  datafile.BatchReader
+	dv  *deletionvector.Vector
+	pos int64
+	mem memory.Allocator
+}
+
+func (a *applyDeletions) Schema() *arrow.Schema { return a.in.Schema() }
+
+func (a *applyDeletions) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	for {
+		b, err := a.in.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		n := int(b.NumRows())
+		keep := array.NewBooleanBuilder(a.mem)
+		for i := 0; i < n; i++ {
+			keep.Append(!a.dv.IsDeleted(a.pos + int64(i)))
+		}
+		a.pos += int64(n)
+		mask := keep.NewBooleanArray()
+		keep.Release()
+		out, err := filterBatch(ctx, b, mask)
+		mask.Release()
+		b.Release()
+		if err != nil {
+			return nil, err
+		}
+		if out.NumRows() == 0 {
+			out.Release()
+			continue
+		}
+		return out, nil
+	}
+}
+
+func (a *applyDeletions) Close() error { return a.in.Close() }
+
+// filterProject applies a row filter, then keeps the first n columns.
+type filterProject struct {
+	in     datafile.BatchReader
+	filter RowFilter
+	n      int
+	mem    memory.Allocator
+}
+
+func (f *filterProject) Schema() *arrow.Schema {
+	return arrow.NewSchema(f.in.Schema().Fields()[:f.n], nil)
+}
+
+func (f *filterProject) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	for {
+		b, err := f.in.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if f.filter != nil {
+			fb, err := f.filter.Apply(ctx, b)
+			b.Release()
+			if err != nil {
+				return nil, err
+			}
+			b = fb
+		}
+		if b.NumRows() == 0 {
+			b.Release()
+			continue
+		}
+		out := projectBatch(b, f.n)
+		b.Release()
+		return out, nil
+	}
+}
+
+func (f *filterProject) Close() error { return f.in.Close() }
+
+func projectBatch(b arrow.RecordBatch, n int) arrow.RecordBatch {
+	if int(b.NumCols()) == n {
+		b.Retain()
+		return b
+	}
+	cols := b.Columns()[:n]
+	return array.NewRecordBatch(arrow.NewSchema(b.Schema().Fields()[:n], nil), cols, b.NumRows())
+}
+
+func filterBatch(ctx context.Context, b arrow.RecordBatch, mask *array.Boolean) (arrow.RecordBatch, error) {
+	return compute.FilterRecordBatch(ctx, b, mask, compute.DefaultFilterOptions())
+}
+
+// partitionSections groups a bucket's files into sections of overlapping key ranges, each
+// a list of sorted runs (Paimon's IntervalPartition).
+func partitionSections(files []manifest.DataFileMeta, keys []types.DataField) ([][][]manifest.DataFileMeta, error) {
+	type ranged struct {
+		f        manifest.DataFileMeta
+		min, max []byte
+	}
+	arrowTypes := make([]arrow.DataType, len(keys))
+	for i, k := range keys {
+		at, err := types.ToArrow(k.Type)
+		if err != nil {
+			return nil, err
+		}
+		arrowTypes[i] = at
+	}
+	encode := func(b []byte) ([]byte, error) {
+		row, err := binaryrow.Deserialize(b)
+		if err != nil {
+			return nil, err
+		}
+		vals, err := row.Values(keys)
+		if err != nil {
+			return nil, err
+		}
+		var out []byte
+		for i, v := range vals {
+			if out, err = merge.AppendValueKey(out, v, arrowTypes[i]); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	rs := make([]ranged, len(files))
+	for i, f := range files {
+		lo, err := encode(f.MinKey)
+		if err != nil {
+			return nil, fmt.Errorf("min key of %s: %w", f.FileName, err)
+		}
+		hi, err := encode(f.MaxKey)
+		if err != nil {
+			return nil, fmt.Errorf("max key of %s: %w", f.FileName, err)
+		}
+		rs[i] = ranged{f, lo, hi}
+	}
+	slices.SortStableFunc(rs, func(a, b ranged) int {
+		if c := compareBytes(a.min, b.min); c != 0 {
+			return c
+		}
+		return compareBytes(a.max, b.max)
+	})
+	var sections [][][]manifest.DataFileMeta
+	var section []ranged
+	var bound []byte
+	flush := func() {
+		// Greedy assignment of files to runs, as IntervalPartition.partition(section).
+		type run struct {
+			files []manifest.DataFileMeta
+			max   []byte
+		}
+		var runs []*run
+		for _, r := range section {
+			best := -1
+			for i, ru := range runs {
+				if compareBytes(r.min, ru.max) > 0 && (best < 0 || compareBytes(ru.max, runs[best].max) < 0) {
+					best = i
+				}
+			}
+			if best >= 0 {
+				runs[best].files = append(runs[best].files, r.f)
+				runs[best].max = r.max
+			} else {
+				runs = append(runs, &run{files: []manifest.DataFileMeta{r.f}, max: r.max})
+			}
+		}
+		out := make([][]manifest.DataFileMeta, len(runs))
+		for i, ru := range runs {
+			out[i] = ru.files
+		}
+		sections = append(sections, out)
+	}
+	for _, r := range rs {
+		if len(section) > 0 && compareBytes(r.min, bound) > 0 {
+			flush()
+			section, bound = nil, nil
+		}
+		section = append(section, r)
+		if bound == nil || compareBytes(r.max, bound) > 0 {
+			bound = r.max
+		}
+	}
+	if len(section) > 0 {
+		flush()
+	}
+	return sections, nil
+}
+
+func compareBytes(a, b []byte) int { return strings.Compare(string(a), string(b)) }

@@ -1,0 +1,164 @@
+package table
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/tarnlake/tarn/fileio"
+	"github.com/tarnlake/tarn/format"
+)
+
+// Snapshot reads snapshot-N.
+func (t *Table) Snapshot(ctx context.Context, id int64) (*format.Snapshot, error) {
+	p := t.Join(format.SnapshotPath(id))
+	data, err := t.fio.ReadFile(ctx, p)
+	if errors.Is(err, fileio.ErrNotExist) {
+		return nil, fmt.Errorf("snapshot %d of %s: %w", id, t.path, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s, err := format.ParseSnapshot(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if s.ID != id {
+		return nil, fmt.Errorf("%s: holds snapshot id %d", p, s.ID)
+	}
+	return s, nil
+}
+
+// SnapshotIDs lists the ids of all snapshot files, ascending.
+func (t *Table) SnapshotIDs(ctx context.Context) ([]int64, error) {
+	return t.listIDs(ctx, format.SnapshotDir, format.SnapshotPrefix)
+}
+
+func (t *Table) readHint(ctx context.Context, name string) (int64, bool) {
+	data, err := t.fio.ReadFile(ctx, t.Join(format.SnapshotDir, name))
+	if err != nil {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	return id, err == nil
+}
+
+// LatestSnapshotID returns the id of the newest snapshot, 0 and false if the table has
+// none. The LATEST hint is trusted only if snapshot-(hint+1) does not exist, as Paimon's
+// HintFileUtils.findLatest does; otherwise the directory is listed.
+func (t *Table) LatestSnapshotID(ctx context.Context) (int64, bool, error) {
+	if id, ok := t.readHint(ctx, format.LatestHint); ok && id > 0 {
+		next, err := fileio.Exists(ctx, t.fio, t.Join(format.SnapshotPath(id+1)))
+		if err != nil {
+			return 0, false, err
+		}
+		if !next {
+			if ok, err := fileio.Exists(ctx, t.fio, t.Join(format.SnapshotPath(id))); err == nil && ok {
+				return id, true, nil
+			}
+		}
+	}
+	ids, err := t.SnapshotIDs(ctx)
+	if err != nil || len(ids) == 0 {
+		return 0, false, err
+	}
+	return ids[len(ids)-1], true, nil
+}
+
+// EarliestSnapshotID returns the id of the oldest snapshot still present.
+func (t *Table) EarliestSnapshotID(ctx context.Context) (int64, bool, error) {
+	if id, ok := t.readHint(ctx, format.EarliestHint); ok {
+		if ok, err := fileio.Exists(ctx, t.fio, t.Join(format.SnapshotPath(id))); err == nil && ok {
+			return id, true, nil
+		}
+	}
+	ids, err := t.SnapshotIDs(ctx)
+	if err != nil || len(ids) == 0 {
+		return 0, false, err
+	}
+	return ids[0], true, nil
+}
+
+// LatestSnapshot returns the newest snapshot, or nil if the table has none.
+func (t *Table) LatestSnapshot(ctx context.Context) (*format.Snapshot, error) {
+	id, ok, err := t.LatestSnapshotID(ctx)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return t.Snapshot(ctx, id)
+}
+
+// Snapshots reads every snapshot still present, ascending by id.
+func (t *Table) Snapshots(ctx context.Context) ([]*format.Snapshot, error) {
+	ids, err := t.SnapshotIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*format.Snapshot, 0, len(ids))
+	for _, id := range ids {
+		s, err := t.Snapshot(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue // expired while listing
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// SnapshotAsOf returns the newest snapshot committed at or before timeMillis (Paimon's
+// scan.timestamp-millis travel).
+func (t *Table) SnapshotAsOf(ctx context.Context, timeMillis int64) (*format.Snapshot, error) {
+	snaps, err := t.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var best *format.Snapshot
+	for _, s := range snaps {
+		if s.TimeMillis <= timeMillis {
+			best = s
+		}
+	}
+	if best == nil {
+		return nil, fmt.Errorf("no snapshot of %s at or before %d: %w", t.path, timeMillis, ErrNotFound)
+	}
+	return best, nil
+}
+
+// Tag reads the snapshot a tag holds.
+func (t *Table) Tag(ctx context.Context, name string) (*format.Snapshot, error) {
+	p := t.Join(format.TagPath(name))
+	data, err := t.fio.ReadFile(ctx, p)
+	if errors.Is(err, fileio.ErrNotExist) {
+		return nil, fmt.Errorf("tag %q of %s: %w", name, t.path, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s, err := format.ParseSnapshot(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return s, nil
+}
+
+// TagNames lists tag names, sorted.
+func (t *Table) TagNames(ctx context.Context) ([]string, error) {
+	entries, err := t.fio.List(ctx, t.Join(format.TagDir))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir && strings.HasPrefix(e.Name(), format.TagPrefix) {
+			names = append(names, strings.TrimPrefix(e.Name(), format.TagPrefix))
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
