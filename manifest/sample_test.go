@@ -149,3 +149,75 @@ func sampleIndexEntries(n int) []IndexManifestEntry {
 	}
 	return out
 }
+
+// testLayout is a layout to write with and how to fit the sample rows to it.
+type testLayout struct {
+	name       string
+	layout     Layout
+	clearEntry func(*ManifestEntry)
+	clearMeta  func(*ManifestFileMeta)
+	clearIndex func(*IndexManifestEntry)
+}
+
+var testLayouts = []testLayout{
+	{name: "paimon2", layout: Layout{}},
+	{name: "paimon2+write-cols-sequences", layout: Layout{DataFileMetaFields: 21}},
+	{
+		name:   "paimon1.1",
+		layout: Layout{ManifestFileMetaFields: 10, DataFileMetaFields: 18, IndexManifestEntryFields: 8},
+		clearEntry: func(e *ManifestEntry) {
+			e.File.FirstRowID, e.File.WriteCols = nil, nil
+		},
+		clearMeta: func(m *ManifestFileMeta) { m.MinRowID, m.MaxRowID = nil, nil },
+		clearIndex: func(e *IndexManifestEntry) {
+			e.IndexFile.ExternalPath, e.IndexFile.GlobalIndexMeta = nil, nil
+		},
+	},
+	{
+		name: "paimon0.9",
+		layout: Layout{NullableRecords: true, ManifestFileMetaFields: 6, DataFileMetaFields: 16,
+			IndexManifestEntryFields: 8, DeletionVectorMetaFields: 3},
+		clearEntry: func(e *ManifestEntry) {
+			f := &e.File
+			f.ValueStatsCols, f.ExternalPath, f.FirstRowID, f.WriteCols = nil, nil, nil, nil
+		},
+		clearMeta: func(m *ManifestFileMeta) {
+			m.MinBucket, m.MaxBucket, m.MinLevel, m.MaxLevel, m.MinRowID, m.MaxRowID = nil, nil, nil, nil, nil, nil
+		},
+		clearIndex: func(e *IndexManifestEntry) {
+			e.IndexFile.ExternalPath, e.IndexFile.GlobalIndexMeta = nil, nil
+			for i := range e.IndexFile.DeletionVectorRanges {
+				e.IndexFile.DeletionVectorRanges[i].Cardinality = nil
+			}
+		},
+	},
+}
+
+// rows returns sample rows the layout can hold.
+func (lc testLayout) rows() ([]ManifestEntry, []ManifestFileMeta, []IndexManifestEntry) {
+	entries := sampleEntries(200)
+	for i := range entries {
+		if lc.clearEntry != nil {
+			lc.clearEntry(&entries[i])
+		}
+		if lc.layout.DataFileMetaFields == 21 {
+			entries[i].File.WriteColsSequences = []int64{int64(i), -1}
+			if i%3 == 0 {
+				entries[i].File.WriteColsSequences = []int64{}
+			}
+		}
+	}
+	metas := sampleManifestFileMetas(50)
+	for i := range metas {
+		if lc.clearMeta != nil {
+			lc.clearMeta(&metas[i])
+		}
+	}
+	index := sampleIndexEntries(30)
+	for i := range index {
+		if lc.clearIndex != nil {
+			lc.clearIndex(&index[i])
+		}
+	}
+	return entries, metas, index
+}

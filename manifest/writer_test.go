@@ -9,63 +9,12 @@ import (
 )
 
 func TestRoundTripCodecsAndLayouts(t *testing.T) {
-	layouts := []struct {
-		name   string
-		layout Layout
-		// clear removes what the layout cannot hold
-		clearEntry func(*ManifestEntry)
-		clearMeta  func(*ManifestFileMeta)
-		clearIndex func(*IndexManifestEntry)
-	}{
-		{name: "paimon2", layout: Layout{}},
-		{
-			name:   "paimon2+write-cols-sequences",
-			layout: Layout{DataFileMetaFields: 21},
-		},
-		{
-			name:   "paimon1.1",
-			layout: Layout{ManifestFileMetaFields: 10, DataFileMetaFields: 18, IndexManifestEntryFields: 8},
-			clearEntry: func(e *ManifestEntry) {
-				e.File.FirstRowID, e.File.WriteCols = nil, nil
-			},
-			clearMeta: func(m *ManifestFileMeta) { m.MinRowID, m.MaxRowID = nil, nil },
-			clearIndex: func(e *IndexManifestEntry) {
-				e.IndexFile.ExternalPath, e.IndexFile.GlobalIndexMeta = nil, nil
-			},
-		},
-		{
-			name: "paimon0.9",
-			layout: Layout{NullableRecords: true, ManifestFileMetaFields: 6, DataFileMetaFields: 16,
-				IndexManifestEntryFields: 8, DeletionVectorMetaFields: 3},
-			clearEntry: func(e *ManifestEntry) {
-				f := &e.File
-				f.ValueStatsCols, f.ExternalPath, f.FirstRowID, f.WriteCols = nil, nil, nil, nil
-			},
-			clearMeta: func(m *ManifestFileMeta) {
-				m.MinBucket, m.MaxBucket, m.MinLevel, m.MaxLevel, m.MinRowID, m.MaxRowID = nil, nil, nil, nil, nil, nil
-			},
-			clearIndex: func(e *IndexManifestEntry) {
-				e.IndexFile.ExternalPath, e.IndexFile.GlobalIndexMeta = nil, nil
-				for i := range e.IndexFile.DeletionVectorRanges {
-					e.IndexFile.DeletionVectorRanges[i].Cardinality = nil
-				}
-			},
-		},
-	}
 	for _, codec := range []string{CodecZstandard, CodecNull, CodecDeflate, CodecSnappy} {
-		for _, lc := range layouts {
+		for _, lc := range testLayouts {
 			t.Run(codec+"/"+lc.name, func(t *testing.T) {
 				opts := WriterOptions{Codec: codec, Layout: lc.layout}
 
-				entries := sampleEntries(200)
-				for i := range entries {
-					if lc.clearEntry != nil {
-						lc.clearEntry(&entries[i])
-					}
-					if lc.layout.DataFileMetaFields == 21 {
-						entries[i].File.WriteColsSequences = []int64{int64(i), -1}
-					}
-				}
+				entries, metas, index := lc.rows()
 				var buf bytes.Buffer
 				if _, err := WriteManifestFile(&buf, "m", entries, opts); err != nil {
 					t.Fatal(err)
@@ -76,12 +25,6 @@ func TestRoundTripCodecsAndLayouts(t *testing.T) {
 				}
 				compareRows(t, "manifest", gotEntries, entries)
 
-				metas := sampleManifestFileMetas(50)
-				for i := range metas {
-					if lc.clearMeta != nil {
-						lc.clearMeta(&metas[i])
-					}
-				}
 				buf.Reset()
 				if _, err := WriteManifestList(&buf, "l", metas, opts); err != nil {
 					t.Fatal(err)
@@ -92,12 +35,6 @@ func TestRoundTripCodecsAndLayouts(t *testing.T) {
 				}
 				compareRows(t, "manifest list", gotMetas, metas)
 
-				index := sampleIndexEntries(30)
-				for i := range index {
-					if lc.clearIndex != nil {
-						lc.clearIndex(&index[i])
-					}
-				}
 				buf.Reset()
 				if _, err := WriteIndexManifest(&buf, "i", index, opts); err != nil {
 					t.Fatal(err)
