@@ -1,0 +1,242 @@
+package org.tarnlake.oracle;
+
+import org.apache.paimon.table.FileStoreTable;
+
+import java.io.BufferedOutputStream;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Compatibility oracle: Apache Paimon's Java library writing reference tables and reading and
+ * checking tables. Results go to stdout, diagnostics to stderr. Exit codes: 0 ok, 1 failure
+ * (damaged table, read error), 2 usage.
+ */
+public final class Main {
+    static final String USAGE = String.join("\n",
+            "usage: paimon-oracle [--s3-endpoint URL] [--s3-access-key K] [--s3-secret-key S] COMMAND ...",
+            "  generate DIR [--seed N]            write the reference warehouse, expected rows, manifest.json",
+            "  read TABLE [--snapshot N | --tag T]  batch read, canonical JSON Lines",
+            "  changes TABLE --from N --to M [--with-snapshot-id]  streaming changes of snapshots N+1..M",
+            "  check TABLE [--all]                check snapshots, manifests and files; read latest (--all: every snapshot)",
+            "  write TABLE                        canonical JSON Lines on stdin, one batch commit",
+            "  compact TABLE [--full]             compact every partition and bucket",
+            "  schema TABLE                       the table schema as Paimon's JSON",
+            "  version                            the Paimon version in this jar",
+            "TABLE/DIR: a local path, file:///..., or s3://bucket/path");
+
+    public static void main(String[] argv) {
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel",
+                    System.getenv("ORACLE_DEBUG") != null ? "info" : "error");
+        }
+        System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
+        // ORC and some conversions use the JVM time zone; results must not depend on the machine.
+        java.util.TimeZone.setDefault(java.util.TimeZone.getTimeZone("UTC"));
+        int code;
+        try {
+            code = run(argv);
+        } catch (Env.OracleException e) {
+            System.err.println("error: " + e.getMessage());
+            if (System.getenv("ORACLE_DEBUG") != null) {
+                e.printStackTrace();
+            }
+            code = 1;
+        } catch (UsageException e) {
+            System.err.println("usage error: " + e.getMessage());
+            System.err.println(USAGE);
+            code = 2;
+        } catch (Throwable e) {
+            System.err.println("error: " + Check.msg(e));
+            e.printStackTrace();
+            code = 1;
+        }
+        System.out.flush();
+        System.exit(code);
+    }
+
+    static final class UsageException extends RuntimeException {
+        UsageException(String m) {
+            super(m);
+        }
+    }
+
+    static int run(String[] argv) throws Exception {
+        Env env = new Env();
+        List<String> pos = new ArrayList<>();
+        Map<String, String> flags = new HashMap<>();
+        for (int i = 0; i < argv.length; i++) {
+            String a = argv[i];
+            if (a.startsWith("--")) {
+                String name = a.substring(2);
+                String val = null;
+                int eq = name.indexOf('=');
+                if (eq >= 0) {
+                    val = name.substring(eq + 1);
+                    name = name.substring(0, eq);
+                } else if (!isBoolFlag(name)) {
+                    if (i + 1 >= argv.length) {
+                        throw new UsageException("--" + name + " needs a value");
+                    }
+                    val = argv[++i];
+                }
+                flags.put(name, val == null ? "true" : val);
+            } else {
+                pos.add(a);
+            }
+        }
+        if (flags.containsKey("s3-endpoint")) {
+            env.s3Endpoint = flags.remove("s3-endpoint");
+        }
+        if (flags.containsKey("s3-access-key")) {
+            env.s3AccessKey = flags.remove("s3-access-key");
+        }
+        if (flags.containsKey("s3-secret-key")) {
+            env.s3SecretKey = flags.remove("s3-secret-key");
+        }
+        if (flags.containsKey("help") || pos.isEmpty()) {
+            System.out.println(USAGE);
+            return pos.isEmpty() && !flags.containsKey("help") ? 2 : 0;
+        }
+        String cmd = pos.get(0);
+        PrintWriter out = new PrintWriter(new OutputStreamWriter(
+                new BufferedOutputStream(System.out, 1 << 16), StandardCharsets.UTF_8));
+        try {
+            switch (cmd) {
+                case "version":
+                    allow(flags);
+                    out.print(version() + "\n");
+                    return 0;
+                case "generate":
+                    {
+                        allow(flags, "seed");
+                        need(pos, 2);
+                        long seed = Long.parseLong(flags.getOrDefault("seed", "1"));
+                        new Generate(env, Env.location(pos.get(1)), seed).run();
+                        return 0;
+                    }
+                case "read":
+                    {
+                        allow(flags, "snapshot", "tag");
+                        need(pos, 2);
+                        if (flags.containsKey("snapshot") && flags.containsKey("tag")) {
+                            throw new UsageException("--snapshot and --tag exclude each other");
+                        }
+                        FileStoreTable t = env.table(pos.get(1));
+                        Long snap = flags.containsKey("snapshot") ? Long.parseLong(flags.get("snapshot")) : null;
+                        if (t.snapshotManager().latestSnapshotId() == null) {
+                            if (snap != null || flags.containsKey("tag")) {
+                                throw new Env.OracleException("table has no snapshot");
+                            }
+                            return 0; // an empty table has no rows
+                        }
+                        for (Canon.Line l : Ops.read(Ops.timeTravel(t, snap, flags.get("tag")))) {
+                            out.print(l.text);
+                            out.print('\n');
+                        }
+                        return 0;
+                    }
+                case "changes":
+                    {
+                        allow(flags, "from", "to", "with-snapshot-id");
+                        need(pos, 2);
+                        if (!flags.containsKey("from") || !flags.containsKey("to")) {
+                            throw new UsageException("changes needs --from N --to M");
+                        }
+                        FileStoreTable t = env.table(pos.get(1));
+                        boolean withId = flags.containsKey("with-snapshot-id");
+                        for (Ops.SnapshotChanges sc : Ops.changes(t, Long.parseLong(flags.get("from")),
+                                Long.parseLong(flags.get("to")))) {
+                            for (Canon.Line l : sc.lines) {
+                                if (withId) {
+                                    out.print("{\"_SNAPSHOT_ID\":" + sc.snapshotId + "," + l.text.substring(1));
+                                } else {
+                                    out.print(l.text);
+                                }
+                                out.print('\n');
+                            }
+                        }
+                        return 0;
+                    }
+                case "check":
+                    {
+                        allow(flags, "all");
+                        need(pos, 2);
+                        FileStoreTable t = env.table(pos.get(1));
+                        out.print(new Check(t).run(flags.containsKey("all")) + "\n");
+                        return 0;
+                    }
+                case "write":
+                    {
+                        allow(flags);
+                        need(pos, 2);
+                        FileStoreTable t = env.table(pos.get(1));
+                        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+                        long n = Ops.write(t, in);
+                        System.err.println("wrote " + n + " rows; latest snapshot "
+                                + t.snapshotManager().latestSnapshotId());
+                        return 0;
+                    }
+                case "compact":
+                    {
+                        allow(flags, "full");
+                        need(pos, 2);
+                        FileStoreTable t = env.table(pos.get(1));
+                        System.err.println(Ops.compact(t, flags.containsKey("full")));
+                        return 0;
+                    }
+                case "schema":
+                    {
+                        allow(flags);
+                        need(pos, 2);
+                        out.print(Ops.schema(env.table(pos.get(1))) + "\n");
+                        return 0;
+                    }
+                default:
+                    throw new UsageException("unknown command " + cmd);
+            }
+        } finally {
+            out.flush();
+        }
+    }
+
+    static String version() {
+        return "paimon " + paimonVersion();
+    }
+
+    /** The Paimon release this jar was built against. */
+    static String paimonVersion() {
+        try (java.io.InputStream in = Main.class.getResourceAsStream("oracle.properties")) {
+            java.util.Properties p = new java.util.Properties();
+            p.load(in);
+            return p.getProperty("paimon.version");
+        } catch (Exception e) {
+            return "unknown";
+        }
+    }
+
+    private static boolean isBoolFlag(String name) {
+        return name.equals("full") || name.equals("all") || name.equals("with-snapshot-id")
+                || name.equals("help");
+    }
+
+    private static void allow(Map<String, String> flags, String... names) {
+        for (String k : flags.keySet()) {
+            if (!java.util.Arrays.asList(names).contains(k)) {
+                throw new UsageException("unknown option --" + k);
+            }
+        }
+    }
+
+    private static void need(List<String> pos, int n) {
+        if (pos.size() != n) {
+            throw new UsageException(pos.get(0) + " takes " + (n - 1) + " path argument(s)");
+        }
+    }
+}
