@@ -23,9 +23,11 @@ type ScanOptions struct {
 	TimestampMillis int64
 	// Filter prunes partitions, buckets and files; rows are filtered by the reader.
 	Filter Filter
-	// Bucket restricts the scan to one bucket when >= 0 (set -1 for all; zero value 0
-	// means bucket 0, so use AllBuckets).
+	// Bucket restricts the scan to one bucket when not nil.
 	Bucket *int
+	// AllLevels keeps level-0 files that batch reads of deletion-vector and first-row
+	// tables skip (for inspection and maintenance).
+	AllLevels bool
 }
 
 // Filter prunes what a scan plans. It is implemented by package predicate; nil keeps
@@ -123,7 +125,7 @@ func (t *Table) Plan(ctx context.Context, o ScanOptions) (*Plan, error) {
 	}
 	plan := &Plan{Snapshot: snap, Schema: schema}
 	opts := ParseCoreOptions(schema.Options)
-	if len(schema.PrimaryKeys) > 0 && (opts.DeletionVectors || opts.MergeEngine == "first-row") {
+	if !o.AllLevels && len(schema.PrimaryKeys) > 0 && (opts.DeletionVectors || opts.MergeEngine == "first-row") {
 		// Paimon's batch scans of these tables skip level 0 (CoreOptions.batchScanSkipLevel0):
 		// those files are not yet merged into the levels that deletion vectors describe.
 		entries = slices.DeleteFunc(entries, func(e manifest.ManifestEntry) bool { return e.File.Level == 0 })
