@@ -298,6 +298,9 @@ func (f *s3File) ReadAt(p []byte, off int64) (int, error) {
 	if err != nil {
 		return m, pathError("read", f.path, err)
 	}
+	// Read on to the end of the body (chunked replies have an empty last
+	// chunk), so the connection is reused.
+	io.Copy(io.Discard, io.LimitReader(body, 512))
 	if n < int64(len(p)) {
 		return m, io.EOF
 	}

@@ -60,6 +60,10 @@ func startS3(ctx context.Context, spec s3Spec) (*S3Server, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := os.Mkdir(dir+"/data", 0o755); err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, fmt.Errorf("testenv: %w", err)
+	}
 	s := &S3Server{
 		Kind:      spec.kind,
 		AccessKey: "tarn" + randomHex(8),

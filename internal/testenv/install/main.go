@@ -1,8 +1,8 @@
 // Command install builds and caches the peers that tests start, so that the
 // first test package does not spend its timeout building them:
 //
-//	go run ./internal/testenv/install            # minio
-//	go run ./internal/testenv/install minio versitygw
+//	go run ./internal/testenv/install            # every peer: minio, versitygw
+//	go run ./internal/testenv/install minio      # just MinIO
 package main
 
 import (
@@ -23,7 +23,7 @@ var peers = map[string]func(context.Context) (string, error){
 func main() {
 	names := os.Args[1:]
 	if len(names) == 0 {
-		names = []string{"minio"}
+		names = []string{"minio", "versitygw"}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
