@@ -4,6 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tarnlake/tarn/fileio"
@@ -44,7 +49,9 @@ func TestS3VersityGW(t *testing.T) {
 func TestS3ServerDown(t *testing.T) {
 	s := testenv.MinIO(t)
 	ctx := t.Context()
-	fio, err := s.FileIO(ctx)
+	opts := s.Options
+	opts.MaxRetries = 1 // fail fast while the server is down
+	fio, err := fileio.NewS3(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,5 +129,78 @@ func TestS3MissingBucket(t *testing.T) {
 	}
 	if _, err := fio.ReadFile(t.Context(), "s3://no-such-bucket/x"); err == nil || errors.Is(err, fileio.ErrNotExist) {
 		t.Errorf("ReadFile in a missing bucket = %v, want a plain error", err)
+	}
+}
+
+// TestS3CreateIfAbsentLostReply puts a proxy between client and MinIO that
+// delivers PUTs but loses their replies. The client's retry then meets a
+// failed precondition; CreateIfAbsent must still succeed when the object
+// holds the caller's own content, and report ErrExist when it holds another's.
+func TestS3CreateIfAbsentLostReply(t *testing.T) {
+	s := testenv.MinIO(t)
+	ctx := t.Context()
+	target, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		pr.Out.Host = pr.In.Host // the signed host
+	}}
+	var lose atomic.Int32 // PUT replies still to lose
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPut || lose.Add(-1) < 0 {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		proxy.ServeHTTP(rec, r) // the server handles the PUT...
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		conn.Close() // ...and the reply is lost
+	}))
+	defer srv.Close()
+	opts := s.Options
+	opts.Endpoint = srv.URL
+	fio, err := fileio.NewS3(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name     string
+		existing string // content before the call; "" for none
+		wantErr  error
+	}{
+		{"created by the lost attempt", "", nil},
+		{"held another's content", "other writer", fileio.ErrExist},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := s.URI("lost", fmt.Sprintf("snapshot-%d", i))
+			if tt.existing != "" {
+				if err := fio.WriteFile(ctx, p, []byte(tt.existing)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			lose.Store(1)
+			err := fio.CreateIfAbsent(ctx, p, []byte("mine"))
+			if lose.Load() >= 0 {
+				t.Fatal("no reply was lost")
+			}
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("CreateIfAbsent = %v, want %v", err, tt.wantErr)
+			}
+			want := "mine"
+			if tt.existing != "" {
+				want = tt.existing
+			}
+			if got, err := fio.ReadFile(ctx, p); err != nil || string(got) != want {
+				t.Fatalf("content = %q, %v; want %q", got, err, want)
+			}
+		})
 	}
 }

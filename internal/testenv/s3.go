@@ -26,8 +26,7 @@ type S3Server struct {
 	SecretKey string
 	Bucket    string
 	Dir       string // the server's data and logs; removed by cleanup
-	// Options reach the server through fileio.NewS3 (path style, no TLS,
-	// no client retries, so failure tests fail fast).
+	// Options reach the server through fileio.NewS3 (path style, no TLS).
 	Options fileio.Options
 
 	spec  s3Spec
@@ -85,11 +84,10 @@ func startS3(ctx context.Context, spec s3Spec) (*S3Server, func(), error) {
 		s.Endpoint = "127.0.0.1:" + strconv.Itoa(s.ports[0])
 		s.URL = "http://" + s.Endpoint
 		s.Options = fileio.Options{
-			Endpoint:   s.URL,
-			AccessKey:  s.AccessKey,
-			SecretKey:  s.SecretKey,
-			Region:     "us-east-1",
-			MaxRetries: 1,
+			Endpoint:  s.URL,
+			AccessKey: s.AccessKey,
+			SecretKey: s.SecretKey,
+			Region:    "us-east-1",
 		}
 		err = s.start(ctx, bin)
 		if err == nil {

@@ -61,6 +61,9 @@ func GoInstall(ctx context.Context, pkg, version string) (string, error) {
 	name := filepath.Base(pkg)
 	bin := filepath.Join(binDir, name)
 	want := pkg + "@" + version
+	if _, err := os.Stat(bin); err != nil {
+		os.Remove(filepath.Join(binDir, "."+name+".version")) // stamp of a deleted binary
+	}
 	err = Once(ctx, filepath.Join(binDir, "."+name), want, func(ctx context.Context) error {
 		return goInstall(ctx, binDir, want)
 	})
