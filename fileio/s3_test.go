@@ -204,3 +204,42 @@ func TestS3CreateIfAbsentLostReply(t *testing.T) {
 		})
 	}
 }
+
+func TestS3TLS(t *testing.T) {
+	s := testenv.MinIOTLS(t)
+	ctx := t.Context()
+	tests := []struct {
+		name    string
+		opts    func(o *fileio.Options)
+		wantErr bool
+	}{
+		{"trusted CA file", func(o *fileio.Options) {}, false},
+		{"skip verify", func(o *fileio.Options) { o.CAFile, o.InsecureSkipVerify = "", true }, false},
+		{"host:port with Secure", func(o *fileio.Options) { o.Endpoint, o.Secure = s.Endpoint, true }, false},
+		{"untrusted", func(o *fileio.Options) { o.CAFile, o.MaxRetries = "", 1 }, true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := s.Options
+			tt.opts(&opts)
+			fio, err := fileio.NewS3(ctx, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := s.URI(fmt.Sprintf("tls-%d", i))
+			err = fio.WriteFile(ctx, p, []byte("over TLS"))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("WriteFile = %v, want error %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if got, err := fio.ReadFile(ctx, p); err != nil || string(got) != "over TLS" {
+				t.Fatalf("ReadFile = %q, %v", got, err)
+			}
+		})
+	}
+	if _, err := fileio.NewS3(ctx, fileio.Options{Endpoint: s.URL, CAFile: "/nonexistent.pem"}); err == nil {
+		t.Error("NewS3 with a missing CA file succeeded")
+	}
+}

@@ -45,7 +45,7 @@ var minioSpec = s3Spec{
 		}
 	},
 	ready: func(s *S3Server) func(ctx context.Context) error {
-		return HTTPOK(s.URL + "/minio/health/live")
+		return HTTPOK(s.httpClient(), s.URL+"/minio/health/live")
 	},
 }
 
@@ -59,8 +59,19 @@ func StartMinIO(ctx context.Context) (s *MinIOServer, stop func(), err error) {
 // -short the test is skipped if MinIO is not installed yet.
 func MinIO(t testing.TB) *MinIOServer {
 	t.Helper()
-	return startForTest(t, minioSpec, func() bool {
-		_, ok, _ := binFromEnv("TARN_MINIO_BIN")
-		return ok || GoInstalled(MinIOPackage, MinIOVersion)
-	})
+	return startForTest(t, minioSpec, minioInstalled)
+}
+
+// MinIOTLS is MinIO serving HTTPS with a self-signed certificate (CAFile),
+// which its Options trust.
+func MinIOTLS(t testing.TB) *MinIOServer {
+	t.Helper()
+	spec := minioSpec
+	spec.tls = true
+	return startForTest(t, spec, minioInstalled)
+}
+
+func minioInstalled() bool {
+	_, ok, _ := binFromEnv("TARN_MINIO_BIN")
+	return ok || GoInstalled(MinIOPackage, MinIOVersion)
 }

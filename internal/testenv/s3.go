@@ -2,10 +2,20 @@ package testenv
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
+	"math/big"
+	"net"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -26,7 +36,11 @@ type S3Server struct {
 	SecretKey string
 	Bucket    string
 	Dir       string // the server's data and logs; removed by cleanup
-	// Options reach the server through fileio.NewS3 (path style, no TLS).
+	// CAFile is the PEM certificate a TLS server presents (self-signed for
+	// 127.0.0.1); "" without TLS.
+	CAFile string
+	// Options reach the server through fileio.NewS3 (path style; with
+	// TLS, trusting CAFile).
 	Options fileio.Options
 
 	spec  s3Spec
@@ -40,6 +54,7 @@ type MinIOServer = S3Server
 // s3Spec is what differs between S3 servers.
 type s3Spec struct {
 	kind    string
+	tls     bool // serve HTTPS with a certificate written to dir/certs
 	install func(ctx context.Context) (bin string, err error)
 	nPorts  int
 	// command returns how to run the server on ports with dir and keys.
@@ -71,6 +86,15 @@ func startS3(ctx context.Context, spec s3Spec) (*S3Server, func(), error) {
 		Dir:       dir,
 		spec:      spec,
 	}
+	scheme := "http://"
+	if spec.tls {
+		scheme = "https://"
+		s.CAFile = filepath.Join(dir, "certs", "public.crt")
+		if err := writeSelfSignedCert(s.CAFile, filepath.Join(dir, "certs", "private.key")); err != nil {
+			os.RemoveAll(dir)
+			return nil, nil, err
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		s.ports = s.ports[:0]
 		for range spec.nPorts {
@@ -82,12 +106,13 @@ func startS3(ctx context.Context, spec s3Spec) (*S3Server, func(), error) {
 			s.ports = append(s.ports, port)
 		}
 		s.Endpoint = "127.0.0.1:" + strconv.Itoa(s.ports[0])
-		s.URL = "http://" + s.Endpoint
+		s.URL = scheme + s.Endpoint
 		s.Options = fileio.Options{
 			Endpoint:  s.URL,
 			AccessKey: s.AccessKey,
 			SecretKey: s.SecretKey,
 			Region:    "us-east-1",
+			CAFile:    s.CAFile,
 		}
 		err = s.start(ctx, bin)
 		if err == nil {
@@ -125,9 +150,63 @@ func (s *S3Server) start(ctx context.Context, bin string) error {
 func (s *S3Server) client() (*minio.Client, error) {
 	return minio.New(s.Endpoint, &minio.Options{
 		Creds:        credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""),
+		Secure:       s.CAFile != "",
+		Transport:    s.httpClient().Transport,
 		Region:       "us-east-1",
 		BucketLookup: minio.BucketLookupPath,
 	})
+}
+
+// httpClient returns a client that trusts the server's certificate.
+func (s *S3Server) httpClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if s.CAFile != "" {
+		pool := x509.NewCertPool()
+		if pem, err := os.ReadFile(s.CAFile); err == nil {
+			pool.AppendCertsFromPEM(pem)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	}
+	return &http.Client{Transport: tr}
+}
+
+// writeSelfSignedCert writes a self-signed certificate for 127.0.0.1 and
+// localhost, and its key, as PEM files.
+func writeSelfSignedCert(certFile, keyFile string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("testenv: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "tarn test server"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return fmt.Errorf("testenv: %w", err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return fmt.Errorf("testenv: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(certFile), 0o755); err != nil {
+		return fmt.Errorf("testenv: %w", err)
+	}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return fmt.Errorf("testenv: %w", err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return fmt.Errorf("testenv: %w", err)
+	}
+	return nil
 }
 
 func (s *S3Server) makeBucket(ctx context.Context) error {

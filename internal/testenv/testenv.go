@@ -246,14 +246,18 @@ func WaitFor(ctx context.Context, check func(ctx context.Context) error, procs .
 	}
 }
 
-// HTTPOK is a check for WaitFor: a GET of url answers 200.
-func HTTPOK(url string) func(ctx context.Context) error {
+// HTTPOK is a check for WaitFor: a GET of url with client (nil for
+// http.DefaultClient) answers 200.
+func HTTPOK(client *http.Client, url string) func(ctx context.Context) error {
+	if client == nil {
+		client = http.DefaultClient
+	}
 	return func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return err
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			return err
 		}
