@@ -1,5 +1,7 @@
 package manifest
 
+import "math"
+
 // ManifestFileMeta describes one manifest file; it is a row of a manifest
 // list (org.apache.paimon.manifest.ManifestFileMeta).
 type ManifestFileMeta struct {
@@ -42,3 +44,44 @@ var manifestFileMetaRecord = newRecord(func(l *Layout) int { return 1 + l.manife
 	optLongField("_MIN_ROW_ID", func(m *ManifestFileMeta) **int64 { return &m.MinRowID }),
 	optLongField("_MAX_ROW_ID", func(m *ManifestFileMeta) **int64 { return &m.MaxRowID }),
 )
+
+// NewManifestFileMeta describes a manifest file holding entries, computing
+// what Paimon's manifest writer computes while it writes: the numbers of added
+// and deleted files, the largest schema id (latestSchemaID when there are no
+// entries), the ranges of bucket and level, and the row id range when every
+// file has a first row id. Partition statistics need the partition type and
+// are the caller's (SimpleStats of the entries' partitions).
+func NewManifestFileMeta(fileName string, fileSize int64, entries []ManifestEntry, partitionStats SimpleStats, latestSchemaID int64) ManifestFileMeta {
+	m := ManifestFileMeta{FileName: fileName, FileSize: fileSize, PartitionStats: partitionStats, SchemaID: latestSchemaID}
+	if len(entries) == 0 {
+		return m
+	}
+	minBucket, maxBucket := int32(math.MaxInt32), int32(math.MinInt32)
+	minLevel, maxLevel := int32(math.MaxInt32), int32(math.MinInt32)
+	minRowID, maxRowID := int64(math.MaxInt64), int64(math.MinInt64)
+	rowIDs := true
+	m.SchemaID = math.MinInt64
+	for i := range entries {
+		e := &entries[i]
+		if e.Kind == FileKindDelete {
+			m.NumDeletedFiles++
+		} else {
+			m.NumAddedFiles++
+		}
+		m.SchemaID = max(m.SchemaID, e.File.SchemaID)
+		minBucket, maxBucket = min(minBucket, e.Bucket), max(maxBucket, e.Bucket)
+		minLevel, maxLevel = min(minLevel, e.File.Level), max(maxLevel, e.File.Level)
+		if e.File.FirstRowID == nil {
+			rowIDs = false
+		} else if rowIDs {
+			minRowID = min(minRowID, *e.File.FirstRowID)
+			maxRowID = max(maxRowID, *e.File.FirstRowID+e.File.RowCount-1)
+		}
+	}
+	m.MinBucket, m.MaxBucket = &minBucket, &maxBucket
+	m.MinLevel, m.MaxLevel = &minLevel, &maxLevel
+	if rowIDs {
+		m.MinRowID, m.MaxRowID = &minRowID, &maxRowID
+	}
+	return m
+}
