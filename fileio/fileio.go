@@ -155,7 +155,11 @@ func Join(dir string, names ...string) string {
 	s := strings.TrimRight(dir, "/")
 	for _, n := range names {
 		n = strings.Trim(n, "/")
-		if n != "" {
+		switch {
+		case n == "":
+		case s == "" && !strings.HasPrefix(dir, "/"):
+			s = n // dir "" names the current directory
+		default:
 			s += "/" + n
 		}
 	}

@@ -135,6 +135,8 @@ func TestJoin(t *testing.T) {
 		{"file:/w", []string{"db.db", "t"}, "file:/w/db.db/t"},
 		{"s3://bucket", []string{"k"}, "s3://bucket/k"},
 		{"s3://bucket/p/", []string{"", "/k"}, "s3://bucket/p/k"},
+		{"", []string{"a", "b"}, "a/b"},
+		{"rel", []string{"a"}, "rel/a"},
 	}
 	for _, tt := range tests {
 		if got := fileio.Join(tt.dir, tt.names...); got != tt.want {

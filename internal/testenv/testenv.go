@@ -7,9 +7,16 @@
 // under a file lock), FreePort, TempDir, WaitFor, and Process, which keeps a
 // server's lifecycle and kills it when the test binary dies.
 //
+// Building MinIO takes minutes the first time, longer than a test binary
+// should spend before its first test; run `go run ./internal/testenv/install`
+// before `go test` to build every peer up front. Under `go test -short`,
+// tests that need a peer not yet installed are skipped.
+//
 // Environment:
 //
-//	TARN_CACHE   cache directory (default ${XDG_CACHE_HOME:-$HOME/.cache}/tarn)
+//	TARN_CACHE          cache directory (default ${XDG_CACHE_HOME:-$HOME/.cache}/tarn)
+//	TARN_MINIO_BIN      use this minio binary instead of building one
+//	TARN_VERSITYGW_BIN  use this versitygw binary instead of building one
 package testenv
 
 import (
