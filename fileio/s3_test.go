@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/fileio/fileiotest"
 	"github.com/tarnlake/tarn/internal/testenv"
@@ -241,5 +244,73 @@ func TestS3TLS(t *testing.T) {
 	}
 	if _, err := fileio.NewS3(ctx, fileio.Options{Endpoint: s.URL, CAFile: "/nonexistent.pem"}); err == nil {
 		t.Error("NewS3 with a missing CA file succeeded")
+	}
+}
+
+// TestS3AbortMultipart checks that aborting a file past one part leaves
+// neither the object nor an incomplete multipart upload behind.
+func TestS3AbortMultipart(t *testing.T) {
+	s := testenv.MinIO(t)
+	ctx := t.Context()
+	opts := s.Options
+	opts.PartSize = 5 << 20
+	fio, err := fileio.NewS3(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""), Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// MinIO lists the uploads of an exact object name only.
+	incomplete := func(key string) int {
+		n := 0
+		for u := range admin.ListIncompleteUploads(ctx, s.Bucket, key, true) {
+			if u.Err != nil {
+				t.Fatal(u.Err)
+			}
+			n++
+		}
+		return n
+	}
+
+	chunk := make([]byte, 1<<20)
+	for _, how := range []string{"Abort", "cancel"} {
+		t.Run(how, func(t *testing.T) {
+			wctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			key := "abort/" + how
+			p := s.URI(key)
+			w, err := fio.Create(wctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 12 { // two parts uploaded, the rest buffered
+				if _, err := w.Write(chunk); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := incomplete(key); n != 1 {
+				t.Fatalf("%d incomplete uploads while writing, want 1", n)
+			}
+			if how == "Abort" {
+				err = w.Abort()
+			} else {
+				cancel()
+				if err = w.Close(); err == nil {
+					t.Fatal("Close after cancel succeeded")
+				}
+				err = nil
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := incomplete(key); n != 0 {
+				t.Errorf("%d incomplete uploads after %s, want 0", n, how)
+			}
+			if ok, err := fileio.Exists(ctx, fio, p); ok || err != nil {
+				t.Errorf("Exists = %v, %v; want false", ok, err)
+			}
+		})
 	}
 }
