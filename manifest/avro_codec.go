@@ -25,10 +25,11 @@ const (
 // Avro manifest writer also uses.
 const DefaultZstdLevel = 1
 
-// maxBlockSize bounds the decompressed size of one Avro block. Paimon starts
-// a new block once 64000 bytes are buffered, so only a single huge record
-// could come near it.
-const maxBlockSize = 64 << 20
+// maxBlockSize bounds the size of one Avro block, compressed or not. Paimon
+// starts a new block once 64000 bytes are buffered, so only a single huge
+// record could come near it; it is also the largest zstandard window
+// accepted, which zstd-jni's stream declares at 128 MiB for levels 20-22.
+const maxBlockSize = 128 << 20
 
 // decompress returns the decompressed payload of a block. The result is a
 // newly allocated slice (never src), so decoded values may alias it.

@@ -111,7 +111,7 @@ func truncated(err error) error {
 func newContainerReader(r io.Reader) (*containerReader, error) {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
-		br = bufio.NewReaderSize(r, 64<<10)
+		br = bufio.NewReaderSize(r, 16<<10)
 	}
 	c := &containerReader{r: &countingReader{br: br}}
 	var magic [4]byte

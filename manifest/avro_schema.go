@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -106,7 +107,7 @@ const maxSchemaDepth = 64
 // parseSchema parses an Avro schema in its JSON form.
 func parseSchema(text []byte) (*avroSchema, error) {
 	var v any
-	dec := json.NewDecoder(strings.NewReader(string(text)))
+	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.UseNumber()
 	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("%w: avro.schema is not JSON: %v", ErrCorrupt, err)

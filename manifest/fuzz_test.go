@@ -92,7 +92,7 @@ func fuzzRead[T any](f *testing.F, ft *fileType[T], kind string, sample func(*by
 			}
 		}
 		runtime.ReadMemStats(&after)
-		if alloc, limit := after.TotalAlloc-before.TotalAlloc, uint64(256<<20+64*len(data)); alloc > limit {
+		if alloc, limit := after.TotalAlloc-before.TotalAlloc, uint64(2*maxBlockSize+64*len(data)); alloc > limit {
 			t.Fatalf("reading %d bytes allocated %d bytes", len(data), alloc)
 		}
 		if err != nil {
