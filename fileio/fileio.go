@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -203,25 +202,28 @@ func scheme(p string) string {
 }
 
 // localPath converts "file:///p", "file://localhost/p", "file:/p" and plain
-// paths to an OS path.
+// paths to an OS path. Like Paimon's and Hadoop's paths, the string is not
+// percent-decoded: Paimon escapes partition values into directory names
+// ("dt=a%3Ab"), and those names are literal on disk.
 func localPath(p string) (string, error) {
 	if scheme(p) == "" {
 		return p, nil
 	}
 	if scheme(p) != "file" {
-		return "", fmt.Errorf("not a local path")
+		return "", errors.New("not a local path")
 	}
-	u, err := url.Parse(p)
-	if err != nil {
-		return "", err
+	rest := p[len("file:"):]
+	if after, ok := strings.CutPrefix(rest, "//"); ok {
+		host, path, _ := strings.Cut(after, "/")
+		if host != "" && host != "localhost" {
+			return "", fmt.Errorf("file URI with host %q", host)
+		}
+		rest = "/" + path
 	}
-	if u.Host != "" && u.Host != "localhost" {
-		return "", fmt.Errorf("file URI with host %q", u.Host)
+	if !strings.HasPrefix(rest, "/") {
+		return "", errors.New("file URI without an absolute path")
 	}
-	if u.Path == "" {
-		return "", fmt.Errorf("file URI without a path")
-	}
-	return u.Path, nil
+	return rest, nil
 }
 
 // pathError wraps err with the operation and path, unless it already is a

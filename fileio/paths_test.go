@@ -14,7 +14,9 @@ func TestLocalPath(t *testing.T) {
 		{"file:///abs/p", "/abs/p", false},
 		{"file:/abs/p", "/abs/p", false},
 		{"file://localhost/abs/p", "/abs/p", false},
-		{"file:///abs/with%20space", "/abs/with space", false},
+		{"file:///abs/dt=a%3Ab", "/abs/dt=a%3Ab", false}, // literal, as Paimon writes it
+		{"file:/", "/", false},
+		{"file:rel", "", true},
 		{"file://host/abs/p", "", true},
 		{"s3://b/k", "", true},
 	}

@@ -631,6 +631,14 @@ func testNestedPaths(t *testing.T, fio fileio.FileIO, root string) {
 	if err != nil || len(entries) != 1 || entries[0].Name() != "bucket-0" || !entries[0].IsDir {
 		t.Errorf("List(%s) = %v, %v", dir, entries, err)
 	}
+	// Paimon escapes partition values into names with a literal '%'.
+	q := fileio.Join(root, "db.db", "t", "dt=a%3Ab c", "bucket-0", "data-2.parquet")
+	mustWrite(t, fio, q, []byte("escaped"))
+	wantContent(t, fio, q, []byte("escaped"))
+	entries, err = fio.List(ctx, fileio.Join(root, "db.db", "t"))
+	if err != nil || len(entries) != 2 || entries[1].Name() != "dt=a%3Ab c" {
+		t.Errorf("List = %v, %v; want dt=2024-01-01 and dt=a%%3Ab c", entries, err)
+	}
 	// A doubled slash names the same file.
 	doubled := root + "//db.db/t//dt=2024-01-01/bucket-0/data-1.parquet"
 	wantContent(t, fio, doubled, []byte("nested"))
