@@ -486,13 +486,9 @@ func filterBatch(ctx context.Context, b arrow.RecordBatch, mask *array.Boolean) 
 	return compute.FilterRecordBatch(ctx, b, mask, compute.DefaultFilterOptions())
 }
 
-// partitionSections groups a bucket's files into sections of overlapping key ranges, each
-// a list of sorted runs (Paimon's IntervalPartition).
-func partitionSections(files []manifest.DataFileMeta, keys []types.DataField) ([][][]manifest.DataFileMeta, error) {
-	type ranged struct {
-		f        manifest.DataFileMeta
-		min, max []byte
-	}
+// newKeyEncoder returns a function that turns a serialized key BinaryRow into the
+// order-preserving bytes the merge compares keys by.
+func newKeyEncoder(keys []types.DataField) (func([]byte) ([]byte, error), error) {
 	arrowTypes := make([]arrow.DataType, len(keys))
 	for i, k := range keys {
 		at, err := types.ToArrow(k.Type)
@@ -501,7 +497,7 @@ func partitionSections(files []manifest.DataFileMeta, keys []types.DataField) ([
 		}
 		arrowTypes[i] = at
 	}
-	encode := func(b []byte) ([]byte, error) {
+	return func(b []byte) ([]byte, error) {
 		row, err := binaryrow.Deserialize(b)
 		if err != nil {
 			return nil, err
@@ -517,6 +513,19 @@ func partitionSections(files []manifest.DataFileMeta, keys []types.DataField) ([
 			}
 		}
 		return out, nil
+	}, nil
+}
+
+// partitionSections groups a bucket's files into sections of overlapping key ranges, each
+// a list of sorted runs (Paimon's IntervalPartition).
+func partitionSections(files []manifest.DataFileMeta, keys []types.DataField) ([][][]manifest.DataFileMeta, error) {
+	type ranged struct {
+		f        manifest.DataFileMeta
+		min, max []byte
+	}
+	encode, err := newKeyEncoder(keys)
+	if err != nil {
+		return nil, err
 	}
 	rs := make([]ranged, len(files))
 	for i, f := range files {

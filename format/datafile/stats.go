@@ -1,0 +1,349 @@
+package datafile
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+
+	"github.com/tarnlake/tarn/format/binaryrow"
+	"github.com/tarnlake/tarn/format/types"
+)
+
+// StatsTruncateLength is Paimon's default metadata.stats-mode, truncate(16): string and
+// binary bounds are cut to 16 characters (bytes), the maximum rounded up.
+const StatsTruncateLength = 16
+
+// ColStats are one column's statistics: min and max as binaryrow values (nil when unknown
+// or every value is null) and the null count.
+type ColStats struct {
+	Min, Max  any
+	NullCount int64
+}
+
+// StatsCollector gathers column statistics over batches.
+type StatsCollector struct {
+	types []types.DataType
+	cols  []colStats
+}
+
+type colStats struct {
+	min, max  any
+	nulls     int64
+	has       bool
+	strMin    string
+	strMax    string
+	bytesMin  []byte
+	bytesMax  []byte
+	decMin    decimal128.Num
+	decMax    decimal128.Num
+	i64min    int64
+	i64max    int64
+	f64min    float64
+	f64max    float64
+	unordered bool
+}
+
+// NewStatsCollector collects stats of columns of the given types.
+func NewStatsCollector(ts []types.DataType) *StatsCollector {
+	c := &StatsCollector{types: ts, cols: make([]colStats, len(ts))}
+	for i, t := range ts {
+		c.cols[i].unordered = t.IsNested() || t.Root == types.Blob
+	}
+	return c
+}
+
+// Update adds the rows of the given columns (one per collected type, in order).
+func (c *StatsCollector) Update(cols []arrow.Array) {
+	for i, a := range cols {
+		c.cols[i].update(a)
+	}
+}
+
+func (s *colStats) update(a arrow.Array) {
+	s.nulls += int64(a.NullN())
+	if s.unordered || a.NullN() == a.Len() {
+		return
+	}
+	switch a := a.(type) {
+	case *array.Boolean:
+		for i := 0; i < a.Len(); i++ {
+			if a.IsValid(i) {
+				v := int64(0)
+				if a.Value(i) {
+					v = 1
+				}
+				s.int(v)
+			}
+		}
+	case *array.Int8:
+		for i, v := range a.Int8Values() {
+			if a.IsValid(i) {
+				s.int(int64(v))
+			}
+		}
+	case *array.Int16:
+		for i, v := range a.Int16Values() {
+			if a.IsValid(i) {
+				s.int(int64(v))
+			}
+		}
+	case *array.Int32:
+		vals := a.Int32Values()
+		if a.NullN() == 0 {
+			for _, v := range vals {
+				s.int(int64(v))
+			}
+			return
+		}
+		for i, v := range vals {
+			if a.IsValid(i) {
+				s.int(int64(v))
+			}
+		}
+	case *array.Int64:
+		vals := a.Int64Values()
+		if a.NullN() == 0 {
+			for _, v := range vals {
+				s.int(v)
+			}
+			return
+		}
+		for i, v := range vals {
+			if a.IsValid(i) {
+				s.int(v)
+			}
+		}
+	case *array.Date32:
+		for i, v := range a.Date32Values() {
+			if a.IsValid(i) {
+				s.int(int64(v))
+			}
+		}
+	case *array.Time32:
+		for i, v := range a.Time32Values() {
+			if a.IsValid(i) {
+				s.int(int64(v))
+			}
+		}
+	case *array.Timestamp:
+		for i, v := range a.TimestampValues() {
+			if a.IsValid(i) {
+				s.int(int64(v))
+			}
+		}
+	case *array.Float32:
+		for i, v := range a.Float32Values() {
+			if a.IsValid(i) {
+				s.float(float64(v))
+			}
+		}
+	case *array.Float64:
+		for i, v := range a.Float64Values() {
+			if a.IsValid(i) {
+				s.float(v)
+			}
+		}
+	case *array.String:
+		for i := 0; i < a.Len(); i++ {
+			if a.IsValid(i) {
+				v := a.Value(i)
+				if !s.has {
+					s.strMin, s.strMax, s.has = strings.Clone(v), strings.Clone(v), true
+					continue
+				}
+				if v < s.strMin {
+					s.strMin = strings.Clone(v)
+				}
+				if v > s.strMax {
+					s.strMax = strings.Clone(v)
+				}
+			}
+		}
+	case *array.Binary:
+		for i := 0; i < a.Len(); i++ {
+			if a.IsValid(i) {
+				v := a.Value(i)
+				if !s.has {
+					s.bytesMin, s.bytesMax, s.has = bytes.Clone(v), bytes.Clone(v), true
+					continue
+				}
+				if bytes.Compare(v, s.bytesMin) < 0 {
+					s.bytesMin = bytes.Clone(v)
+				}
+				if bytes.Compare(v, s.bytesMax) > 0 {
+					s.bytesMax = bytes.Clone(v)
+				}
+			}
+		}
+	case *array.Decimal128:
+		for i := 0; i < a.Len(); i++ {
+			if a.IsValid(i) {
+				v := a.Value(i)
+				if !s.has {
+					s.decMin, s.decMax, s.has = v, v, true
+					continue
+				}
+				if v.Less(s.decMin) {
+					s.decMin = v
+				}
+				if s.decMax.Less(v) {
+					s.decMax = v
+				}
+			}
+		}
+	default:
+		s.unordered = true
+	}
+}
+
+func (s *colStats) int(v int64) {
+	if !s.has {
+		s.i64min, s.i64max, s.has = v, v, true
+		return
+	}
+	s.i64min = min(s.i64min, v)
+	s.i64max = max(s.i64max, v)
+}
+
+// float follows Paimon: NaN values take part in min/max through Java's Double.compare,
+// where NaN is the greatest value.
+func (s *colStats) float(v float64) {
+	if !s.has {
+		s.f64min, s.f64max, s.has = v, v, true
+		return
+	}
+	if javaLess(v, s.f64min) {
+		s.f64min = v
+	}
+	if javaLess(s.f64max, v) {
+		s.f64max = v
+	}
+}
+
+func javaLess(a, b float64) bool {
+	switch {
+	case math.IsNaN(a):
+		return false
+	case math.IsNaN(b):
+		return true
+	}
+	return a < b
+}
+
+// Result returns the statistics of every column.
+func (c *StatsCollector) Result() []ColStats {
+	out := make([]ColStats, len(c.cols))
+	for i := range c.cols {
+		out[i] = c.cols[i].result(c.types[i])
+	}
+	return out
+}
+
+func (s *colStats) result(t types.DataType) ColStats {
+	cs := ColStats{NullCount: s.nulls}
+	if !s.has || s.unordered {
+		return cs
+	}
+	switch t.Root {
+	case types.Boolean:
+		cs.Min, cs.Max = s.i64min != 0, s.i64max != 0
+	case types.TinyInt:
+		cs.Min, cs.Max = int8(s.i64min), int8(s.i64max)
+	case types.SmallInt:
+		cs.Min, cs.Max = int16(s.i64min), int16(s.i64max)
+	case types.Int:
+		cs.Min, cs.Max = int32(s.i64min), int32(s.i64max)
+	case types.BigInt:
+		cs.Min, cs.Max = s.i64min, s.i64max
+	case types.Date:
+		cs.Min, cs.Max = binaryrow.Date(s.i64min), binaryrow.Date(s.i64max)
+	case types.Time:
+		cs.Min, cs.Max = binaryrow.Time(s.i64min), binaryrow.Time(s.i64max)
+	case types.Timestamp, types.LocalZonedTimestamp:
+		unit := types.TimeUnit(t.Precision)
+		cs.Min, cs.Max = timestampOf(s.i64min, unit), timestampOf(s.i64max, unit)
+	case types.Float:
+		cs.Min, cs.Max = float32(s.f64min), float32(s.f64max)
+	case types.Double:
+		cs.Min, cs.Max = s.f64min, s.f64max
+	case types.Decimal:
+		cs.Min = binaryrow.Decimal{Unscaled: s.decMin.BigInt(), Scale: t.Scale}
+		cs.Max = binaryrow.Decimal{Unscaled: s.decMax.BigInt(), Scale: t.Scale}
+	case types.Char, types.VarChar:
+		lo, hi, ok := truncateString(s.strMin, s.strMax)
+		if ok {
+			cs.Min, cs.Max = lo, hi
+		}
+	case types.Binary, types.VarBinary:
+		lo, hi, ok := truncateBytes(s.bytesMin, s.bytesMax)
+		if ok {
+			cs.Min, cs.Max = lo, hi
+		}
+	}
+	return cs
+}
+
+// TimestampOf converts an Arrow timestamp of a unit to Paimon's timestamp.
+func timestampOf(v int64, unit arrow.TimeUnit) binaryrow.Timestamp {
+	var ns int64
+	switch unit {
+	case arrow.Second:
+		ns = v * 1e9
+	case arrow.Millisecond:
+		return binaryrow.Timestamp{Millis: v}
+	case arrow.Microsecond:
+		ns = v * 1e3
+	default:
+		ns = v
+	}
+	ms := ns / 1e6
+	if ns%1e6 < 0 {
+		ms--
+	}
+	return binaryrow.Timestamp{Millis: ms, NanoOfMilli: int32(ns - ms*1e6)}
+}
+
+// truncateString applies truncate(16) to bounds (TruncateSimpleColStatsCollector): the
+// min cut to 16 characters, the max cut and its last character incremented; if no
+// character can be incremented both bounds are unknown.
+func truncateString(lo, hi string) (string, string, bool) {
+	n := StatsTruncateLength
+	if utf8.RuneCountInString(lo) > n {
+		lo = string([]rune(lo)[:n])
+	}
+	if utf8.RuneCountInString(hi) <= n {
+		return lo, hi, true
+	}
+	rs := []rune(hi)[:n]
+	for i := n - 1; i >= 0; i-- {
+		next := rs[i] + 1
+		if next <= utf8.MaxRune && utf8.ValidRune(next) {
+			rs = append(rs[:i], next)
+			return lo, string(rs), true
+		}
+	}
+	return "", "", false
+}
+
+func truncateBytes(lo, hi []byte) ([]byte, []byte, bool) {
+	n := StatsTruncateLength
+	if len(lo) > n {
+		lo = lo[:n]
+	}
+	if len(hi) <= n {
+		return lo, hi, true
+	}
+	b := append([]byte(nil), hi[:n]...)
+	for i := n - 1; i >= 0; i-- {
+		if b[i] != 0xff {
+			b[i]++
+			return lo, b[:i+1], true
+		}
+	}
+	return nil, nil, false
+}

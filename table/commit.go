@@ -1,0 +1,386 @@
+package table
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/tarnlake/tarn/fileio"
+	"github.com/tarnlake/tarn/format"
+	"github.com/tarnlake/tarn/format/binaryrow"
+	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/manifest"
+)
+
+// ErrConflict is wrapped when a commit cannot be applied on the latest snapshot: files
+// it deletes are gone, or its compaction output overlaps files written meanwhile.
+var ErrConflict = errors.New("commit conflict")
+
+// Commit describes one atomic change to a table.
+type Commit struct {
+	// User identifies the committer; with Identifier it makes commits idempotent: a
+	// commit whose user already committed an identifier >= this one is skipped.
+	User       string
+	Identifier int64
+	Kind       format.CommitKind // APPEND, COMPACT or OVERWRITE; derived when empty
+	Messages   []CommitMessage
+	// Overwrite replaces the rows of the partitions OverwritePartitions select (all
+	// partitions when nil) with the messages' new files.
+	Overwrite           bool
+	OverwritePartitions func(partition []any) bool
+	// Properties are stored in the snapshot (Paimon readers ignore them).
+	Properties map[string]string
+	// SchemaID is the schema the files were written with; the commit is refused if the
+	// table's latest schema differs (0 checks nothing... use CheckSchema).
+	SchemaID    int64
+	CheckSchema bool
+}
+
+// CommitResult tells what a commit did.
+type CommitResult struct {
+	SnapshotID int64
+	// Skipped is set when an earlier commit of the same user and identifier was found.
+	Skipped bool
+	// Retries is the number of times the commit lost a race and was re-applied.
+	Retries int
+}
+
+// Commit applies c atomically: it writes manifests and a manifest list, then creates
+// snapshot-N+1 if absent. On losing a race with another committer it reloads the latest
+// snapshot, checks for conflicts and retries with backoff. Files are never deleted here.
+func (t *Table) Commit(ctx context.Context, c Commit) (CommitResult, error) {
+	if c.User == "" {
+		return CommitResult{}, errors.New("commit: no commit user")
+	}
+	schema, err := t.LatestSchema(ctx)
+	if err != nil {
+		return CommitResult{}, err
+	}
+	if c.CheckSchema && schema.ID != c.SchemaID {
+		return CommitResult{}, fmt.Errorf("commit: the files were written with schema %d but the table's schema is now %d; rewrite them with the new schema: %w", c.SchemaID, schema.ID, ErrConflict)
+	}
+	opts := ParseCoreOptions(schema.Options)
+	kind := c.Kind
+	if kind == "" {
+		kind = format.CommitAppend
+		if c.Overwrite {
+			kind = format.CommitOverwrite
+		} else {
+			for _, m := range c.Messages {
+				if len(m.CompactBefore)+len(m.CompactAfter) > 0 && len(m.NewFiles) == 0 {
+					kind = format.CommitCompact
+				}
+			}
+		}
+	}
+	// Entries this commit adds and deletes (overwrite deletions are computed per attempt).
+	var changes []manifest.ManifestEntry
+	for _, m := range c.Messages {
+		for _, f := range m.CompactBefore {
+			changes = append(changes, manifest.ManifestEntry{Kind: manifest.FileKindDelete, Partition: m.Partition, Bucket: int32(m.Bucket), TotalBuckets: int32(m.TotalBuckets), File: f})
+		}
+		for _, f := range append(append([]manifest.DataFileMeta(nil), m.NewFiles...), m.CompactAfter...) {
+			changes = append(changes, manifest.ManifestEntry{Kind: manifest.FileKindAdd, Partition: m.Partition, Bucket: int32(m.Bucket), TotalBuckets: int32(m.TotalBuckets), File: f})
+		}
+	}
+	var changelog []manifest.ManifestEntry
+	for _, m := range c.Messages {
+		for _, f := range m.ChangelogFiles {
+			changelog = append(changelog, manifest.ManifestEntry{Kind: manifest.FileKindAdd, Partition: m.Partition, Bucket: int32(m.Bucket), TotalBuckets: int32(m.TotalBuckets), File: f})
+		}
+	}
+	mw := t.manifestWriter(opts)
+	var changelogMetas []manifest.ManifestFileMeta
+	if len(changelog) > 0 {
+		if changelogMetas, err = mw.writeManifests(ctx, changelog, schema.ID); err != nil {
+			return CommitResult{}, err
+		}
+	}
+	var deltaMetas []manifest.ManifestFileMeta
+	if !c.Overwrite {
+		if deltaMetas, err = mw.writeManifests(ctx, changes, schema.ID); err != nil {
+			return CommitResult{}, err
+		}
+	}
+	backoff := 10 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return CommitResult{}, err
+		}
+		latest, err := t.LatestSnapshot(ctx)
+		if err != nil {
+			return CommitResult{}, err
+		}
+		if latest != nil && c.Identifier != format.BatchCommitIdentifier {
+			if id, ok, err := t.findCommitted(ctx, latest, c.User, c.Identifier); err != nil {
+				return CommitResult{}, err
+			} else if ok {
+				return CommitResult{SnapshotID: id, Skipped: true, Retries: attempt}, nil
+			}
+		}
+		delta := deltaMetas
+		deltaEntries := changes
+		if c.Overwrite || hasDeletes(changes) {
+			live, err := t.liveEntriesOf(ctx, latest, schema)
+			if err != nil {
+				return CommitResult{}, err
+			}
+			if c.Overwrite {
+				deltaEntries, err = t.overwriteEntries(live, schema, c, changes)
+				if err != nil {
+					return CommitResult{}, err
+				}
+				if delta, err = mw.writeManifests(ctx, deltaEntries, schema.ID); err != nil {
+					return CommitResult{}, err
+				}
+			} else if err := checkConflicts(live, changes, schema.KeyFields()); err != nil {
+				return CommitResult{}, err
+			}
+		}
+		id, err := t.tryCommit(ctx, mw, latest, schema, c, kind, delta, changelogMetas, deltaEntries, changelog)
+		if err == nil {
+			return CommitResult{SnapshotID: id, Retries: attempt}, nil
+		}
+		if !errors.Is(err, fileio.ErrExist) {
+			return CommitResult{}, err
+		}
+		if attempt+1 >= max(opts.CommitMaxRetries, 1)*10 {
+			return CommitResult{}, fmt.Errorf("commit: gave up after %d attempts: snapshot %d was taken each time: %w", attempt+1, id, ErrConflict)
+		}
+		slog.Debug("commit lost a race, retrying", "table", t.path, "snapshot", id, "attempt", attempt+1)
+		sleep := backoff + time.Duration(rand.Int64N(int64(backoff)))
+		select {
+		case <-time.After(sleep):
+		case <-ctx.Done():
+			return CommitResult{}, ctx.Err()
+		}
+		backoff = min(backoff*2, time.Second)
+	}
+}
+
+func hasDeletes(es []manifest.ManifestEntry) bool {
+	for _, e := range es {
+		if e.Kind == manifest.FileKindDelete {
+			return true
+		}
+	}
+	return false
+}
+
+// tryCommit writes the manifest lists and creates the next snapshot; it returns an error
+// matching fileio.ErrExist (and the id it tried) when another commit took that id.
+func (t *Table) tryCommit(ctx context.Context, mw *manifestWriter, latest *format.Snapshot, schema *format.TableSchema, c Commit, kind format.CommitKind,
+	delta, changelogMetas []manifest.ManifestFileMeta, deltaEntries, changelog []manifest.ManifestEntry) (int64, error) {
+	id := int64(1)
+	var base []manifest.ManifestFileMeta
+	var total int64
+	var indexManifest *string
+	if latest != nil {
+		id = latest.ID + 1
+		for _, list := range []string{latest.BaseManifestList, latest.DeltaManifestList} {
+			m, err := t.ReadManifestList(ctx, list)
+			if err != nil {
+				return id, err
+			}
+			base = append(base, m...)
+		}
+		if latest.TotalRecordCount != nil {
+			total = *latest.TotalRecordCount
+		}
+		indexManifest = latest.IndexManifest
+	}
+	base, err := mw.compactManifests(ctx, t, base, schema.ID)
+	if err != nil {
+		return id, err
+	}
+	var deltaCount int64
+	for _, e := range deltaEntries {
+		if e.Kind == manifest.FileKindAdd {
+			deltaCount += e.File.RowCount
+		} else {
+			deltaCount -= e.File.RowCount
+		}
+	}
+	baseName, baseSize, err := mw.writeList(ctx, base)
+	if err != nil {
+		return id, err
+	}
+	deltaName, deltaSize, err := mw.writeList(ctx, delta)
+	if err != nil {
+		return id, err
+	}
+	snap := &format.Snapshot{
+		Version:               format.CurrentSnapshotVersion,
+		ID:                    id,
+		SchemaID:              schema.ID,
+		BaseManifestList:      baseName,
+		BaseManifestListSize:  &baseSize,
+		DeltaManifestList:     deltaName,
+		DeltaManifestListSize: &deltaSize,
+		IndexManifest:         indexManifest,
+		CommitUser:            c.User,
+		CommitIdentifier:      c.Identifier,
+		CommitKind:            kind,
+		TimeMillis:            time.Now().UnixMilli(),
+		TotalRecordCount:      ptrTo(total + deltaCount),
+		DeltaRecordCount:      ptrTo(deltaCount),
+	}
+	if len(changelogMetas) > 0 {
+		name, size, err := mw.writeList(ctx, changelogMetas)
+		if err != nil {
+			return id, err
+		}
+		snap.ChangelogManifestList, snap.ChangelogManifestListSize = &name, &size
+		var n int64
+		for _, e := range changelog {
+			n += e.File.RowCount
+		}
+		snap.ChangelogRecordCount = &n
+	}
+	if len(c.Properties) > 0 {
+		p := format.NewOptions(c.Properties)
+		snap.Properties = &p
+	}
+	if err := t.fio.CreateIfAbsent(ctx, t.Join(format.SnapshotPath(id)), snap.Marshal()); err != nil {
+		// Lost the race: the manifest lists are unreferenced; remove them.
+		_ = t.fio.Delete(ctx, t.Join(format.ManifestPath(baseName)))
+		_ = t.fio.Delete(ctx, t.Join(format.ManifestPath(deltaName)))
+		if snap.ChangelogManifestList != nil {
+			_ = t.fio.Delete(ctx, t.Join(format.ManifestPath(*snap.ChangelogManifestList)))
+		}
+		return id, err
+	}
+	// Hints are best effort: readers never trust them blindly.
+	if err := t.fio.WriteFile(ctx, t.Join(format.SnapshotDir, format.LatestHint), []byte(fmt.Sprint(id))); err != nil {
+		slog.Warn("cannot update LATEST hint", "table", t.path, "err", err)
+	}
+	if id == 1 {
+		if err := t.fio.WriteFile(ctx, t.Join(format.SnapshotDir, format.EarliestHint), []byte("1")); err != nil {
+			slog.Warn("cannot update EARLIEST hint", "table", t.path, "err", err)
+		}
+	}
+	return id, nil
+}
+
+// findCommitted looks back from latest for a snapshot of user with an identifier >= id.
+func (t *Table) findCommitted(ctx context.Context, latest *format.Snapshot, user string, id int64) (int64, bool, error) {
+	earliest, ok, err := t.EarliestSnapshotID(ctx)
+	if err != nil || !ok {
+		return 0, false, err
+	}
+	for s := latest; ; {
+		if s.CommitUser == user {
+			return s.ID, s.CommitIdentifier >= id, nil
+		}
+		if s.ID <= earliest {
+			return 0, false, nil
+		}
+		prev, err := t.Snapshot(ctx, s.ID-1)
+		if errors.Is(err, ErrNotFound) {
+			return 0, false, nil // expired meanwhile
+		}
+		if err != nil {
+			return 0, false, err
+		}
+		s = prev
+	}
+}
+
+// liveEntriesOf returns the live files of a snapshot (none for nil).
+func (t *Table) liveEntriesOf(ctx context.Context, s *format.Snapshot, schema *format.TableSchema) ([]manifest.ManifestEntry, error) {
+	if s == nil {
+		return nil, nil
+	}
+	return t.liveEntries(ctx, s, schema, ScanOptions{})
+}
+
+// checkConflicts verifies that every file the commit deletes is still live, and that no
+// file it adds above level 0 overlaps, by key range, a live file of the same level and
+// bucket that it does not delete.
+func checkConflicts(live, changes []manifest.ManifestEntry, keys []types.DataField) error {
+	encode, err := newKeyEncoder(keys)
+	if err != nil {
+		return err
+	}
+	type id struct {
+		part   string
+		bucket int32
+		name   string
+	}
+	liveSet := map[id]manifest.ManifestEntry{}
+	for _, e := range live {
+		liveSet[id{string(e.Partition), e.Bucket, e.File.FileName}] = e
+	}
+	deleted := map[id]bool{}
+	for _, e := range changes {
+		if e.Kind != manifest.FileKindDelete {
+			continue
+		}
+		k := id{string(e.Partition), e.Bucket, e.File.FileName}
+		if _, ok := liveSet[k]; !ok {
+			return fmt.Errorf("file %s of bucket %d was removed by another commit: %w", e.File.FileName, e.Bucket, ErrConflict)
+		}
+		deleted[k] = true
+	}
+	for _, a := range changes {
+		if a.Kind != manifest.FileKindAdd || a.File.Level == 0 {
+			continue
+		}
+		for _, l := range live {
+			if l.File.Level != a.File.Level || l.Bucket != a.Bucket || !bytes.Equal(l.Partition, a.Partition) ||
+				deleted[id{string(l.Partition), l.Bucket, l.File.FileName}] {
+				continue
+			}
+			overlap, err := rangesOverlap(encode, a.File, l.File)
+			if err != nil {
+				return err
+			}
+			if overlap {
+				return fmt.Errorf("compacted file %s overlaps %s on level %d: %w", a.File.FileName, l.File.FileName, a.File.Level, ErrConflict)
+			}
+		}
+	}
+	return nil
+}
+
+// rangesOverlap reports whether two files' key ranges intersect.
+func rangesOverlap(encode func([]byte) ([]byte, error), a, b manifest.DataFileMeta) (bool, error) {
+	var ks [4][]byte
+	for i, k := range [][]byte{a.MinKey, a.MaxKey, b.MinKey, b.MaxKey} {
+		e, err := encode(k)
+		if err != nil {
+			return false, fmt.Errorf("key range of %s or %s: %w", a.FileName, b.FileName, err)
+		}
+		ks[i] = e
+	}
+	return bytes.Compare(ks[0], ks[3]) <= 0 && bytes.Compare(ks[2], ks[1]) <= 0, nil
+}
+
+// overwriteEntries turns an overwrite into entries: delete every live file of the selected
+// partitions, add the new files.
+func (t *Table) overwriteEntries(live []manifest.ManifestEntry, schema *format.TableSchema, c Commit, changes []manifest.ManifestEntry) ([]manifest.ManifestEntry, error) {
+	var out []manifest.ManifestEntry
+	partFields := schema.PartitionType()
+	for _, e := range live {
+		if c.OverwritePartitions != nil {
+			row, err := binaryrow.Deserialize(e.Partition)
+			if err != nil {
+				return nil, err
+			}
+			vals, err := row.Values(partFields)
+			if err != nil {
+				return nil, err
+			}
+			if !c.OverwritePartitions(vals) {
+				continue
+			}
+		}
+		e.Kind = manifest.FileKindDelete
+		out = append(out, e)
+	}
+	return append(out, changes...), nil
+}

@@ -1,0 +1,822 @@
+package table
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/tarnlake/tarn/fileio"
+	"github.com/tarnlake/tarn/format"
+	"github.com/tarnlake/tarn/format/binaryrow"
+	"github.com/tarnlake/tarn/format/datafile"
+	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/manifest"
+	"github.com/tarnlake/tarn/merge"
+)
+
+// CommitMessage is what a writer produced for one bucket of one partition, to be committed.
+type CommitMessage struct {
+	Partition    []byte // serialized BinaryRow
+	Bucket       int
+	TotalBuckets int
+	// NewFiles are added files (level 0 for primary-key tables).
+	NewFiles []manifest.DataFileMeta
+	// CompactBefore are files a compaction replaced; CompactAfter the files it wrote.
+	CompactBefore []manifest.DataFileMeta
+	CompactAfter  []manifest.DataFileMeta
+	// ChangelogFiles are changelog files produced for streaming readers.
+	ChangelogFiles []manifest.DataFileMeta
+}
+
+// Empty reports whether the message changes nothing.
+func (m *CommitMessage) Empty() bool {
+	return len(m.NewFiles)+len(m.CompactBefore)+len(m.CompactAfter)+len(m.ChangelogFiles) == 0
+}
+
+// WriterOptions configure a Writer.
+type WriterOptions struct {
+	Mem memory.Allocator
+	// WriteBufferSize overrides the table's write-buffer-size (bytes of buffered input).
+	WriteBufferSize int64
+}
+
+// Writer writes Arrow batches into a table's data files: it routes rows to partitions
+// and buckets with Paimon's bucket hash, assigns per-bucket sequence numbers, buffers and
+// sorts primary-key rows by key, and flushes level-0 Parquet files. PrepareCommit returns
+// the files to commit. A Writer is not safe for concurrent use.
+type Writer struct {
+	t        *Table
+	schema   *format.TableSchema
+	opts     CoreOptions
+	mem      memory.Allocator
+	pk       bool
+	keys     []types.DataField
+	keyIdx   []int
+	partIdx  []int
+	bucketBy []int // field positions of the bucket key
+	buckets  map[string]*bucketWriter
+	restored map[string][]manifest.DataFileMeta
+	base     *format.Snapshot
+	limit    int64
+	buffered int64
+	uuid     string
+	fileSeq  int64
+	target   int64
+}
+
+type bucketWriter struct {
+	partition  []byte
+	partValues []any
+	bucket     int
+	dir        string
+	nextSeq    int64
+	batches    []arrow.RecordBatch // value columns + _SEQUENCE_NUMBER + _VALUE_KIND
+	size       int64
+	newFiles   []manifest.DataFileMeta
+}
+
+// NewWriter starts a writer on the table's latest schema and snapshot.
+func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error) {
+	schema, err := t.LatestSchema(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts := ParseCoreOptions(schema.Options)
+	if err := writableOptions(schema, opts); err != nil {
+		return nil, err
+	}
+	w := &Writer{
+		t: t, schema: schema, opts: opts, mem: o.Mem, pk: len(schema.PrimaryKeys) > 0,
+		buckets: map[string]*bucketWriter{}, limit: opts.WriteBufferSize, uuid: newUUID(),
+	}
+	if w.mem == nil {
+		w.mem = memory.DefaultAllocator
+	}
+	if o.WriteBufferSize > 0 {
+		w.limit = o.WriteBufferSize
+	}
+	w.target = opts.TargetFileSize
+	if w.target == 0 {
+		w.target = 128 << 20
+		if !w.pk {
+			w.target = 256 << 20
+		}
+	}
+	if w.pk {
+		w.keys = schema.KeyFields()
+		w.keyIdx = schema.FieldIndexes(schema.TrimmedPrimaryKeys())
+	}
+	w.partIdx = schema.FieldIndexes(schema.PartitionKeys)
+	if opts.Bucket > 0 {
+		bk := opts.BucketKey
+		if len(bk) == 0 {
+			bk = schema.TrimmedPrimaryKeys()
+		}
+		w.bucketBy = schema.FieldIndexes(bk)
+	}
+	w.base, err = t.LatestSnapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w.restored = map[string][]manifest.DataFileMeta{}
+	if w.base != nil {
+		entries, err := t.liveEntries(ctx, w.base, schema, ScanOptions{})
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			k := groupKey(e.Partition, int(e.Bucket))
+			w.restored[k] = append(w.restored[k], e.File)
+		}
+	}
+	return w, nil
+}
+
+// writableOptions refuses table shapes the writer does not produce correctly yet.
+func writableOptions(s *format.TableSchema, o CoreOptions) error {
+	if len(s.PrimaryKeys) > 0 {
+		if o.Bucket == -1 {
+			return fmt.Errorf("writing primary-key tables with dynamic bucket (bucket = -1) is not supported yet; create the table with a fixed bucket count")
+		}
+		if o.Bucket == 0 || o.Bucket < -2 {
+			return fmt.Errorf("bucket = %d is not valid", o.Bucket)
+		}
+	}
+	switch o.FileFormat {
+	case "parquet":
+	default:
+		return fmt.Errorf("writing file.format %q is not supported yet (parquet is)", o.FileFormat)
+	}
+	return nil
+}
+
+func groupKey(partition []byte, bucket int) string {
+	return string(partition) + "\x00" + fmt.Sprint(bucket)
+}
+
+// Schema is the schema the writer writes.
+func (w *Writer) Schema() *format.TableSchema { return w.schema }
+
+// BaseSnapshot is the snapshot the writer started from (nil for an empty table).
+func (w *Writer) BaseSnapshot() *format.Snapshot { return w.base }
+
+// Write buffers a batch of rows. Columns are matched to the table's by name; an optional
+// _ROW_KIND column gives each row's kind. The batch is not retained.
+func (w *Writer) Write(ctx context.Context, b arrow.RecordBatch) error {
+	if b.NumRows() == 0 {
+		return nil
+	}
+	cols, kinds, err := normalize(ctx, b, w.schema.Fields, w.mem)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
+	n := int(b.NumRows())
+	if !w.pk && kinds != nil {
+		for i, k := range kinds {
+			if k != datafile.KindInsert {
+				return fmt.Errorf("row %d is %s: append-only tables take only inserts", i, datafile.KindString(k))
+			}
+		}
+	}
+	for _, i := range w.keyIdx {
+		if cols[i].NullN() > 0 {
+			return fmt.Errorf("primary key column %q has nulls", w.schema.Fields[i].Name)
+		}
+	}
+	groups, order, err := w.route(cols, n)
+	if err != nil {
+		return err
+	}
+	for _, gk := range order {
+		g := groups[gk]
+		bw, err := w.bucketWriter(ctx, gk, g.partition, g.bucket)
+		if err != nil {
+			return err
+		}
+		if err := w.append(ctx, bw, cols, kinds, g.rows, n); err != nil {
+			return err
+		}
+	}
+	for w.buffered > w.limit {
+		if err := w.flushLargest(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type group struct {
+	partition []byte
+	bucket    int
+	rows      []int32 // nil means every row
+}
+
+// route assigns each row to a partition and bucket.
+func (w *Writer) route(cols []arrow.Array, n int) (map[string]*group, []string, error) {
+	var partEnc, bucketEnc *rowEncoder
+	var err error
+	if len(w.partIdx) > 0 {
+		pc := make([]arrow.Array, len(w.partIdx))
+		for i, j := range w.partIdx {
+			pc[i] = cols[j]
+		}
+		if partEnc, err = newRowEncoder(pc, w.schema.PartitionType()); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(w.bucketBy) > 0 {
+		bc := make([]arrow.Array, len(w.bucketBy))
+		bf := make([]types.DataField, len(w.bucketBy))
+		for i, j := range w.bucketBy {
+			bc[i], bf[i] = cols[j], w.schema.Fields[j]
+		}
+		if bucketEnc, err = newRowEncoder(bc, bf); err != nil {
+			return nil, nil, err
+		}
+	}
+	emptyPart := binaryrow.Empty.Serialize()
+	if partEnc == nil && bucketEnc == nil {
+		gk := groupKey(emptyPart, 0)
+		return map[string]*group{gk: {partition: emptyPart, bucket: 0}}, []string{gk}, nil
+	}
+	groups := map[string]*group{}
+	var order []string
+	var last *group
+	var lastPart []byte
+	lastBucket := -1
+	for i := 0; i < n; i++ {
+		part := emptyPart
+		if partEnc != nil {
+			part = partEnc.encode(i).Serialize()
+		}
+		bucket := 0
+		if bucketEnc != nil {
+			bucket = binaryrow.Bucket(bucketEnc.encode(i), w.opts.Bucket)
+		}
+		if last != nil && bucket == lastBucket && bytes.Equal(part, lastPart) {
+			last.rows = append(last.rows, int32(i))
+			continue
+		}
+		gk := groupKey(part, bucket)
+		g := groups[gk]
+		if g == nil {
+			g = &group{partition: part, bucket: bucket}
+			groups[gk] = g
+			order = append(order, gk)
+		}
+		g.rows = append(g.rows, int32(i))
+		last, lastPart, lastBucket = g, part, bucket
+	}
+	if len(order) == 1 {
+		groups[order[0]].rows = nil
+	}
+	return groups, order, nil
+}
+
+func (w *Writer) bucketWriter(ctx context.Context, gk string, partition []byte, bucket int) (*bucketWriter, error) {
+	if bw := w.buckets[gk]; bw != nil {
+		return bw, nil
+	}
+	row, err := binaryrow.Deserialize(partition)
+	if err != nil {
+		return nil, err
+	}
+	values, err := row.Values(w.schema.PartitionType())
+	if err != nil {
+		return nil, err
+	}
+	bw := &bucketWriter{
+		partition: append([]byte(nil), partition...), partValues: values, bucket: bucket,
+		dir: w.t.Join(PartitionDir(w.schema, values, w.opts.PartitionDefaultName, w.opts.PartitionLegacyName), format.BucketDir(bucket)),
+	}
+	for _, f := range w.restored[gk] {
+		bw.nextSeq = max(bw.nextSeq, f.MaxSequenceNumber+1)
+	}
+	w.buckets[gk] = bw
+	return bw, nil
+}
+
+// append adds rows (nil: all) of cols to a bucket's buffer with sequence numbers and kinds.
+func (w *Writer) append(ctx context.Context, bw *bucketWriter, cols []arrow.Array, kinds []int8, rows []int32, n int) error {
+	var part []arrow.Array
+	count := n
+	if rows == nil {
+		part = cols
+		for _, c := range part {
+			c.Retain()
+		}
+	} else {
+		count = len(rows)
+		ib := array.NewInt32Builder(w.mem)
+		ib.AppendValues(rows, nil)
+		indices := ib.NewArray()
+		ib.Release()
+		defer indices.Release()
+		part = make([]arrow.Array, len(cols))
+		for i, c := range cols {
+			t, err := compute.TakeArray(ctx, c, indices)
+			if err != nil {
+				for _, p := range part[:i] {
+					p.Release()
+				}
+				return err
+			}
+			part[i] = t
+		}
+	}
+	sb := array.NewInt64Builder(w.mem)
+	sb.Reserve(count)
+	kb := array.NewInt8Builder(w.mem)
+	kb.Reserve(count)
+	for i := 0; i < count; i++ {
+		sb.UnsafeAppend(bw.nextSeq)
+		bw.nextSeq++
+		k := datafile.KindInsert
+		if kinds != nil {
+			if rows == nil {
+				k = kinds[i]
+			} else {
+				k = kinds[rows[i]]
+			}
+		}
+		kb.UnsafeAppend(k)
+	}
+	seq, kind := sb.NewArray(), kb.NewArray()
+	sb.Release()
+	kb.Release()
+	all := append(part, seq, kind)
+	fields := append(slices.Clip(w.schema.Fields), datafile.SequenceField(), datafile.ValueKindField())
+	schema, err := types.ArrowSchema(fields)
+	if err != nil {
+		return err
+	}
+	rec := array.NewRecordBatch(schema, all, int64(count))
+	for _, c := range all {
+		c.Release()
+	}
+	size := batchSize(rec)
+	bw.batches = append(bw.batches, rec)
+	bw.size += size
+	w.buffered += size
+	return nil
+}
+
+func batchSize(b arrow.RecordBatch) int64 {
+	var n int64
+	for _, c := range b.Columns() {
+		n += int64(c.Data().SizeInBytes())
+	}
+	return n
+}
+
+func (w *Writer) flushLargest(ctx context.Context) error {
+	var best *bucketWriter
+	for _, bw := range w.buckets {
+		if best == nil || bw.size > best.size {
+			best = bw
+		}
+	}
+	if best == nil || best.size == 0 {
+		w.buffered = 0
+		return nil
+	}
+	return w.flush(ctx, best)
+}
+
+// flush writes a bucket's buffer as level-0 files.
+func (w *Writer) flush(ctx context.Context, bw *bucketWriter) error {
+	if len(bw.batches) == 0 {
+		return nil
+	}
+	defer func() {
+		for _, b := range bw.batches {
+			b.Release()
+		}
+		w.buffered -= bw.size
+		bw.batches, bw.size = nil, 0
+	}()
+	if !w.pk {
+		return w.writeFiles(ctx, bw, bw.batches, nil)
+	}
+	refs, err := w.sortAndMerge(bw.batches)
+	if err != nil {
+		return err
+	}
+	return w.writeFiles(ctx, bw, bw.batches, refs)
+}
+
+// sortAndMerge orders the buffered rows by key then sequence number and keeps, per key,
+// what the merge engine keeps of them within the buffer (the deduplicate engine: the
+// latest record, deletions included, since they must shadow older levels).
+func (w *Writer) sortAndMerge(batches []arrow.RecordBatch) ([]merge.Ref, error) {
+	type row struct {
+		ref merge.Ref
+		key []byte
+		seq int64
+	}
+	var rows []row
+	var keyBuf []byte
+	nv := len(w.schema.Fields)
+	for bi, b := range batches {
+		seqs := b.Column(nv).(*array.Int64).Int64Values()
+		for i := 0; i < int(b.NumRows()); i++ {
+			start := len(keyBuf)
+			var err error
+			for _, k := range w.keyIdx {
+				if keyBuf, err = merge.AppendArrowKey(keyBuf, b.Column(k), i); err != nil {
+					return nil, err
+				}
+			}
+			rows = append(rows, row{merge.Ref{Batch: int32(bi), Row: int32(i)}, keyBuf[start:len(keyBuf):len(keyBuf)], seqs[i]})
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		if c := bytes.Compare(rows[i].key, rows[j].key); c != 0 {
+			return c < 0
+		}
+		return rows[i].seq < rows[j].seq
+	})
+	keepAll := w.opts.MergeEngine == "partial-update" || w.opts.MergeEngine == "aggregation"
+	out := make([]merge.Ref, 0, len(rows))
+	for i := 0; i < len(rows); i++ {
+		last := i + 1 < len(rows) && bytes.Equal(rows[i].key, rows[i+1].key)
+		switch {
+		case keepAll:
+			out = append(out, rows[i].ref)
+		case w.opts.MergeEngine == "first-row":
+			if i == 0 || !bytes.Equal(rows[i].key, rows[i-1].key) {
+				out = append(out, rows[i].ref)
+			}
+		case !last:
+			out = append(out, rows[i].ref)
+		}
+	}
+	return out, nil
+}
+
+// writeFiles writes rows (refs into batches, or all rows in order when refs is nil) as
+// level-0 data files rolled at the target file size.
+func (w *Writer) writeFiles(ctx context.Context, bw *bucketWriter, batches []arrow.RecordBatch, refs []merge.Ref) error {
+	nv := len(w.schema.Fields)
+	var fileFields []types.DataField
+	if w.pk {
+		fileFields = datafile.KeyValueFields(w.keys, w.schema.Fields)
+	} else {
+		fileFields = w.schema.Fields
+	}
+	// Columns of the file layout, as positions in the buffered batches.
+	var layout []int
+	if w.pk {
+		layout = append(layout, w.keyIdx...)
+		layout = append(layout, nv, nv+1)
+	}
+	for i := 0; i < nv; i++ {
+		layout = append(layout, i)
+	}
+	fileSchema, err := types.ArrowSchema(fileFields)
+	if err != nil {
+		return err
+	}
+	const chunk = 64 * 1024
+	var fw *fileWriter
+	emit := func(cols []arrow.Array, seqs *array.Int64, kinds *array.Int8, rows int64) error {
+		if fw == nil {
+			if fw, err = w.newFileWriter(ctx, bw, fileFields); err != nil {
+				return err
+			}
+		}
+		rec := array.NewRecordBatch(fileSchema, cols, rows)
+		defer rec.Release()
+		if err := fw.write(rec, seqs, kinds); err != nil {
+			return err
+		}
+		if fw.pw.EstimatedSize() >= w.target {
+			meta, err := fw.close(ctx)
+			if err != nil {
+				return err
+			}
+			bw.newFiles = append(bw.newFiles, meta)
+			fw = nil
+		}
+		return nil
+	}
+	if refs == nil {
+		for _, b := range batches {
+			cols := make([]arrow.Array, len(layout))
+			for i, c := range layout {
+				cols[i] = b.Column(c)
+			}
+			if err := emit(cols, b.Column(nv).(*array.Int64), b.Column(nv+1).(*array.Int8), b.NumRows()); err != nil {
+				return err
+			}
+		}
+	} else {
+		for start := 0; start < len(refs); start += chunk {
+			part := refs[start:min(start+chunk, len(refs))]
+			cols := make([]arrow.Array, len(layout))
+			for i, c := range layout {
+				if cols[i], err = merge.Gather(w.mem, batches, c, part); err != nil {
+					return err
+				}
+			}
+			var seqs *array.Int64
+			var kinds *array.Int8
+			if w.pk {
+				seqs, kinds = cols[len(w.keyIdx)].(*array.Int64), cols[len(w.keyIdx)+1].(*array.Int8)
+			}
+			err := emit(cols, seqs, kinds, int64(len(part)))
+			for _, c := range cols {
+				c.Release()
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if fw != nil {
+		meta, err := fw.close(ctx)
+		if err != nil {
+			return err
+		}
+		bw.newFiles = append(bw.newFiles, meta)
+	}
+	return nil
+}
+
+// PrepareCommit flushes every buffer and returns the files written since the last call,
+// one message per bucket.
+func (w *Writer) PrepareCommit(ctx context.Context) ([]CommitMessage, error) {
+	var keys []string
+	for k := range w.buckets {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var msgs []CommitMessage
+	for _, k := range keys {
+		bw := w.buckets[k]
+		if err := w.flush(ctx, bw); err != nil {
+			return nil, err
+		}
+		if len(bw.newFiles) == 0 {
+			continue
+		}
+		msgs = append(msgs, CommitMessage{Partition: bw.partition, Bucket: bw.bucket, TotalBuckets: w.opts.Bucket, NewFiles: bw.newFiles})
+		bw.newFiles = nil
+	}
+	return msgs, nil
+}
+
+// Close releases buffered data without writing it.
+func (w *Writer) Close() {
+	for _, bw := range w.buckets {
+		for _, b := range bw.batches {
+			b.Release()
+		}
+		bw.batches = nil
+	}
+	w.buffered = 0
+}
+
+func (w *Writer) nextFileName(prefix string) string {
+	w.fileSeq++
+	return format.DataFileName(prefix, w.uuid, w.fileSeq-1, w.opts.FileFormat)
+}
+
+var uuidMu sync.Mutex
+
+// newUUID returns a random RFC 4122 version-4 UUID.
+func newUUID() string {
+	uuidMu.Lock()
+	defer uuidMu.Unlock()
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// fileWriter writes one data file and collects its metadata.
+type fileWriter struct {
+	w         *Writer
+	name      string
+	path      string
+	out       fileio.Writer
+	counted   *countingWriter
+	pw        *datafile.ParquetWriter
+	keyStats  *datafile.StatsCollector
+	valStats  *datafile.StatsCollector
+	nkeys     int
+	minKey    []any
+	maxKey    []any
+	minSeq    int64
+	maxSeq    int64
+	deletes   int64
+	rows      int64
+	firstSeen bool
+}
+
+type countingWriter struct {
+	w fileio.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (w *Writer) newFileWriter(ctx context.Context, bw *bucketWriter, fields []types.DataField) (*fileWriter, error) {
+	name := w.nextFileName(w.opts.DataFilePrefix)
+	p := fileio.Join(bw.dir, name)
+	out, err := w.t.fio.Create(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	cw := &countingWriter{w: out}
+	pw, err := datafile.NewParquetWriter(cw, fields, datafile.WriterOptions{Compression: w.opts.FileCompression, Mem: w.mem})
+	if err != nil {
+		out.Abort()
+		return nil, err
+	}
+	fw := &fileWriter{w: w, name: name, path: p, out: out, counted: cw, pw: pw, nkeys: len(w.keys)}
+	valTypes := make([]types.DataType, len(w.schema.Fields))
+	for i, f := range w.schema.Fields {
+		valTypes[i] = f.Type
+	}
+	fw.valStats = datafile.NewStatsCollector(valTypes)
+	if w.pk {
+		kt := make([]types.DataType, len(w.keys))
+		for i, k := range w.keys {
+			kt[i] = k.Type
+		}
+		fw.keyStats = datafile.NewStatsCollector(kt)
+	}
+	return fw, nil
+}
+
+// write appends a batch in file layout; seqs and kinds are its sequence and kind columns
+// (for append tables they come from the buffer, not the file).
+func (fw *fileWriter) write(rec arrow.RecordBatch, seqs *array.Int64, kinds *array.Int8) error {
+	if err := fw.pw.Write(rec); err != nil {
+		return fmt.Errorf("data file %s: %w", fw.path, err)
+	}
+	n := int(rec.NumRows())
+	cols := rec.Columns()
+	if fw.w.pk {
+		fw.keyStats.Update(cols[:fw.nkeys])
+		fw.valStats.Update(cols[fw.nkeys+2:])
+		for i := 0; i < n; i++ {
+			if datafile.IsRetract(kinds.Value(i)) {
+				fw.deletes++
+			}
+		}
+		last := make([]any, fw.nkeys)
+		for k := 0; k < fw.nkeys; k++ {
+			last[k] = arrowScalar(cols[k], n-1)
+		}
+		if !fw.firstSeen {
+			fw.minKey = make([]any, fw.nkeys)
+			for k := 0; k < fw.nkeys; k++ {
+				fw.minKey[k] = arrowScalar(cols[k], 0)
+			}
+		}
+		fw.maxKey = last
+	} else {
+		fw.valStats.Update(cols)
+	}
+	vals := seqs.Int64Values()
+	for _, s := range vals {
+		if !fw.firstSeen {
+			fw.minSeq, fw.maxSeq, fw.firstSeen = s, s, true
+			continue
+		}
+		fw.minSeq = min(fw.minSeq, s)
+		fw.maxSeq = max(fw.maxSeq, s)
+	}
+	fw.firstSeen = true
+	fw.rows += int64(n)
+	return nil
+}
+
+func (fw *fileWriter) close(ctx context.Context) (manifest.DataFileMeta, error) {
+	if err := fw.pw.Close(); err != nil {
+		fw.out.Abort()
+		return manifest.DataFileMeta{}, fmt.Errorf("data file %s: %w", fw.path, err)
+	}
+	if err := fw.out.Close(); err != nil {
+		return manifest.DataFileMeta{}, fmt.Errorf("data file %s: %w", fw.path, err)
+	}
+	w := fw.w
+	meta := manifest.DataFileMeta{
+		FileName:          fw.name,
+		FileSize:          fw.counted.n,
+		RowCount:          fw.rows,
+		MinSequenceNumber: fw.minSeq,
+		MaxSequenceNumber: fw.maxSeq,
+		SchemaID:          w.schema.ID,
+		Level:             0,
+		ExtraFiles:        []string{},
+		CreationTime:      ptrTo(time.Now().UnixMilli()),
+		DeleteRowCount:    ptrTo(fw.deletes),
+		FileSource:        ptrTo(manifest.FileSourceAppend),
+	}
+	var err error
+	if meta.ValueStats, err = simpleStats(w.schema.Fields, fw.valStats.Result()); err != nil {
+		return meta, err
+	}
+	if w.pk {
+		if meta.KeyStats, err = simpleStats(w.keys, fw.keyStats.Result()); err != nil {
+			return meta, err
+		}
+		lo, err := binaryrow.Encode(w.keys, fw.minKey)
+		if err != nil {
+			return meta, err
+		}
+		hi, err := binaryrow.Encode(w.keys, fw.maxKey)
+		if err != nil {
+			return meta, err
+		}
+		meta.MinKey, meta.MaxKey = lo.Serialize(), hi.Serialize()
+	} else {
+		empty := binaryrow.Empty.Serialize()
+		meta.MinKey, meta.MaxKey = empty, empty
+		meta.KeyStats = manifest.SimpleStats{MinValues: empty, MaxValues: empty, NullCounts: []*int64{}}
+	}
+	return meta, nil
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// simpleStats encodes column statistics as Paimon's SimpleStats.
+func simpleStats(fields []types.DataField, cs []datafile.ColStats) (manifest.SimpleStats, error) {
+	mins := make([]any, len(cs))
+	maxs := make([]any, len(cs))
+	nulls := make([]*int64, len(cs))
+	for i, c := range cs {
+		mins[i], maxs[i] = c.Min, c.Max
+		nulls[i] = ptrTo(c.NullCount)
+	}
+	lo, err := binaryrow.Encode(fields, mins)
+	if err != nil {
+		return manifest.SimpleStats{}, fmt.Errorf("min stats: %w", err)
+	}
+	hi, err := binaryrow.Encode(fields, maxs)
+	if err != nil {
+		return manifest.SimpleStats{}, fmt.Errorf("max stats: %w", err)
+	}
+	return manifest.SimpleStats{MinValues: lo.Serialize(), MaxValues: hi.Serialize(), NullCounts: nulls}, nil
+}
+
+// arrowScalar reads row i of a key column as a binaryrow value.
+func arrowScalar(a arrow.Array, i int) any {
+	if a.IsNull(i) {
+		return nil
+	}
+	switch a := a.(type) {
+	case *array.Boolean:
+		return a.Value(i)
+	case *array.Int8:
+		return a.Value(i)
+	case *array.Int16:
+		return a.Value(i)
+	case *array.Int32:
+		return a.Value(i)
+	case *array.Int64:
+		return a.Value(i)
+	case *array.Float32:
+		return a.Value(i)
+	case *array.Float64:
+		return a.Value(i)
+	case *array.String:
+		return a.Value(i)
+	case *array.Binary:
+		return bytes.Clone(a.Value(i))
+	case *array.Date32:
+		return binaryrow.Date(a.Value(i))
+	case *array.Time32:
+		return binaryrow.Time(a.Value(i))
+	case *array.Decimal128:
+		return binaryrow.Decimal{Unscaled: a.Value(i).BigInt(), Scale: int(a.DataType().(*arrow.Decimal128Type).Scale)}
+	case *array.Timestamp:
+		return timestampFromArrow(int64(a.Value(i)), a.DataType().(*arrow.TimestampType).Unit)
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package table_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/tarnlake/tarn/catalog"
+	"github.com/tarnlake/tarn/fileio"
+	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/internal/arrowtest"
+	"github.com/tarnlake/tarn/render"
+	"github.com/tarnlake/tarn/table"
+)
+
+func scanJSONL(t *testing.T, tbl *table.Table, o table.ScanOptions) string {
+	t.Helper()
+	ctx := context.Background()
+	plan, err := tbl.Plan(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	var sortBy []int
+	for _, k := range plan.Schema.PrimaryKeys {
+		sortBy = append(sortBy, types.FieldByName(plan.Schema.Fields, k))
+	}
+	w, err := render.NewWriter(&buf, render.JSONL, plan.Schema.Fields, true, sortBy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range plan.Splits {
+		r, err := tbl.ReadSplit(ctx, plan, &plan.Splits[i], table.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			b, err := r.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Write(b); err != nil {
+				t.Fatal(err)
+			}
+			b.Release()
+		}
+		r.Close()
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func writeCommit(t *testing.T, tbl *table.Table, fields []types.DataField, withKind bool, rows string, identifier int64) table.CommitResult {
+	t.Helper()
+	ctx := context.Background()
+	w, err := tbl.NewWriter(ctx, table.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	b := arrowtest.Batch(t, fields, withKind, rows)
+	defer b.Release()
+	if err := w.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := w.PrepareCommit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tbl.Commit(ctx, table.Commit{User: "test", Identifier: identifier, Messages: msgs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestWriteReadPrimaryKeyTable(t *testing.T) {
+	ctx := context.Background()
+	cat := catalog.New(fileio.NewLocal(), t.TempDir())
+	fields, err := types.ParseColumns("id BIGINT NOT NULL, name STRING, amount DECIMAL(18,2), dt STRING")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: "t"}, catalog.TableSpec{
+		Fields: fields, PrimaryKeys: []string{"id", "dt"}, PartitionKeys: []string{"dt"},
+		Options: map[string]string{"bucket": "4"},
+	}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeCommit(t, tbl, fields, false, `[
+		{"id": 1, "name": "a", "amount": "1.50", "dt": "2024-01-01"},
+		{"id": 2, "name": "b", "amount": "2.00", "dt": "2024-01-01"},
+		{"id": 3, "name": "c", "amount": null, "dt": "2024-01-02"},
+		{"id": 1, "name": "a2", "amount": "1.75", "dt": "2024-01-01"}
+	]`, 1)
+	got := scanJSONL(t, tbl, table.ScanOptions{})
+	want := `{"id":1,"name":"a2","amount":"1.75","dt":"2024-01-01"}
+{"id":2,"name":"b","amount":"2.00","dt":"2024-01-01"}
+{"id":3,"name":"c","amount":null,"dt":"2024-01-02"}
+`
+	if got != want {
+		t.Fatalf("after commit 1:\n%s\nwant\n%s", got, want)
+	}
+	writeCommit(t, tbl, fields, true, `[
+		{"id": 2, "name": null, "amount": null, "dt": "2024-01-01", "_ROW_KIND": "-D"},
+		{"id": 3, "name": "c3", "amount": "3.00", "dt": "2024-01-02", "_ROW_KIND": "+U"},
+		{"id": 4, "name": "d", "amount": "4.00", "dt": "2024-01-02"}
+	]`, 2)
+	got = scanJSONL(t, tbl, table.ScanOptions{})
+	want = `{"id":1,"name":"a2","amount":"1.75","dt":"2024-01-01"}
+{"id":3,"name":"c3","amount":"3.00","dt":"2024-01-02"}
+{"id":4,"name":"d","amount":"4.00","dt":"2024-01-02"}
+`
+	if got != want {
+		t.Fatalf("after commit 2:\n%s\nwant\n%s", got, want)
+	}
+	// Time travel to snapshot 1.
+	if got := scanJSONL(t, tbl, table.ScanOptions{SnapshotID: 1}); !bytes.Contains([]byte(got), []byte(`"id":2`)) {
+		t.Fatalf("snapshot 1 lost row 2:\n%s", got)
+	}
+	// A retried commit (same user and identifier) is not applied twice.
+	res := writeCommit(t, tbl, fields, false, `[{"id": 9, "name": "x", "amount": null, "dt": "2024-01-03"}]`, 2)
+	if !res.Skipped || res.SnapshotID != 2 {
+		t.Fatalf("duplicate commit: %+v", res)
+	}
+	snap, err := tbl.LatestSnapshot(ctx)
+	if err != nil || snap.ID != 2 || *snap.TotalRecordCount != 6 {
+		t.Fatalf("latest %+v %v", snap, err)
+	}
+}
+
+func TestWriteReadAppendTable(t *testing.T) {
+	ctx := context.Background()
+	cat := catalog.New(fileio.NewLocal(), t.TempDir())
+	fields, _ := types.ParseColumns("k INT, v STRING, ts TIMESTAMP(3)")
+	tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: "a"}, catalog.TableSpec{Fields: fields}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeCommit(t, tbl, fields, false, `[{"k": 2, "v": "x", "ts": "2024-01-01T10:00:00.123"}, {"k": 1, "v": null, "ts": null}]`, 1)
+	writeCommit(t, tbl, fields, false, `[{"k": 1, "v": "y", "ts": "2024-01-01T00:00:00"}]`, 2)
+	got := scanJSONL(t, tbl, table.ScanOptions{})
+	want := `{"k":1,"v":null,"ts":null}
+{"k":1,"v":"y","ts":"2024-01-01T00:00:00.000"}
+{"k":2,"v":"x","ts":"2024-01-01T10:00:00.123"}
+`
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
