@@ -88,6 +88,7 @@ func goInstall(ctx context.Context, binDir, target string) error {
 	cmd := exec.CommandContext(ctx, goBin, "install", target)
 	cmd.Dir = binDir
 	cmd.Env = append(os.Environ(), "GOBIN="+binDir, "GOFLAGS=", "GOWORK=off", "CGO_ENABLED=0")
+	cmd.SysProcAttr = sysProcAttr() // no orphan build if the test binary dies; its cache stays
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 
