@@ -477,7 +477,4 @@ public final class Check {
         return sb.toString();
     }
 
-    static Map<String, Object> unused() {
-        return new LinkedHashMap<>();
-    }
 }

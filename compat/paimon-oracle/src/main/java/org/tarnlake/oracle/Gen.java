@@ -332,7 +332,4 @@ final class Gen {
         return choices[rnd.nextInt(choices.length)];
     }
 
-    static LocalTime unused() {
-        return LocalTime.MIDNIGHT;
-    }
 }

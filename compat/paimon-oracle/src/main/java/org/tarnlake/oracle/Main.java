@@ -28,6 +28,7 @@ public final class Main {
             "  write TABLE                        canonical JSON Lines on stdin, one batch commit",
             "  compact TABLE [--full]             compact every partition and bucket",
             "  schema TABLE                       the table schema as Paimon's JSON",
+            "  verify DIR                         check and re-read every table of a generated DIR against its expected files",
             "  version                            the Paimon version in this jar",
             "TABLE/DIR: a local path, file:///..., or s3://bucket/path");
 
@@ -120,6 +121,12 @@ public final class Main {
                         long seed = Long.parseLong(flags.getOrDefault("seed", "1"));
                         new Generate(env, Env.location(pos.get(1)), seed).run();
                         return 0;
+                    }
+                case "verify":
+                    {
+                        allow(flags);
+                        need(pos, 2);
+                        return Verify.run(env, Env.location(pos.get(1)), out);
                     }
                 case "read":
                     {
