@@ -199,4 +199,3 @@ func (ps *partitionStats) result() (manifest.SimpleStats, error) {
 	}
 	return manifest.SimpleStats{MinValues: lo.Serialize(), MaxValues: hi.Serialize(), NullCounts: nulls}, nil
 }
-

@@ -454,7 +454,7 @@ func (w *Writer) sortAndMerge(batches []arrow.RecordBatch) ([]merge.Ref, error) 
 	keepAll := w.opts.MergeEngine == "partial-update" || w.opts.MergeEngine == "aggregation"
 	out := make([]merge.Ref, 0, len(rows))
 	for i := 0; i < len(rows); i++ {
-		last := i + 1 < len(rows) && bytes.Equal(rows[i].key, rows[i+1].key)
+		last := i+1 < len(rows) && bytes.Equal(rows[i].key, rows[i+1].key)
 		switch {
 		case keepAll:
 			out = append(out, rows[i].ref)

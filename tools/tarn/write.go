@@ -254,4 +254,3 @@ func openInput(ctx context.Context, in io.Reader, format string, fields []types.
 	}
 	return nil, nil, usagef("--format %q: use jsonl, csv or parquet", format)
 }
-
