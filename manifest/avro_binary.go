@@ -13,16 +13,58 @@ import (
 // and the position jumps to the end of the buffer, so decoding functions need
 // not check errors field by field; callers check err once per record.
 //
-// Byte and string values are not copied out of buf: []byte results are
-// sub-slices with their capacity clipped, so buf must never be reused once
-// values have been handed out. The container reader allocates a fresh buffer
-// for every block.
+// Decoded values share memory so that a row costs few allocations: []byte
+// results are sub-slices of buf with their capacity clipped, and nullable
+// numbers and null-count arrays come from chunks shared by many rows. So buf must never be reused once
+// values have been handed out (the container reader allocates a fresh buffer
+// for every block), and a row kept alive keeps its block alive.
 type decoder struct {
 	buf []byte
 	pos int
 	err error
 	// errPath names the fields enclosing the failure, innermost first.
 	errPath []string
+	arena   arena
+}
+
+// reset points the decoder at the next block, keeping its arena.
+func (d *decoder) reset(buf []byte) {
+	*d = decoder{buf: buf, arena: d.arena}
+}
+
+// arena hands out values from chunks; nothing it hands out is ever reused.
+type arena struct {
+	int64s   chunk[int64]
+	int32s   chunk[int32]
+	sources  chunk[FileSource]
+	int64Ptr chunk[*int64]
+}
+
+type chunk[V any] struct{ free []V }
+
+const chunkLen = 256
+
+func (c *chunk[V]) new(v V) *V {
+	if len(c.free) == 0 {
+		c.free = make([]V, chunkLen)
+	}
+	p := &c.free[0]
+	*p = v
+	c.free = c.free[1:]
+	return p
+}
+
+// slice returns n zero values with capacity n.
+func (c *chunk[V]) slice(n int) []V {
+	if n > chunkLen/4 {
+		return make([]V, n)
+	}
+	if len(c.free) < n {
+		c.free = make([]V, chunkLen)
+	}
+	s := c.free[:n:n]
+	c.free = c.free[n:]
+	return s
 }
 
 // failedField returns the dotted path of the field where decoding failed.

@@ -340,7 +340,8 @@ func stringArrayField[T any](name string, get func(*T) *[]string) field[T] {
 }
 
 // optionalPtrField is a nullable field held in Go as a pointer (nil is null).
-func optionalPtrField[T, V any](name string, k avroKind, leaf leafReader[V], get func(*T) **V, enc func(*encoder, V)) field[T] {
+// box returns a pointer to a decoded value.
+func optionalPtrField[T, V any](name string, k avroKind, leaf leafReader[V], box func(*decoder, V) *V, get func(*T) **V, enc func(*encoder, V)) field[T] {
 	return field[T]{
 		name:     name,
 		nullable: true,
@@ -352,7 +353,7 @@ func optionalPtrField[T, V any](name string, k avroKind, leaf leafReader[V], get
 			}
 			return func(d *decoder, v *T) {
 				if x, ok := r(d); ok {
-					*get(v) = &x
+					*get(v) = box(d, x)
 				}
 			}, nil
 		},
@@ -384,12 +385,16 @@ func optionalSliceField[T, E any](name string, avro func(string, *Layout) *avroS
 	}
 }
 
+func boxInt32(d *decoder, v int32) *int32 { return d.arena.int32s.new(v) }
+func boxInt64(d *decoder, v int64) *int64 { return d.arena.int64s.new(v) }
+func boxAny[V any](_ *decoder, v V) *V    { return &v }
+
 func optIntField[T any](name string, get func(*T) **int32) field[T] {
-	return optionalPtrField(name, kindInt, readInt, get, (*encoder).int)
+	return optionalPtrField(name, kindInt, readInt, boxInt32, get, (*encoder).int)
 }
 
 func optLongField[T any](name string, get func(*T) **int64) field[T] {
-	return optionalPtrField(name, kindLong, readLong, get, (*encoder).long)
+	return optionalPtrField(name, kindLong, readLong, boxInt64, get, (*encoder).long)
 }
 
 // optTimestampMillisField is Paimon's nullable TIMESTAMP(3).
@@ -400,7 +405,7 @@ func optTimestampMillisField[T any](name string, get func(*T) **int64) field[T] 
 }
 
 func optStringField[T any](name string, get func(*T) **string) field[T] {
-	return optionalPtrField(name, kindString, readString, get, (*encoder).string)
+	return optionalPtrField(name, kindString, readString, boxAny, get, (*encoder).string)
 }
 
 func optBytesField[T any](name string, get func(*T) *[]byte) field[T] {

@@ -110,7 +110,8 @@ func fileSourceField[T any](name string, get func(*T) **FileSource) field[T] {
 			return FileSource(v)
 		}, nil
 	}
-	return optionalPtrField(name, kindInt, leaf, get, func(e *encoder, s FileSource) {
+	box := func(d *decoder, s FileSource) *FileSource { return d.arena.sources.new(s) }
+	return optionalPtrField(name, kindInt, leaf, box, get, func(e *encoder, s FileSource) {
 		if s != FileSourceAppend && s != FileSourceCompact {
 			e.fail("unknown file source %d", s)
 		}

@@ -137,6 +137,7 @@ type Reader[T any] struct {
 	block  int   // index of the current block
 	record int64 // index of the next record in the file
 	err    error
+	row    T
 }
 
 func newReader[T any](ft *fileType[T], r io.Reader, fileName string) (*Reader[T], error) {
@@ -172,28 +173,32 @@ func NewIndexManifestReader(r io.Reader, fileName string) (*Reader[IndexManifest
 // Next returns the next row, or io.EOF after the last one. Any other error
 // names the file, the block and the record.
 func (r *Reader[T]) Next() (T, error) {
-	var v T
+	var zero T
 	if r.err != nil {
-		return v, r.err
+		return zero, r.err
 	}
 	for r.left == 0 {
 		count, data, err := r.c.next()
 		if err == io.EOF {
 			r.err = io.EOF
-			return v, io.EOF
+			return zero, io.EOF
 		}
 		r.block++
 		if err != nil {
-			return v, r.fail(err)
+			return zero, r.fail(err)
 		}
 		// Every row starts with _VERSION, so a record takes at least a byte.
 		if count > int64(len(data)) || (count == 0 && len(data) > 0) {
-			return v, r.fail(fmt.Errorf("%w: %d records cannot fit in %d bytes", ErrCorrupt, count, len(data)))
+			return zero, r.fail(fmt.Errorf("%w: %d records cannot fit in %d bytes", ErrCorrupt, count, len(data)))
 		}
-		r.d = decoder{buf: data}
+		r.d.reset(data)
 		r.left = count
 	}
-	r.schema.decode(&r.d, &v)
+	// Decoding into a field of r, not a local, keeps the row off the heap:
+	// the compiled decoder is a function value that the row would escape to.
+	r.row = zero
+	r.schema.decode(&r.d, &r.row)
+	v := r.row
 	if r.d.err != nil {
 		if path := r.d.failedField(); path != "" {
 			return v, r.fail(fmt.Errorf("record %d, field %s: %w", r.record, path, r.d.err))

@@ -77,15 +77,18 @@ func readNullCounts(w *avroSchema) (func(d *decoder) []*int64, error) {
 			if n == 0 {
 				break
 			}
-			values := make([]int64, n)
+			ptrs := d.arena.int64Ptr.slice(n)
+			values := d.arena.int64s.slice(n)
 			for i := range values {
-				x, ok := item(d)
-				if !ok {
-					out = append(out, nil)
-					continue
+				if x, ok := item(d); ok {
+					values[i] = x
+					ptrs[i] = &values[i]
 				}
-				values[i] = x
-				out = append(out, &values[i])
+			}
+			if len(out) == 0 {
+				out = ptrs
+			} else {
+				out = append(out, ptrs...)
 			}
 		}
 		return out

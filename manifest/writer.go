@@ -31,6 +31,7 @@ type Writer[T any] struct {
 	file   string
 	c      *containerWriter
 	layout Layout
+	enc    encoder
 	rows   int64
 	closed bool
 }
@@ -84,11 +85,12 @@ func (w *Writer[T]) Write(v *T) error {
 		return w.wrap(w.c.err)
 	}
 	start := len(w.c.block)
-	e := encoder{buf: w.c.block}
+	e := &w.enc
+	e.buf, e.err = w.c.block, nil
 	if w.layout.NullableRecords {
 		e.index(1)
 	}
-	w.ft.rec.encode(&e, v, &w.layout)
+	w.ft.rec.encode(e, v, &w.layout)
 	if e.err != nil {
 		w.c.block = e.buf[:start]
 		return w.wrap(fmt.Errorf("row %d: %w", w.rows, e.err))
