@@ -12,9 +12,17 @@
 //
 // All three are Avro object container files. Values that Paimon stores as a
 // serialized BinaryRow (partition, min/max key, statistics) stay raw []byte
-// here; package format/binaryrow decodes them.
+// here; package format/binaryrow decodes them. Nullable fields are pointers
+// or slices, nil meaning null; an empty non-nil slice is an empty value (for
+// DataFileMeta.ValueStatsCols the two mean different things).
 //
-// # Versions
+// # Reading
+//
+// NewManifestListReader, NewManifestFileReader and NewIndexManifestReader
+// return a Reader that decodes one Avro block at a time (Next, All);
+// ReadManifestList, ReadManifestFile and ReadIndexManifest collect all rows.
+// The file name given to them appears in every error, which wraps ErrCorrupt
+// or ErrUnsupported.
 //
 // Every row starts with the format identifier _VERSION: 2 for manifest lists
 // and manifests, 1 for index manifests; Paimon refuses other values and so
@@ -22,14 +30,25 @@
 // Reader resolves the writer schema found in the file header against the
 // newest row type: fields an older writer lacks stay nil, fields unknown to
 // Tarn are skipped, and the ["null", record] unions Paimon 0.9 and older
-// wrote are resolved. Readers have been checked against real files written
-// by Paimon 0.8, 0.9, 1.0, 1.1, later 1.x development builds and 2.x (see
-// testdata/PROVENANCE.md). Writers write the Paimon 2.x shape by default
-// (spec/avro/*.avsc) and any older shape through Layout.
+// wrote are resolved. Readers are checked against real files written by
+// Paimon 0.8, 0.9, 1.1, later 1.x builds and 2.x (testdata/PROVENANCE.md).
 //
-// Decoding compiles the writer schema once into closures and then runs
-// without reflection; byte-slice values alias the block they were decoded
-// from, which is never reused.
+// Decoding compiles each writer schema once into closures and then runs
+// without reflection. To keep allocations low, rows decoded from one block
+// share memory: byte slices alias the decompressed block, nullable numbers
+// come from shared chunks. Nothing is reused, so rows stay valid, but a row
+// kept alive keeps that memory alive.
+//
+// # Writing
+//
+// NewManifestListWriter, NewManifestFileWriter, NewIndexManifestWriter (and
+// WriteManifestList, WriteManifestFile, WriteIndexManifest) write what Paimon
+// 2.x writes by default: the same avro.schema string byte for byte, codec
+// zstandard at level 1, Paimon's _VERSION values, a new block every 64000
+// bytes. WriterOptions selects another codec, a fixed sync marker
+// (deterministic output) or, through Layout, the field set of an older
+// Paimon release. NewManifestFileMeta computes the manifest list row of a
+// manifest file from its entries as Paimon's writer does.
 //
 // # Merging
 //

@@ -126,7 +126,8 @@ func (ft *fileType[T]) compile(text []byte) (*compiledSchema[T], error) {
 //
 // It resolves the writer schema in the file header against the row type Tarn
 // knows: fields an older Paimon did not write are left nil, fields a newer one
-// added are skipped.
+// added are skipped. Rows from one block share memory (see the package
+// documentation). A Reader is not safe for concurrent use.
 type Reader[T any] struct {
 	ft     *fileType[T]
 	file   string

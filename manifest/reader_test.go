@@ -299,3 +299,31 @@ func hugeLength() []byte {
 	e.long(1 << 40)
 	return append(e.buf, make([]byte, 64)...)
 }
+
+func TestConcurrentReadersAndWriters(t *testing.T) {
+	file := validManifestFile(t, CodecZstandard)
+	want, err := ReadManifestFile(bytes.NewReader(file), "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 16)
+	for g := 0; g < 16; g++ {
+		go func() {
+			var buf bytes.Buffer
+			if _, err := WriteManifestFile(&buf, "m", want, WriterOptions{Layout: Layout{DataFileMetaFields: 21 - g%2}}); err != nil {
+				errs <- err
+				return
+			}
+			got, err := ReadManifestFile(&buf, "m")
+			if err == nil && len(got) != len(want) {
+				err = errors.New("rows lost")
+			}
+			errs <- err
+		}()
+	}
+	for g := 0; g < 16; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
