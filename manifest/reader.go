@@ -34,46 +34,6 @@ const (
 	maxCompiled = 64
 )
 
-var (
-	manifestListType = &fileType[ManifestFileMeta]{
-		what: "manifest list",
-		rec:  manifestFileMetaRecord,
-		detect: func(top *avroSchema, l *Layout) {
-			l.ManifestFileMetaFields = len(top.fields) - 1
-		},
-	}
-	manifestFileType = &fileType[ManifestEntry]{
-		what: "manifest",
-		rec:  manifestEntryRecord,
-		detect: func(top *avroSchema, l *Layout) {
-			if _, f := top.field("_FILE"); f != nil {
-				if r, _ := f.typ.nullable(); r.kind == kindRecord {
-					l.DataFileMetaFields = len(r.fields)
-				}
-			}
-		},
-	}
-	indexManifestType = &fileType[IndexManifestEntry]{
-		what: "index manifest",
-		rec:  indexManifestEntryRecord,
-		detect: func(top *avroSchema, l *Layout) {
-			l.IndexManifestEntryFields = len(top.fields) - 1
-			if _, f := top.field("_DELETIONS_VECTORS_RANGES"); f != nil {
-				if a, _ := f.typ.nullable(); a.kind == kindArray {
-					if r, _ := a.items.nullable(); r.kind == kindRecord {
-						l.DeletionVectorMetaFields = len(r.fields)
-					}
-				}
-			}
-			if _, f := top.field("_GLOBAL_INDEX"); f != nil {
-				if r, _ := f.typ.nullable(); r.kind == kindRecord {
-					l.GlobalIndexMetaFields = len(r.fields)
-				}
-			}
-		},
-	}
-)
-
 // schema returns the avro.schema string Paimon writes for the layout.
 func (ft *fileType[T]) schema(l Layout) string {
 	if s, ok := ft.schemas.Load(l); ok {
@@ -151,24 +111,6 @@ func newReader[T any](ft *fileType[T], r io.Reader, fileName string) (*Reader[T]
 		return nil, fmt.Errorf("manifest: read %s %s: %w", ft.what, fileName, err)
 	}
 	return &Reader[T]{ft: ft, file: fileName, c: c, schema: schema, block: -1}, nil
-}
-
-// NewManifestListReader reads a manifest list (manifest-list-*). fileName
-// names the file in errors.
-func NewManifestListReader(r io.Reader, fileName string) (*Reader[ManifestFileMeta], error) {
-	return newReader(manifestListType, r, fileName)
-}
-
-// NewManifestFileReader reads a manifest file (manifest-*). fileName names
-// the file in errors.
-func NewManifestFileReader(r io.Reader, fileName string) (*Reader[ManifestEntry], error) {
-	return newReader(manifestFileType, r, fileName)
-}
-
-// NewIndexManifestReader reads an index manifest (index-manifest-*).
-// fileName names the file in errors.
-func NewIndexManifestReader(r io.Reader, fileName string) (*Reader[IndexManifestEntry], error) {
-	return newReader(indexManifestType, r, fileName)
 }
 
 // Next returns the next row, or io.EOF after the last one. Any other error
@@ -260,19 +202,4 @@ func readAll[T any](ft *fileType[T], r io.Reader, fileName string) ([]T, error) 
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// ReadManifestList reads all rows of a manifest list.
-func ReadManifestList(r io.Reader, fileName string) ([]ManifestFileMeta, error) {
-	return readAll(manifestListType, r, fileName)
-}
-
-// ReadManifestFile reads all entries of a manifest file.
-func ReadManifestFile(r io.Reader, fileName string) ([]ManifestEntry, error) {
-	return readAll(manifestFileType, r, fileName)
-}
-
-// ReadIndexManifest reads all entries of an index manifest.
-func ReadIndexManifest(r io.Reader, fileName string) ([]IndexManifestEntry, error) {
-	return readAll(indexManifestType, r, fileName)
 }

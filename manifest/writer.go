@@ -56,24 +56,6 @@ func newWriter[T any](ft *fileType[T], w io.Writer, fileName string, opts Writer
 	return &Writer[T]{ft: ft, file: fileName, c: c, layout: opts.Layout}, nil
 }
 
-// NewManifestListWriter writes a manifest list to w. fileName names the
-// file in errors.
-func NewManifestListWriter(w io.Writer, fileName string, opts WriterOptions) (*Writer[ManifestFileMeta], error) {
-	return newWriter(manifestListType, w, fileName, opts)
-}
-
-// NewManifestFileWriter writes a manifest file to w. fileName names the
-// file in errors.
-func NewManifestFileWriter(w io.Writer, fileName string, opts WriterOptions) (*Writer[ManifestEntry], error) {
-	return newWriter(manifestFileType, w, fileName, opts)
-}
-
-// NewIndexManifestWriter writes an index manifest to w. fileName names the
-// file in errors.
-func NewIndexManifestWriter(w io.Writer, fileName string, opts WriterOptions) (*Writer[IndexManifestEntry], error) {
-	return newWriter(indexManifestType, w, fileName, opts)
-}
-
 // Write appends one row. A row the layout cannot hold (a set field the
 // layout does not write) or an invalid enum value is refused and nothing of
 // it is written.
@@ -135,19 +117,4 @@ func writeAll[T any](ft *fileType[T], w io.Writer, fileName string, rows []T, op
 	}
 	err = wr.Close()
 	return wr.Size(), err
-}
-
-// WriteManifestList writes a manifest list and returns its size in bytes.
-func WriteManifestList(w io.Writer, fileName string, metas []ManifestFileMeta, opts WriterOptions) (int64, error) {
-	return writeAll(manifestListType, w, fileName, metas, opts)
-}
-
-// WriteManifestFile writes a manifest file and returns its size in bytes.
-func WriteManifestFile(w io.Writer, fileName string, entries []ManifestEntry, opts WriterOptions) (int64, error) {
-	return writeAll(manifestFileType, w, fileName, entries, opts)
-}
-
-// WriteIndexManifest writes an index manifest and returns its size in bytes.
-func WriteIndexManifest(w io.Writer, fileName string, entries []IndexManifestEntry, opts WriterOptions) (int64, error) {
-	return writeAll(indexManifestType, w, fileName, entries, opts)
 }

@@ -8,16 +8,6 @@ const (
 	IndexTypeHash = "HASH"
 )
 
-// IndexManifestEntry is one row of an index manifest: the addition or
-// deletion of an index file (org.apache.paimon.manifest.IndexManifestEntry).
-type IndexManifestEntry struct {
-	Kind FileKind
-	// Partition is the serialized BinaryRow of the partition values.
-	Partition []byte
-	Bucket    int32
-	IndexFile IndexFileMeta
-}
-
 // IndexFileMeta is the metadata of an index file (org.apache.paimon.index.IndexFileMeta).
 type IndexFileMeta struct {
 	IndexType string
@@ -66,10 +56,6 @@ type GlobalIndexMeta struct {
 	SourceMeta    []byte
 }
 
-// indexManifestFormatVersion is the _VERSION Paimon writes in every index
-// manifest row (IndexManifestEntrySerializer.FORMAT_IDENTIFIER).
-const indexManifestFormatVersion = 1
-
 // deletionVectorMetaRecord mirrors DeletionVectorMeta.SCHEMA.
 var deletionVectorMetaRecord = newRecord(func(l *Layout) int { return l.deletionVectorMetaFields() },
 	stringField("f0", func(m *DeletionVectorMeta) *string { return &m.DataFileName }),
@@ -86,22 +72,4 @@ var globalIndexMetaRecord = newRecord(func(l *Layout) int { return l.globalIndex
 	optIntArrayField("_EXTRA_FIELD_IDS", func(m *GlobalIndexMeta) *[]int32 { return &m.ExtraFieldIDs }),
 	optBytesField("_INDEX_META", func(m *GlobalIndexMeta) *[]byte { return &m.IndexMeta }),
 	optBytesField("_SOURCE_META", func(m *GlobalIndexMeta) *[]byte { return &m.SourceMeta }),
-)
-
-// indexManifestEntryRecord mirrors IndexManifestEntry.MANIFEST_ROW_TYPE; the
-// IndexFileMeta fields are inlined in the row as Paimon writes them.
-var indexManifestEntryRecord = newRecord(func(l *Layout) int { return 1 + l.indexManifestEntryFields() },
-	versionField[IndexManifestEntry](indexManifestFormatVersion),
-	kindField("_KIND", func(e *IndexManifestEntry) *FileKind { return &e.Kind }),
-	bytesField("_PARTITION", func(e *IndexManifestEntry) *[]byte { return &e.Partition }),
-	intField("_BUCKET", func(e *IndexManifestEntry) *int32 { return &e.Bucket }),
-	stringField("_INDEX_TYPE", func(e *IndexManifestEntry) *string { return &e.IndexFile.IndexType }),
-	stringField("_FILE_NAME", func(e *IndexManifestEntry) *string { return &e.IndexFile.FileName }),
-	longField("_FILE_SIZE", func(e *IndexManifestEntry) *int64 { return &e.IndexFile.FileSize }),
-	longField("_ROW_COUNT", func(e *IndexManifestEntry) *int64 { return &e.IndexFile.RowCount }),
-	optRecordArrayField("_DELETIONS_VECTORS_RANGES", deletionVectorMetaRecord,
-		func(e *IndexManifestEntry) *[]DeletionVectorMeta { return &e.IndexFile.DeletionVectorRanges }),
-	optStringField("_EXTERNAL_PATH", func(e *IndexManifestEntry) **string { return &e.IndexFile.ExternalPath }),
-	optRecordField("_GLOBAL_INDEX", globalIndexMetaRecord,
-		func(e *IndexManifestEntry) **GlobalIndexMeta { return &e.IndexFile.GlobalIndexMeta }),
 )
