@@ -122,6 +122,13 @@ final class Gen {
                 .collect(java.util.stream.Collectors.toList()));
     }
 
+    /** The all-types row type without MULTISET (for readers without MULTISET, e.g. pypaimon). */
+    static RowType allTypesNoMultiset() {
+        RowType t = allTypes();
+        return new RowType(t.getFields().stream().filter(f -> !f.name().equals("c_multiset"))
+                .collect(java.util.stream.Collectors.toList()));
+    }
+
     /** A random row of the all-types type t; edge >= 0 selects edge values (edge rows 0..13). */
     GenericRow allTypesRow(RowType t, int id, int edge) {
         GenericRow r = new GenericRow(t.getFieldCount());

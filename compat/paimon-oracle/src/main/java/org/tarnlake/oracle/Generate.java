@@ -67,6 +67,7 @@ final class Generate {
         for (String fmt : new String[] {"parquet", "orc", "avro"}) {
             typesTable("types_append_" + fmt, fmt, false);
         }
+        typesTable("types_no_multiset_pk_parquet", "parquet", true);
         pkTable("pk_bucket1", 1, new String[0], opts(), "parquet", "unpartitioned, fixed bucket 1");
         pkTable("pk_bucket4", 4, new String[0], opts(), "parquet", "unpartitioned, fixed bucket 4");
         pkTable("pk_dynamic_bucket", -1, new String[0], opts("dynamic-bucket.target-row-num", "20"), "parquet",
@@ -242,7 +243,8 @@ final class Generate {
     // ------------------------------------------------------------------ tables
 
     private void typesTable(String name, String format, boolean pk) throws Exception {
-        RowType type = format.equals("avro") ? Gen.allTypesAvro() : Gen.allTypes();
+        RowType type = format.equals("avro") ? Gen.allTypesAvro()
+                : name.startsWith("types_no_multiset") ? Gen.allTypesNoMultiset() : Gen.allTypes();
         String[] keys = pk ? new String[] {"id"} : new String[0];
         FileStoreTable t = create(name, type, keys, new String[0], pk ? 2 : -1, format, opts());
         Model model = new Model(type, keys);
@@ -277,7 +279,8 @@ final class Generate {
         gen.orc = false;
         record(name, (pk ? "all types, inserts then updates and deletes" : "all types, two appends")
                 + (format.equals("avro") ? "; no TIMESTAMP(9) column (Avro holds at most microseconds)" : "")
-                + (format.equals("orc") ? "; timestamps from 1900, whole seconds before 1970 (ORC limits)" : ""),
+                + (format.equals("orc") ? "; timestamps from 1900, whole seconds before 1970 (ORC limits)" : "")
+                + (name.startsWith("types_no_multiset") ? "; no MULTISET column (for readers without MULTISET)" : ""),
                 List.of("all-types", "nulls", "edge-values"));
     }
 
