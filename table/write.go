@@ -55,13 +55,7 @@ type WriterOptions struct {
 // sorts primary-key rows by key, and flushes level-0 Parquet files. PrepareCommit returns
 // the files to commit. A Writer is not safe for concurrent use.
 type Writer struct {
-	t        *Table
-	schema   *format.TableSchema
-	opts     CoreOptions
-	mem      memory.Allocator
-	pk       bool
-	keys     []types.DataField
-	keyIdx   []int
+	fileFactory
 	partIdx  []int
 	bucketBy []int // field positions of the bucket key
 	buckets  map[string]*bucketWriter
@@ -69,9 +63,40 @@ type Writer struct {
 	base     *format.Snapshot
 	limit    int64
 	buffered int64
-	uuid     string
-	fileSeq  int64
-	target   int64
+}
+
+// fileFactory writes data files of one table schema; the writer and compaction share it.
+type fileFactory struct {
+	t       *Table
+	schema  *format.TableSchema
+	opts    CoreOptions
+	mem     memory.Allocator
+	pk      bool
+	keys    []types.DataField
+	keyIdx  []int
+	uuid    string
+	fileSeq int64
+	target  int64
+}
+
+func newFileFactory(t *Table, schema *format.TableSchema, mem memory.Allocator) fileFactory {
+	opts := ParseCoreOptions(schema.Options)
+	f := fileFactory{t: t, schema: schema, opts: opts, mem: mem, pk: len(schema.PrimaryKeys) > 0, uuid: newUUID()}
+	if f.mem == nil {
+		f.mem = memory.DefaultAllocator
+	}
+	f.target = opts.TargetFileSize
+	if f.target == 0 {
+		f.target = 128 << 20
+		if !f.pk {
+			f.target = 256 << 20
+		}
+	}
+	if f.pk {
+		f.keys = schema.KeyFields()
+		f.keyIdx = schema.FieldIndexes(schema.TrimmedPrimaryKeys())
+	}
+	return f
 }
 
 type bucketWriter struct {
@@ -95,26 +120,9 @@ func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error)
 	if err := writableOptions(schema, opts); err != nil {
 		return nil, err
 	}
-	w := &Writer{
-		t: t, schema: schema, opts: opts, mem: o.Mem, pk: len(schema.PrimaryKeys) > 0,
-		buckets: map[string]*bucketWriter{}, limit: opts.WriteBufferSize, uuid: newUUID(),
-	}
-	if w.mem == nil {
-		w.mem = memory.DefaultAllocator
-	}
+	w := &Writer{fileFactory: newFileFactory(t, schema, o.Mem), buckets: map[string]*bucketWriter{}, limit: opts.WriteBufferSize}
 	if o.WriteBufferSize > 0 {
 		w.limit = o.WriteBufferSize
-	}
-	w.target = opts.TargetFileSize
-	if w.target == 0 {
-		w.target = 128 << 20
-		if !w.pk {
-			w.target = 256 << 20
-		}
-	}
-	if w.pk {
-		w.keys = schema.KeyFields()
-		w.keyIdx = schema.FieldIndexes(schema.TrimmedPrimaryKeys())
 	}
 	w.partIdx = schema.FieldIndexes(schema.PartitionKeys)
 	if opts.Bucket > 0 {
@@ -472,6 +480,15 @@ func (w *Writer) sortAndMerge(batches []arrow.RecordBatch) ([]merge.Ref, error) 
 // writeFiles writes rows (refs into batches, or all rows in order when refs is nil) as
 // level-0 data files rolled at the target file size.
 func (w *Writer) writeFiles(ctx context.Context, bw *bucketWriter, batches []arrow.RecordBatch, refs []merge.Ref) error {
+	files, err := w.writeBuffered(ctx, bw.dir, batches, refs)
+	bw.newFiles = append(bw.newFiles, files...)
+	return err
+}
+
+// writeBuffered writes buffered rows (value columns + _SEQUENCE_NUMBER + _VALUE_KIND) as
+// level-0 files in the file layout.
+func (w *fileFactory) writeBuffered(ctx context.Context, dir string, batches []arrow.RecordBatch, refs []merge.Ref) ([]manifest.DataFileMeta, error) {
+	var out []manifest.DataFileMeta
 	nv := len(w.schema.Fields)
 	var fileFields []types.DataField
 	if w.pk {
@@ -490,30 +507,15 @@ func (w *Writer) writeFiles(ctx context.Context, bw *bucketWriter, batches []arr
 	}
 	fileSchema, err := types.ArrowSchema(fileFields)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	const chunk = 64 * 1024
-	var fw *fileWriter
+	roll := w.newRoller(dir, 0, manifest.FileSourceAppend)
+	defer roll.abort()
 	emit := func(cols []arrow.Array, seqs *array.Int64, kinds *array.Int8, rows int64) error {
-		if fw == nil {
-			if fw, err = w.newFileWriter(ctx, bw, fileFields); err != nil {
-				return err
-			}
-		}
 		rec := array.NewRecordBatch(fileSchema, cols, rows)
 		defer rec.Release()
-		if err := fw.write(rec, seqs, kinds); err != nil {
-			return err
-		}
-		if fw.pw.EstimatedSize() >= w.target {
-			meta, err := fw.close(ctx)
-			if err != nil {
-				return err
-			}
-			bw.newFiles = append(bw.newFiles, meta)
-			fw = nil
-		}
-		return nil
+		return roll.write(ctx, rec, seqs, kinds)
 	}
 	if refs == nil {
 		for _, b := range batches {
@@ -522,7 +524,7 @@ func (w *Writer) writeFiles(ctx context.Context, bw *bucketWriter, batches []arr
 				cols[i] = b.Column(c)
 			}
 			if err := emit(cols, b.Column(nv).(*array.Int64), b.Column(nv+1).(*array.Int8), b.NumRows()); err != nil {
-				return err
+				return out, err
 			}
 		}
 	} else {
@@ -531,7 +533,7 @@ func (w *Writer) writeFiles(ctx context.Context, bw *bucketWriter, batches []arr
 			cols := make([]arrow.Array, len(layout))
 			for i, c := range layout {
 				if cols[i], err = merge.Gather(w.mem, batches, c, part); err != nil {
-					return err
+					return out, err
 				}
 			}
 			var seqs *array.Int64
@@ -544,18 +546,79 @@ func (w *Writer) writeFiles(ctx context.Context, bw *bucketWriter, batches []arr
 				c.Release()
 			}
 			if err != nil {
-				return err
+				return out, err
 			}
 		}
 	}
-	if fw != nil {
-		meta, err := fw.close(ctx)
+	return roll.finish(ctx)
+}
+
+// roller writes rows to data files of one bucket and level, starting a new file when the
+// current one reaches the target size.
+type roller struct {
+	f      *fileFactory
+	dir    string
+	level  int
+	source manifest.FileSource
+	fields []types.DataField
+	cur    *fileWriter
+	done   []manifest.DataFileMeta
+}
+
+func (w *fileFactory) newRoller(dir string, level int, source manifest.FileSource) *roller {
+	fields := w.schema.Fields
+	if w.pk {
+		fields = datafile.KeyValueFields(w.keys, w.schema.Fields)
+	}
+	return &roller{f: w, dir: dir, level: level, source: source, fields: fields}
+}
+
+// write appends a batch in file layout with its sequence numbers and kinds.
+func (r *roller) write(ctx context.Context, rec arrow.RecordBatch, seqs *array.Int64, kinds *array.Int8) error {
+	if r.cur == nil {
+		fw, err := r.f.newFileWriter(ctx, r.dir, r.fields)
 		if err != nil {
 			return err
 		}
-		bw.newFiles = append(bw.newFiles, meta)
+		r.cur = fw
+	}
+	if err := r.cur.write(rec, seqs, kinds); err != nil {
+		return err
+	}
+	if r.cur.pw.EstimatedSize() >= r.f.target {
+		return r.closeCurrent(ctx)
 	}
 	return nil
+}
+
+func (r *roller) closeCurrent(ctx context.Context) error {
+	meta, err := r.cur.close(ctx)
+	r.cur = nil
+	if err != nil {
+		return err
+	}
+	meta.Level = int32(r.level)
+	meta.FileSource = ptrTo(r.source)
+	r.done = append(r.done, meta)
+	return nil
+}
+
+// finish closes the open file and returns every file written.
+func (r *roller) finish(ctx context.Context) ([]manifest.DataFileMeta, error) {
+	if r.cur != nil {
+		if err := r.closeCurrent(ctx); err != nil {
+			return r.done, err
+		}
+	}
+	return r.done, nil
+}
+
+// abort discards an unfinished file (finished ones stay: they are orphans until committed).
+func (r *roller) abort() {
+	if r.cur != nil {
+		r.cur.out.Abort()
+		r.cur = nil
+	}
 }
 
 // PrepareCommit flushes every buffer and returns the files written since the last call,
@@ -592,7 +655,7 @@ func (w *Writer) Close() {
 	w.buffered = 0
 }
 
-func (w *Writer) nextFileName(prefix string) string {
+func (w *fileFactory) nextFileName(prefix string) string {
 	w.fileSeq++
 	return format.DataFileName(prefix, w.uuid, w.fileSeq-1, w.opts.FileFormat)
 }
@@ -614,7 +677,7 @@ func newUUID() string {
 
 // fileWriter writes one data file and collects its metadata.
 type fileWriter struct {
-	w         *Writer
+	w         *fileFactory
 	name      string
 	path      string
 	out       fileio.Writer
@@ -643,9 +706,9 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (w *Writer) newFileWriter(ctx context.Context, bw *bucketWriter, fields []types.DataField) (*fileWriter, error) {
+func (w *fileFactory) newFileWriter(ctx context.Context, dir string, fields []types.DataField) (*fileWriter, error) {
 	name := w.nextFileName(w.opts.DataFilePrefix)
-	p := fileio.Join(bw.dir, name)
+	p := fileio.Join(dir, name)
 	out, err := w.t.fio.Create(ctx, p)
 	if err != nil {
 		return nil, err

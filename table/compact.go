@@ -1,0 +1,373 @@
+package table
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/tarnlake/tarn/format"
+	"github.com/tarnlake/tarn/format/datafile"
+	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/lsm"
+	"github.com/tarnlake/tarn/manifest"
+	"github.com/tarnlake/tarn/merge"
+)
+
+// CompactOptions choose what Compact does.
+type CompactOptions struct {
+	// Full rewrites every bucket into one sorted run on the top level (primary-key tables)
+	// or all small files into target-size files (append-only tables).
+	Full bool
+	// Partition selects partitions (nil: all).
+	Partition func(values []any) bool
+	// User is the commit user (default "tarn-compact").
+	User string
+	// Progress is called after each bucket with the buckets done and the total.
+	Progress func(done, total int)
+}
+
+// CompactSummary tells what a compaction did.
+type CompactSummary struct {
+	Buckets, Compacted  int
+	FilesIn, FilesOut   int
+	Upgraded            int
+	BytesIn, BytesOut   int64
+	SnapshotID          int64 // 0 if nothing was committed
+	Duration            time.Duration
+	MaxSortedRunsBefore int // the largest read amplification (sorted runs) of a bucket before
+}
+
+// Compact compacts the table's buckets that need it (or all, with Full) and commits the
+// result as one COMPACT snapshot. It is safe while writers commit: appended files are not
+// touched, and a conflicting concurrent compaction makes the commit fail without effect.
+func (t *Table) Compact(ctx context.Context, o CompactOptions) (CompactSummary, error) {
+	start := time.Now()
+	var sum CompactSummary
+	schema, err := t.LatestSchema(ctx)
+	if err != nil {
+		return sum, err
+	}
+	plan, err := t.Plan(ctx, ScanOptions{AllLevels: true})
+	if err != nil {
+		return sum, err
+	}
+	if plan.Snapshot == nil {
+		return sum, nil
+	}
+	if plan.Schema.ID != schema.ID {
+		// Files are rewritten with the latest schema; reading maps older files by field id.
+		plan.Schema = schema
+	}
+	var splits []*Split
+	for i := range plan.Splits {
+		s := &plan.Splits[i]
+		if o.Partition != nil && !o.Partition(s.PartitionValues) {
+			continue
+		}
+		splits = append(splits, s)
+	}
+	sum.Buckets = len(splits)
+	f := newFileFactory(t, schema, nil)
+	var msgs []CommitMessage
+	for i, s := range splits {
+		msg, st, err := t.compactSplit(ctx, &f, plan, s, o.Full)
+		if err != nil {
+			return sum, fmt.Errorf("compact bucket %d of partition %v: %w", s.Bucket, s.PartitionValues, err)
+		}
+		sum.MaxSortedRunsBefore = max(sum.MaxSortedRunsBefore, st.runsBefore)
+		if !msg.Empty() {
+			sum.Compacted++
+			sum.FilesIn += len(msg.CompactBefore)
+			sum.FilesOut += len(msg.CompactAfter)
+			sum.Upgraded += st.upgraded
+			for _, f := range msg.CompactBefore {
+				sum.BytesIn += f.FileSize
+			}
+			for _, f := range msg.CompactAfter {
+				sum.BytesOut += f.FileSize
+			}
+			msgs = append(msgs, msg)
+		}
+		if o.Progress != nil {
+			o.Progress(i+1, len(splits))
+		}
+	}
+	if len(msgs) > 0 {
+		user := o.User
+		if user == "" {
+			user = "tarn-compact"
+		}
+		res, err := t.Commit(ctx, Commit{User: user, Identifier: format.BatchCommitIdentifier, Kind: format.CommitCompact, Messages: msgs})
+		if err != nil {
+			return sum, err
+		}
+		sum.SnapshotID = res.SnapshotID
+	}
+	sum.Duration = time.Since(start)
+	return sum, nil
+}
+
+type compactStats struct {
+	runsBefore int
+	upgraded   int
+}
+
+// compactSplit picks and performs the compaction of one bucket.
+func (t *Table) compactSplit(ctx context.Context, f *fileFactory, plan *Plan, s *Split, full bool) (CommitMessage, compactStats, error) {
+	msg := CommitMessage{Partition: s.Partition, Bucket: s.Bucket, TotalBuckets: s.TotalBuckets}
+	var st compactStats
+	if !f.pk {
+		return t.compactAppendSplit(ctx, f, plan, s, full)
+	}
+	enc, err := newKeyEncoder(f.keys)
+	if err != nil {
+		return msg, st, err
+	}
+	levels, err := lsm.NewLevels(s.Files, f.opts.NumLevels, enc)
+	if err != nil {
+		return msg, st, err
+	}
+	runs := levels.SortedRuns()
+	st.runsBefore = len(runs)
+	var unit lsm.Unit
+	var ok bool
+	if full {
+		unit, ok = lsm.Full(levels.NumLevels, runs)
+	} else {
+		picker := lsm.Universal{MaxSizeAmp: f.opts.MaxSizeAmplification, SizeRatio: f.opts.SizeRatio, Trigger: f.opts.NumSortedRunTrigger}
+		unit, ok = picker.Pick(levels.NumLevels, runs)
+	}
+	if !ok {
+		return msg, st, nil
+	}
+	dropDelete := unit.OutputLevel != 0 && (unit.OutputLevel >= levels.NonEmptyHighestLevel() || f.opts.DeletionVectors)
+	before, after, upgraded, err := t.rewriteUnit(ctx, f, plan, s, unit, levels.MaxLevel(), dropDelete, full)
+	if err != nil {
+		return msg, st, err
+	}
+	msg.CompactBefore, msg.CompactAfter = before, after
+	st.upgraded = upgraded
+	return msg, st, nil
+}
+
+// unitRewrite performs a compaction unit as MergeTreeCompactTask does: sections of
+// overlapping runs and small files are merged and rewritten; large files of sections with
+// one run are only moved to the output level ("upgraded") unless they hold deletions that
+// the top level must drop.
+type unitRewrite struct {
+	t           *Table
+	f           *fileFactory
+	plan        *Plan
+	s           *Split
+	level       int
+	maxLevel    int
+	dropDelete  bool
+	minFileSize int64
+	candidate   [][][]manifest.DataFileMeta
+	before      []manifest.DataFileMeta
+	after       []manifest.DataFileMeta
+	upgraded    int
+}
+
+func (t *Table) rewriteUnit(ctx context.Context, f *fileFactory, plan *Plan, s *Split, unit lsm.Unit, maxLevel int, dropDelete, _ bool) (before, after []manifest.DataFileMeta, upgraded int, err error) {
+	sections, err := partitionSections(unit.Files(), f.keys)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	u := &unitRewrite{t: t, f: f, plan: plan, s: s, level: unit.OutputLevel, maxLevel: maxLevel,
+		dropDelete: dropDelete, minFileSize: int64(float64(f.target) * 0.7)}
+	for _, section := range sections {
+		if len(section) > 1 {
+			u.candidate = append(u.candidate, section)
+			continue
+		}
+		for _, file := range section[0] {
+			if file.FileSize < u.minFileSize {
+				u.candidate = append(u.candidate, [][]manifest.DataFileMeta{{file}})
+				continue
+			}
+			if err := u.flush(ctx); err != nil {
+				return nil, nil, 0, err
+			}
+			if err := u.upgrade(ctx, file); err != nil {
+				return nil, nil, 0, err
+			}
+		}
+	}
+	if err := u.flush(ctx); err != nil {
+		return nil, nil, 0, err
+	}
+	return u.before, u.after, u.upgraded, nil
+}
+
+// flush rewrites the collected candidate sections (a lone single-run section is upgraded
+// file by file instead).
+func (u *unitRewrite) flush(ctx context.Context) error {
+	c := u.candidate
+	u.candidate = nil
+	switch {
+	case len(c) == 0:
+		return nil
+	case len(c) == 1 && len(c[0]) == 1:
+		for _, file := range c[0][0] {
+			if err := u.upgrade(ctx, file); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return u.rewrite(ctx, c)
+}
+
+func (u *unitRewrite) rewrite(ctx context.Context, sections [][][]manifest.DataFileMeta) error {
+	b, a, err := u.t.rewriteSections(ctx, u.f, u.s, sections, u.level, u.dropDelete)
+	if err != nil {
+		return err
+	}
+	u.before = append(u.before, b...)
+	u.after = append(u.after, a...)
+	return nil
+}
+
+// upgrade moves a file to the output level without rewriting it, unless it holds
+// deletions and the output is the top level.
+func (u *unitRewrite) upgrade(ctx context.Context, file manifest.DataFileMeta) error {
+	hasDeletes := file.DeleteRowCount == nil || *file.DeleteRowCount > 0
+	if u.level == u.maxLevel && hasDeletes {
+		return u.rewrite(ctx, [][][]manifest.DataFileMeta{{{file}}})
+	}
+	if int(file.Level) != u.level {
+		moved := file
+		moved.Level = int32(u.level)
+		u.before = append(u.before, file)
+		u.after = append(u.after, moved)
+		u.upgraded++
+	}
+	return nil
+}
+
+// keepLatest keeps each key's latest record, deletions included (compaction below the top
+// level must keep them to shadow older levels).
+type keepLatest struct{}
+
+func (keepLatest) Pick(group []merge.Record) int { return len(group) - 1 }
+
+// rewriteSections merges the runs of each section and writes the result to the output
+// level; sections are disjoint and in key order, so output files stay sorted.
+func (t *Table) rewriteSections(ctx context.Context, f *fileFactory, s *Split, sections [][][]manifest.DataFileMeta, level int, dropDelete bool) (before, after []manifest.DataFileMeta, err error) {
+	kv := datafile.KeyValueFields(f.keys, f.schema.Fields)
+	schema, err := types.ArrowSchema(kv)
+	if err != nil {
+		return nil, nil, err
+	}
+	var engine merge.Engine = keepLatest{}
+	if dropDelete {
+		engine = merge.Deduplicate{}
+	}
+	out := make([]int, len(kv))
+	for i := range out {
+		out[i] = i
+	}
+	roll := f.newRoller(s.BucketPath, level, manifest.FileSourceCompact)
+	defer roll.abort()
+	nk := len(f.keys)
+	for _, runs := range sections {
+		inputs := make([]merge.Input, len(runs))
+		for i, run := range runs {
+			inputs[i] = &chain{next: filesReadersRaw(t, s, run, kv, ReadOptions{Mem: f.mem})}
+			before = append(before, run...)
+		}
+		m := merge.NewSortMerge(inputs, merge.Options{KeyCount: nk, Engine: engine, Output: out, Schema: schema, Mem: f.mem})
+		for {
+			b, err := m.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				m.Close()
+				return nil, nil, err
+			}
+			err = roll.write(ctx, b, b.Column(nk).(*array.Int64), b.Column(nk+1).(*array.Int8))
+			b.Release()
+			if err != nil {
+				m.Close()
+				return nil, nil, err
+			}
+		}
+		if err := m.Close(); err != nil {
+			return nil, nil, err
+		}
+	}
+	after, err = roll.finish(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	slog.Debug("compacted", "table", t.path, "bucket", s.Bucket, "level", level, "in", len(before), "out", len(after))
+	return before, after, nil
+}
+
+// compactAppendSplit rewrites an append-only bucket's small files, in sequence order,
+// into target-size files once there are compaction.min.file-num of them (or all, Full).
+func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Plan, s *Split, full bool) (CommitMessage, compactStats, error) {
+	msg := CommitMessage{Partition: s.Partition, Bucket: s.Bucket, TotalBuckets: s.TotalBuckets}
+	st := compactStats{runsBefore: len(s.Files)}
+	minFileSize := int64(float64(f.target) * 0.7)
+	var small []manifest.DataFileMeta
+	for _, file := range s.Files {
+		if file.FileSize < minFileSize || full {
+			small = append(small, file)
+		}
+	}
+	if len(small) < 2 || (!full && len(small) < 5) {
+		return msg, st, nil
+	}
+	sort.Slice(small, func(i, j int) bool { return small[i].MinSequenceNumber < small[j].MinSequenceNumber })
+	roll := f.newRoller(s.BucketPath, 0, manifest.FileSourceCompact)
+	defer roll.abort()
+	for i := range small {
+		file := &small[i]
+		r, err := t.openDataFile(ctx, s, file, f.schema.Fields, ReadOptions{Mem: f.mem})
+		if err != nil {
+			return msg, st, err
+		}
+		seq := file.MinSequenceNumber
+		for {
+			b, err := r.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				r.Close()
+				return msg, st, err
+			}
+			n := int(b.NumRows())
+			sb := array.NewInt64Builder(f.mem)
+			for j := 0; j < n; j++ {
+				sb.Append(seq)
+				seq++
+			}
+			seqs := sb.NewInt64Array()
+			sb.Release()
+			err = roll.write(ctx, b, seqs, nil)
+			seqs.Release()
+			b.Release()
+			if err != nil {
+				r.Close()
+				return msg, st, err
+			}
+		}
+		r.Close()
+	}
+	after, err := roll.finish(ctx)
+	if err != nil {
+		return msg, st, err
+	}
+	msg.CompactBefore, msg.CompactAfter = small, after
+	return msg, st, nil
+}

@@ -1,0 +1,108 @@
+package table_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/tarnlake/tarn/catalog"
+	"github.com/tarnlake/tarn/fileio"
+	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/table"
+)
+
+// A model-checked sequence of upserts and deletes over several commits, compacted by the
+// picker and fully: every read equals the model, full compaction leaves one sorted run per
+// bucket on the top level with no deleted keys.
+func TestCompactPrimaryKeyTable(t *testing.T) {
+	ctx := context.Background()
+	cat := catalog.New(fileio.NewLocal(), t.TempDir())
+	fields, _ := types.ParseColumns("id INT NOT NULL, v STRING")
+	tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: "c"}, catalog.TableSpec{
+		Fields: fields, PrimaryKeys: []string{"id"},
+		Options: map[string]string{"bucket": "2", "num-sorted-run.compaction-trigger": "3"},
+	}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	model := map[int]string{}
+	for commit := 1; commit <= 12; commit++ {
+		var rows []string
+		for i := 0; i < 20; i++ {
+			id := rng.IntN(40)
+			if rng.IntN(4) == 0 {
+				rows = append(rows, fmt.Sprintf(`{"id":%d,"v":null,"_ROW_KIND":"-D"}`, id))
+				delete(model, id)
+			} else {
+				v := fmt.Sprintf("c%d-%d", commit, i)
+				rows = append(rows, fmt.Sprintf(`{"id":%d,"v":%q,"_ROW_KIND":"+I"}`, id, v))
+				model[id] = v
+			}
+		}
+		writeCommit(t, tbl, fields, true, "["+strings.Join(rows, ",")+"]", int64(commit))
+		if commit%4 == 0 {
+			sum, err := tbl.Compact(ctx, table.CompactOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("commit %d: %+v", commit, sum)
+		}
+		if got, want := scanJSONL(t, tbl, table.ScanOptions{}), modelJSONL(model); got != want {
+			t.Fatalf("after commit %d:\n%s\nwant\n%s", commit, got, want)
+		}
+	}
+	writeCommit(t, tbl, fields, true, `[{"id":1,"v":null,"_ROW_KIND":"-D"},{"id":99,"v":"last","_ROW_KIND":"+I"}]`, 13)
+	delete(model, 1)
+	model[99] = "last"
+	sum, err := tbl.Compact(ctx, table.CompactOptions{Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.SnapshotID == 0 || sum.FilesIn == 0 {
+		t.Fatalf("full compaction did nothing: %+v", sum)
+	}
+	if got, want := scanJSONL(t, tbl, table.ScanOptions{}), modelJSONL(model); got != want {
+		t.Fatalf("after full compaction:\n%s\nwant\n%s", got, want)
+	}
+	plan, err := tbl.Plan(ctx, table.ScanOptions{AllLevels: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int64
+	for _, s := range plan.Splits {
+		for _, f := range s.Files {
+			if f.Level != 3 || *f.DeleteRowCount != 0 { // num-levels defaults to trigger + 1
+				t.Errorf("bucket %d: file %s on level %d with %d deletes after full compaction", s.Bucket, f.FileName, f.Level, *f.DeleteRowCount)
+			}
+			rows += f.RowCount
+		}
+	}
+	if rows != int64(len(model)) {
+		t.Errorf("%d rows in files, model has %d keys", rows, len(model))
+	}
+	if snap, _ := tbl.LatestSnapshot(ctx); string(snap.CommitKind) != "COMPACT" || *snap.TotalRecordCount != int64(len(model)) {
+		t.Errorf("latest snapshot %s total %d, want COMPACT %d", snap.CommitKind, *snap.TotalRecordCount, len(model))
+	}
+	// Nothing left to do.
+	again, err := tbl.Compact(ctx, table.CompactOptions{Full: true})
+	if err != nil || again.SnapshotID != 0 {
+		t.Fatalf("second full compaction: %+v %v", again, err)
+	}
+}
+
+func modelJSONL(m map[int]string) string {
+	ids := make([]int, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	var b strings.Builder
+	for _, id := range ids {
+		fmt.Fprintf(&b, "{\"id\":%d,\"v\":%q}\n", id, m[id])
+	}
+	return b.String()
+}
