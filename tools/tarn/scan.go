@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tarnlake/tarn/predicate"
+	"github.com/tarnlake/tarn/export"
 	"github.com/tarnlake/tarn/render"
 	"github.com/tarnlake/tarn/table"
 )
@@ -52,8 +52,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return usagef("--timestamp: %v", err)
 		}
 	}
-	snap, err := t.ResolveSnapshot(ctx, o)
-	if err != nil {
+	if _, err := t.ResolveSnapshot(ctx, o); err != nil {
 		return explainMissing(ctx, t, err)
 	}
 	var cols []string
@@ -62,92 +61,21 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			cols = append(cols, strings.TrimSpace(c))
 		}
 	}
-	sch, err := t.LatestSchema(ctx)
-	if err != nil {
-		return err
-	}
-	if snap != nil {
-		if sch, err = t.Schema(ctx, snap.SchemaID); err != nil {
-			return err
+	_, err = export.Write(ctx, t, export.Options{
+		Scan: o, Columns: cols, Where: *where, Format: render.Format(*outFormat), Limit: *limit, Unsorted: *unsorted,
+	}, stdout)
+	if errors.Is(err, export.ErrBadRequest) {
+		msg := err.Error()
+		msg = strings.TrimPrefix(msg, export.ErrBadRequest.Error()+"\n")
+		switch {
+		case strings.Contains(msg, "filter"):
+			return usagef("--where: %s", msg)
+		case strings.Contains(msg, "format"):
+			return usagef("--format: %s", msg)
 		}
-		o.SnapshotID, o.Tag, o.TimestampMillis = snap.ID, "", 0
-		if *tag != "" {
-			o.SnapshotID, o.Tag = 0, *tag
-		}
+		return usagef("--columns: %s", msg)
 	}
-	var pred *predicate.Predicate
-	if *where != "" {
-		if pred, err = predicate.Bind(*where, sch.Fields, sch.PartitionKeys); err != nil {
-			return usagef("--where: %v", err)
-		}
-		o.Filter = pred
-	}
-	fields, err := table.OutputFields(sch, cols)
-	if err != nil {
-		return usagef("--columns: %v", err)
-	}
-	var sortBy []int
-	if !*unsorted {
-		keys := sch.PrimaryKeys
-		for _, k := range keys {
-			for i, f := range fields {
-				if f.Name == k {
-					sortBy = append(sortBy, i)
-				}
-			}
-		}
-		if len(keys) == 0 || len(sortBy) != len(keys) {
-			sortBy = nil // all columns
-		}
-	}
-	w, err := render.NewWriter(stdout, render.Format(*outFormat), fields, !*unsorted, sortBy)
-	if err != nil {
-		return usagef("--format: %v", err)
-	}
-	if snap == nil {
-		return w.Close() // an empty table: header only
-	}
-	plan, err := t.Plan(ctx, o)
-	if err != nil {
-		return err
-	}
-	ro := table.ReadOptions{Columns: cols}
-	if pred != nil {
-		ro.Filter = pred
-	}
-	var n int64
-	for i := range plan.Splits {
-		r, err := t.ReadSplit(ctx, plan, &plan.Splits[i], ro)
-		if err != nil {
-			return err
-		}
-		for *limit == 0 || n < *limit {
-			b, err := r.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				r.Close()
-				return err
-			}
-			if *limit > 0 && n+b.NumRows() > *limit {
-				s := b.NewSlice(0, *limit-n)
-				b.Release()
-				b = s
-			}
-			n += b.NumRows()
-			err = w.Write(b)
-			b.Release()
-			if err != nil {
-				r.Close()
-				return err
-			}
-		}
-		if err := r.Close(); err != nil {
-			return err
-		}
-	}
-	return w.Close()
+	return err
 }
 
 // explainMissing adds the snapshots and tags that do exist to a not-found error.

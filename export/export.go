@@ -1,0 +1,125 @@
+// Package export runs a batch scan of a table and writes its rows as text (canonical JSON
+// Lines, CSV or an aligned table): what `tarn scan` prints and what the compatibility
+// suite compares with Apache Paimon's reader.
+package export
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/predicate"
+	"github.com/tarnlake/tarn/render"
+	"github.com/tarnlake/tarn/table"
+)
+
+// Options choose the rows and their form.
+type Options struct {
+	Scan    table.ScanOptions // snapshot, tag or time; Filter is set from Where
+	Columns []string          // nil: all columns of the snapshot's schema
+	Where   string            // filter expression (package predicate)
+	Format  render.Format
+	Limit   int64 // 0: all rows
+	// Unsorted streams rows in read order; otherwise rows are sorted by primary key
+	// (all columns for append-only tables), the canonical order.
+	Unsorted bool
+}
+
+// ErrBadRequest is wrapped when the options do not fit the table (unknown column, bad
+// filter, bad format).
+var ErrBadRequest = errors.New("bad request")
+
+// Write scans t and writes the rows to out. It returns the number of rows written.
+func Write(ctx context.Context, t *table.Table, o Options, out io.Writer) (int64, error) {
+	snap, err := t.ResolveSnapshot(ctx, o.Scan)
+	if err != nil {
+		return 0, err
+	}
+	sch, err := t.LatestSchema(ctx)
+	if err != nil {
+		return 0, err
+	}
+	so := o.Scan
+	if snap != nil {
+		if sch, err = t.Schema(ctx, snap.SchemaID); err != nil {
+			return 0, err
+		}
+		if so.Tag == "" {
+			so.SnapshotID, so.TimestampMillis = snap.ID, 0
+		}
+	}
+	var pred *predicate.Predicate
+	if o.Where != "" {
+		if pred, err = predicate.Bind(o.Where, sch.Fields, sch.PartitionKeys); err != nil {
+			return 0, errors.Join(ErrBadRequest, err)
+		}
+		so.Filter = pred
+	}
+	fields, err := table.OutputFields(sch, o.Columns)
+	if err != nil {
+		return 0, errors.Join(ErrBadRequest, err)
+	}
+	var sortBy []int
+	if !o.Unsorted && len(sch.PrimaryKeys) > 0 {
+		for _, k := range sch.PrimaryKeys {
+			if i := types.FieldByName(fields, k); i >= 0 {
+				sortBy = append(sortBy, i)
+			}
+		}
+		if len(sortBy) != len(sch.PrimaryKeys) {
+			sortBy = nil // a key column is projected away: order by all columns
+		}
+	}
+	w, err := render.NewWriter(out, o.Format, fields, !o.Unsorted, sortBy)
+	if err != nil {
+		return 0, errors.Join(ErrBadRequest, err)
+	}
+	if snap == nil {
+		return 0, w.Close()
+	}
+	plan, err := t.Plan(ctx, so)
+	if err != nil {
+		return 0, err
+	}
+	ro := table.ReadOptions{Columns: o.Columns}
+	if pred != nil {
+		ro.Filter = pred
+	}
+	var n int64
+	for i := range plan.Splits {
+		if o.Limit > 0 && n >= o.Limit {
+			break
+		}
+		r, err := t.ReadSplit(ctx, plan, &plan.Splits[i], ro)
+		if err != nil {
+			return n, err
+		}
+		for o.Limit == 0 || n < o.Limit {
+			b, err := r.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				r.Close()
+				return n, err
+			}
+			if o.Limit > 0 && n+b.NumRows() > o.Limit {
+				s := b.NewSlice(0, o.Limit-n)
+				b.Release()
+				b = s
+			}
+			n += b.NumRows()
+			err = w.Write(b)
+			b.Release()
+			if err != nil {
+				r.Close()
+				return n, err
+			}
+		}
+		if err := r.Close(); err != nil {
+			return n, err
+		}
+	}
+	return n, w.Close()
+}
