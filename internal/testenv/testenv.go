@@ -17,6 +17,7 @@
 //	TARN_CACHE          cache directory (default ${XDG_CACHE_HOME:-$HOME/.cache}/tarn)
 //	TARN_MINIO_BIN      use this minio binary instead of building one
 //	TARN_VERSITYGW_BIN  use this versitygw binary instead of building one
+//	TARN_KAFKA_LIBS     use this directory of Apache Kafka broker jars instead of fetching them
 package testenv
 
 import (

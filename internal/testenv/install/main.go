@@ -1,7 +1,7 @@
 // Command install builds and caches the peers that tests start, so that the
 // first test package does not spend its timeout building them:
 //
-//	go run ./internal/testenv/install            # every peer: minio, versitygw
+//	go run ./internal/testenv/install            # every peer: minio, versitygw, kafka
 //	go run ./internal/testenv/install minio      # just MinIO
 package main
 
@@ -18,19 +18,20 @@ import (
 var peers = map[string]func(context.Context) (string, error){
 	"minio":     testenv.InstallMinIO,
 	"versitygw": testenv.InstallVersityGW,
+	"kafka":     testenv.InstallKafka,
 }
 
 func main() {
 	names := os.Args[1:]
 	if len(names) == 0 {
-		names = []string{"minio", "versitygw"}
+		names = []string{"minio", "versitygw", "kafka"}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	for _, name := range names {
 		install, ok := peers[name]
 		if !ok {
-			fmt.Fprintf(os.Stderr, "install: unknown peer %q (know minio, versitygw)\n", name)
+			fmt.Fprintf(os.Stderr, "install: unknown peer %q (know minio, versitygw, kafka)\n", name)
 			os.Exit(2)
 		}
 		start := time.Now()
