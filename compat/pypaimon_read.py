@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Read a Paimon table with pypaimon and print canonical JSON Lines (docs/compat.md).
 
-usage: pypaimon_read.py TABLE [--snapshot N | --tag T]
+usage: pypaimon_read.py TABLE [--snapshot N | --tag T] [--exclude COL,COL...]
 
 TABLE is a table directory: a local path, file:///..., or s3://bucket/path (S3 endpoint and
 keys from TARN_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY). Run it through
 compat/pypaimon, which provides the pinned pypaimon in a cached virtualenv.
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 a type or feature pypaimon cannot read ("unsupported: ...").
+pypaimon 2.1.0 cannot parse MULTISET and reads TIMESTAMP(7..9) with microsecond precision
+(and wraps years outside 1677-2262), so such columns exit 3; --exclude reads the other columns.
 """
 
 import argparse
@@ -199,7 +201,9 @@ def value_json(v, t):
     if r == "DOUBLE":
         return json_float(v, 64)
     if r == "DECIMAL":
-        q = decimal.Decimal(v).quantize(decimal.Decimal(1).scaleb(-t.scale))
+        with decimal.localcontext() as ctx:
+            ctx.prec = 100  # DECIMAL(38, s) exceeds the default 28 digits
+            q = decimal.Decimal(v).quantize(decimal.Decimal(1).scaleb(-t.scale))
         return '"' + format(q, "f") + '"'
     if r in ("CHAR", "VARCHAR", "STRING"):
         return json_string(v)
@@ -310,7 +314,7 @@ def io_options():
     return o
 
 
-def read(table_path, snapshot=None, tag=None):
+def read(table_path, snapshot=None, tag=None, exclude=()):
     from pypaimon.table.file_store_table import FileStoreTable
     table = FileStoreTable.from_path(location(table_path), io_options())
     opts = {}
@@ -321,10 +325,20 @@ def read(table_path, snapshot=None, tag=None):
     if opts:
         table = table.copy(opts)
     fields = table.table_schema.fields if hasattr(table, "table_schema") else table.schema().fields
+    unknown = set(exclude) - {f.name for f in fields}
+    if unknown:
+        raise ValueError("--exclude names unknown columns: " + ", ".join(sorted(unknown)))
+    fields = [f for f in fields if f.name not in exclude]
     types = [convert_type(f.type) for f in fields]
     names = [f.name for f in fields]
+    for n, t in zip(names, types):
+        check_supported(n, t)
     pks = list(table.primary_keys or [])
+    if any(k in exclude for k in pks):
+        raise ValueError("cannot exclude primary-key columns")
     rb = table.new_read_builder()
+    if exclude:
+        rb = rb.with_projection(names)
     splits = rb.new_scan().plan().splits()
     arrow = rb.new_read().to_arrow(splits)
     if arrow is None or arrow.num_rows == 0:
@@ -345,6 +359,15 @@ def read(table_path, snapshot=None, tag=None):
     return [r[2] for r in rows]
 
 
+def check_supported(name, t):
+    """Types pypaimon 2.1.0 reads wrongly: refuse instead of printing wrong values."""
+    if t.root in ("TIMESTAMP", "TIMESTAMP_LTZ") and t.precision is not None and t.precision > 6:
+        raise Unsupported("column %s: %s(%d) (pypaimon reads it with microsecond precision)"
+                          % (name, t.root, t.precision))
+    for c in t.children:
+        check_supported(name, c)
+
+
 def compare_rows(a, b):
     for x, y in zip(a[0], b[0]):
         if x != y:
@@ -358,9 +381,11 @@ def main(argv):
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--snapshot", type=int)
     g.add_argument("--tag")
+    ap.add_argument("--exclude", default="", help="comma-separated columns to leave out")
     args = ap.parse_args(argv)
+    exclude = tuple(c for c in args.exclude.split(",") if c)
     try:
-        lines = read(args.table, args.snapshot, args.tag)
+        lines = read(args.table, args.snapshot, args.tag, exclude)
     except Unsupported as e:
         print("unsupported: " + str(e), file=sys.stderr)
         return EXIT_UNSUPPORTED

@@ -105,11 +105,18 @@ if "${oracle[@]}" schema "$g/ref.db/schema_evolution_pk" | grep -q '"b_renamed"'
 
 # pypaimon on simple tables
 if [[ $pypaimon == 1 ]]; then
-  for tb in pk_bucket1 pk_bucket4 pk_part_string append_unpartitioned append_part_string types_no_multiset_pk_parquet; do
+  for tb in pk_bucket1 pk_bucket4 pk_part_string append_unpartitioned append_part_string; do
     latest="$(python3 -c "import json,sys;m=json.load(open(sys.argv[1]));print([x['latest_snapshot'] for x in m['tables'] if x['name']=='ref.'+sys.argv[2]][0])" "$g/manifest.json" "$tb")"
     if "$here/pypaimon" "$g/ref.db/$tb" >"$work/py.jsonl" 2>"$work/err" && cmp -s "$work/py.jsonl" "$g/expected/ref.$tb/snapshot-$latest.jsonl"; then
       ok "pypaimon reads $tb identically"; else bad "pypaimon $tb: $(tail -1 "$work/err") $(diff "$work/py.jsonl" "$g/expected/ref.$tb/snapshot-$latest.jsonl" | head -3 | cut -c1-200)"; fi
   done
+  # every type but MULTISET and TIMESTAMP(9), which pypaimon 2.1.0 cannot read
+  tb=types_no_multiset_pk_parquet
+  if "$here/pypaimon" "$g/ref.db/$tb" --exclude c_ts9 >"$work/py.jsonl" 2>"$work/err" \
+     && sed -E 's/,"c_ts9":(null|"[^"]*")//' "$g/expected/ref.$tb/snapshot-2.jsonl" | cmp -s - "$work/py.jsonl"; then
+    ok "pypaimon reads $tb (without c_ts9) identically"; else bad "pypaimon $tb: $(tail -1 "$work/err")"; fi
+  "$here/pypaimon" "$g/ref.db/$tb" >/dev/null 2>"$work/err"; rc=$?
+  if [[ $rc == 3 ]] && grep -q '^unsupported:' "$work/err"; then ok "pypaimon exits 3 on TIMESTAMP(9)"; else bad "pypaimon TIMESTAMP(9) rc=$rc"; fi
   "$here/pypaimon" "$g/ref.db/types_pk_parquet" >/dev/null 2>"$work/err"; rc=$?
   if [[ $rc == 3 ]] && grep -q '^unsupported:' "$work/err"; then ok "pypaimon exits 3 on MULTISET"; else bad "pypaimon MULTISET rc=$rc"; fi
 fi

@@ -76,7 +76,7 @@ public final class FromJson {
             case DECIMAL:
                 {
                     DecimalType d = (DecimalType) t;
-                    BigDecimal bd = v instanceof String ? new BigDecimal((String) v) : (BigDecimal) v;
+                    BigDecimal bd = v instanceof String ? new BigDecimal((String) v) : num(v);
                     Decimal dec = Decimal.fromBigDecimal(bd, d.getPrecision(), d.getScale());
                     if (dec == null) {
                         throw new IllegalArgumentException("decimal out of range: " + v);

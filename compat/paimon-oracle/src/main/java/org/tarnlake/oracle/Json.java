@@ -8,7 +8,7 @@ import java.util.Map;
 
 /**
  * A small strict JSON parser: objects become LinkedHashMap (key order kept), arrays List,
- * numbers BigDecimal (exact), strings String, true/false Boolean, null null.
+ * numbers BigDecimal (exact; negative zero as Double -0.0), strings String, true/false Boolean, null null.
  */
 public final class Json {
     private final String s;
@@ -185,7 +185,7 @@ public final class Json {
         }
     }
 
-    private BigDecimal number() {
+    private Object number() {
         int start = i;
         while (i < s.length() && "+-0123456789.eE".indexOf(s.charAt(i)) >= 0) {
             i++;
@@ -194,7 +194,11 @@ public final class Json {
             throw err("unexpected character '" + s.charAt(i) + "'");
         }
         try {
-            return new BigDecimal(s.substring(start, i));
+            BigDecimal d = new BigDecimal(s.substring(start, i));
+            if (d.signum() == 0 && s.charAt(start) == '-') {
+                return Double.valueOf(-0.0); // keep the sign of negative zero (FLOAT/DOUBLE -0)
+            }
+            return d;
         } catch (NumberFormatException e) {
             throw err("bad number " + s.substring(start, i));
         }
