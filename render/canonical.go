@@ -61,7 +61,8 @@ func AppendJSON(b []byte, arr arrow.Array, i int, t types.DataType) ([]byte, err
 		}
 		return appendString(b, s), nil
 	case *array.List:
-		return appendList(b, a.ListValues(), a.Offsets(), i, *t.Elem)
+		start, end := a.ValueOffsets(i)
+		return appendList(b, a.ListValues(), int(start), int(end), *t.Elem)
 	case *array.FixedSizeList:
 		n := int(a.DataType().(*arrow.FixedSizeListType).Len())
 		start := (a.Offset() + i) * n
@@ -84,8 +85,8 @@ func AppendJSON(b []byte, arr arrow.Array, i int, t types.DataType) ([]byte, err
 			it := types.IntType().NotNull()
 			valueType = &it
 		}
-		offs := a.Offsets()
-		start, end := int(offs[i]), int(offs[i+1])
+		s64, e64 := a.ValueOffsets(i)
+		start, end := int(s64), int(e64)
 		type pair struct{ k, v []byte }
 		pairs := make([]pair, 0, end-start)
 		for j := start; j < end; j++ {
@@ -130,14 +131,14 @@ func AppendJSON(b []byte, arr arrow.Array, i int, t types.DataType) ([]byte, err
 	return nil, fmt.Errorf("cannot render Arrow type %s", arr.DataType())
 }
 
-func appendList(b []byte, values arrow.Array, offs []int32, i int, elem types.DataType) ([]byte, error) {
+func appendList(b []byte, values arrow.Array, start, end int, elem types.DataType) ([]byte, error) {
 	b = append(b, '[')
-	for j := offs[i]; j < offs[i+1]; j++ {
-		if j > offs[i] {
+	for j := start; j < end; j++ {
+		if j > start {
 			b = append(b, ',')
 		}
 		var err error
-		if b, err = AppendJSON(b, values, int(j), elem); err != nil {
+		if b, err = AppendJSON(b, values, j, elem); err != nil {
 			return nil, err
 		}
 	}

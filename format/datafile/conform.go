@@ -101,10 +101,9 @@ func relabel(d arrow.ArrayData, want arrow.DataType) arrow.ArrayData {
 
 func listToFixed(ctx context.Context, l *array.List, want *arrow.FixedSizeListType) (arrow.Array, error) {
 	n := int(want.Len())
-	offsets := l.Offsets()
 	for i := 0; i < l.Len(); i++ {
-		if l.IsValid(i) && int(offsets[i+1]-offsets[i]) != n {
-			return nil, fmt.Errorf("vector of length %d where %d is declared", offsets[i+1]-offsets[i], n)
+		if start, end := l.ValueOffsets(i); l.IsValid(i) && int(end-start) != n {
+			return nil, fmt.Errorf("vector of length %d where %d is declared", end-start, n)
 		}
 	}
 	b := array.NewFixedSizeListBuilderWithField(memory.DefaultAllocator, int32(n), want.ElemField())
@@ -117,7 +116,8 @@ func listToFixed(ctx context.Context, l *array.List, want *arrow.FixedSizeListTy
 			continue
 		}
 		b.Append(true)
-		for j := offsets[i]; j < offsets[i+1]; j++ {
+		start, end := l.ValueOffsets(i)
+		for j := start; j < end; j++ {
 			if err := appendValue(vb, values, int(j)); err != nil {
 				return nil, err
 			}

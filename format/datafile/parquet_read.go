@@ -115,19 +115,37 @@ func (p *ParquetFile) Read(ctx context.Context, fields []types.DataField, rowGro
 			selected[src[i]] = true
 		}
 	}
+	// Top-level INT96 columns are decoded by Tarn (see int96Column); the rest by pqarrow.
+	int96 := map[int]int{} // top-level field -> leaf column
+	for top, sel := range selected {
+		f := &p.fr.Manifest.Fields[top]
+		if sel && f.IsLeaf() && p.rdr.MetaData().Schema.Column(f.ColIndex).PhysicalType() == parquet.Types.Int96 {
+			int96[top] = f.ColIndex
+		}
+	}
 	fileOrder := map[int]int{}
 	for top, sel := range selected {
 		if !sel {
+			continue
+		}
+		if _, ok := int96[top]; ok {
 			continue
 		}
 		fileOrder[top] = pos
 		pos++
 		leaves = appendLeaves(leaves, &p.fr.Manifest.Fields[top])
 	}
+	int96Cols := map[int]int{} // output position -> leaf column
 	for i := range src {
-		if src[i] >= 0 {
-			src[i] = fileOrder[src[i]]
+		if src[i] < 0 {
+			continue
 		}
+		if leaf, ok := int96[src[i]]; ok {
+			int96Cols[i] = leaf
+			src[i] = -2
+			continue
+		}
+		src[i] = fileOrder[src[i]]
 	}
 	if rowGroups == nil {
 		rowGroups = make([]int, p.rdr.NumRowGroups())
@@ -145,7 +163,14 @@ func (p *ParquetFile) Read(ctx context.Context, fields []types.DataField, rowGro
 	if batchSize <= 0 {
 		batchSize = DefaultBatchSize
 	}
-	r := &parquetBatches{file: p, schema: schema, src: src, remaining: total, batchSize: int64(batchSize)}
+	r := &parquetBatches{file: p, schema: schema, src: src, remaining: total, batchSize: int64(batchSize), int96: map[int]*int96Column{}}
+	for i, leaf := range int96Cols {
+		ts, ok := schema.Field(i).Type.(*arrow.TimestampType)
+		if !ok {
+			return nil, fmt.Errorf("data file %s: INT96 column for field %q of type %s", p.name, fields[i].Name, fields[i].Type)
+		}
+		r.int96[i] = newInt96Column(p.rdr, leaf, rowGroups, ts)
+	}
 	if len(leaves) > 0 && total > 0 {
 		p.fr.Props.BatchSize = int64(batchSize)
 		rr, err := p.fr.GetRecordReader(ctx, leaves, rowGroups)
@@ -172,8 +197,9 @@ type parquetBatches struct {
 	schema    *arrow.Schema
 	src       []int
 	rr        pqarrow.RecordReader
-	remaining int64 // rows still to yield when no column is read from the file
+	remaining int64 // rows still to yield when pqarrow reads no column
 	batchSize int64
+	int96     map[int]*int96Column // output position -> INT96 reader
 }
 
 func (r *parquetBatches) Schema() *arrow.Schema { return r.schema }
@@ -194,6 +220,7 @@ func (r *parquetBatches) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			return nil, fmt.Errorf("data file %s: %w", r.file.name, err)
 		}
 		n = in.NumRows()
+		r.remaining -= n
 	} else {
 		if r.remaining <= 0 {
 			return nil, io.EOF
@@ -211,6 +238,14 @@ func (r *parquetBatches) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	}()
 	for i, s := range r.src {
 		want := r.schema.Field(i)
+		if c, ok := r.int96[i]; ok {
+			a, err := c.read(int(n), memory.DefaultAllocator)
+			if err != nil {
+				return nil, fmt.Errorf("data file %s: column %q: %w", r.file.name, want.Name, err)
+			}
+			cols[i] = a
+			continue
+		}
 		if s < 0 {
 			cols[i] = array.MakeArrayOfNull(memory.DefaultAllocator, want.Type, int(n))
 			continue
