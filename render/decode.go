@@ -248,6 +248,9 @@ func appendJSONValue(b array.Builder, v any, t types.DataType) error {
 		case arrow.Microsecond:
 			bb.Append(arrow.Timestamp(ts.UnixMicro()))
 		default:
+			if ts.Before(minNanoTime) || ts.After(maxNanoTime) {
+				return fmt.Errorf("%s is outside the range of nanosecond timestamps (1677-09-21..2262-04-11)", str)
+			}
 			bb.Append(arrow.Timestamp(ts.UnixNano()))
 		}
 	case *array.ListBuilder:
@@ -312,6 +315,11 @@ func appendJSONValue(b array.Builder, v any, t types.DataType) error {
 	}
 	return nil
 }
+
+var (
+	minNanoTime = time.Unix(0, math.MinInt64).UTC()
+	maxNanoTime = time.Unix(0, math.MaxInt64).UTC()
+)
 
 // ParseDecimal parses a plain decimal into an unscaled value at scale; more fraction
 // digits than the scale, or more digits than the precision, is an error.
