@@ -116,6 +116,25 @@ final class Generate {
                 (System.currentTimeMillis() - started) / 1000.0);
     }
 
+    /** A tiny warehouse: write, read, check, changes, compact (warms up class loading). */
+    static void warmup(Env env, String dir) throws Exception {
+        Generate g = new Generate(env, dir, 1);
+        g.catalog = env.catalog(dir);
+        g.catalog.createDatabase(DB, false);
+        RowType type = simpleType(new String[] {"region"});
+        FileStoreTable t = g.create("warm", type, new String[] {"region", "id"}, new String[] {"region"}, 1,
+                "parquet", opts("changelog-producer", "lookup", "deletion-vectors.enabled", "true"));
+        for (List<GenericRow> batch : g.pkHistory(type, new String[] {"region"}, 10, 2)) {
+            g.commit(t, batch);
+        }
+        t = g.open("warm");
+        Ops.read(t);
+        Ops.changes(t, 0, t.snapshotManager().latestSnapshotId());
+        new Check(t).run(false);
+        Ops.schema(t);
+        Ops.compact(t, true);
+    }
+
     // ------------------------------------------------------------------ helpers
 
     static Map<String, String> opts(String... kv) {

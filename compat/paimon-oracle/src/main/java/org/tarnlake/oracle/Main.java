@@ -55,7 +55,11 @@ public final class Main {
             code = 2;
         } catch (Throwable e) {
             System.err.println("error: " + Check.msg(e));
-            e.printStackTrace();
+            if (System.getenv("ORACLE_DEBUG") != null) {
+                e.printStackTrace();
+            } else {
+                System.err.println("(ORACLE_DEBUG=1 for the stack trace)");
+            }
             code = 1;
         }
         System.out.flush();
@@ -120,6 +124,20 @@ public final class Main {
                         need(pos, 2);
                         long seed = Long.parseLong(flags.getOrDefault("seed", "1"));
                         new Generate(env, Env.location(pos.get(1)), seed).run();
+                        return 0;
+                    }
+                case "warmup":
+                    {
+                        // exercises the common code paths once (used to build a class-data archive)
+                        allow(flags);
+                        java.nio.file.Path tmp = java.nio.file.Files.createTempDirectory("oracle-warmup");
+                        try {
+                            Generate.warmup(env, tmp.toString());
+                        } finally {
+                            try (java.util.stream.Stream<java.nio.file.Path> w = java.nio.file.Files.walk(tmp)) {
+                                w.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+                            }
+                        }
                         return 0;
                     }
                 case "verify":
