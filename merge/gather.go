@@ -3,6 +3,7 @@ package merge
 import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -33,6 +34,27 @@ func Gather(mem memory.Allocator, batches []arrow.RecordBatch, col int, refs []R
 		return gatherPrimitive[float64](mem, batches, col, refs, array.NewFloat64Builder(mem)), nil
 	case *array.Float32:
 		return gatherPrimitive[float32](mem, batches, col, refs, array.NewFloat32Builder(mem)), nil
+	case *array.Date32:
+		return gatherFixed[arrow.Date32](mem, batches, col, refs, array.NewDate32Builder(mem), func(a arrow.Array) []arrow.Date32 { return a.(*array.Date32).Date32Values() }), nil
+	case *array.Time32:
+		return gatherFixed[arrow.Time32](mem, batches, col, refs, array.NewTime32Builder(mem, first.DataType().(*arrow.Time32Type)), func(a arrow.Array) []arrow.Time32 { return a.(*array.Time32).Time32Values() }), nil
+	case *array.Timestamp:
+		return gatherFixed[arrow.Timestamp](mem, batches, col, refs, array.NewTimestampBuilder(mem, first.DataType().(*arrow.TimestampType)), func(a arrow.Array) []arrow.Timestamp { return a.(*array.Timestamp).TimestampValues() }), nil
+	case *array.Decimal128:
+		return gatherFixed[decimal128.Num](mem, batches, col, refs, array.NewDecimal128Builder(mem, first.DataType().(*arrow.Decimal128Type)), func(a arrow.Array) []decimal128.Num { return a.(*array.Decimal128).Values() }), nil
+	case *array.Boolean:
+		b := array.NewBooleanBuilder(mem)
+		defer b.Release()
+		b.Reserve(len(refs))
+		for _, r := range refs {
+			a := batches[r.Batch].Column(col).(*array.Boolean)
+			if a.IsNull(int(r.Row)) {
+				b.UnsafeAppendBoolToBitmap(false)
+			} else {
+				b.UnsafeAppend(a.Value(int(r.Row)))
+			}
+		}
+		return b.NewArray(), nil
 	case *array.String:
 		b := array.NewStringBuilder(mem)
 		defer b.Release()
@@ -87,6 +109,32 @@ func gatherPrimitive[T primitive, B primitiveBuilder[T]](mem memory.Allocator, b
 			continue
 		}
 		b.UnsafeAppend(a.(valuer[T]).Values()[r.Row])
+	}
+	return b.NewArray()
+}
+
+type fixedBuilder[T any] interface {
+	array.Builder
+	UnsafeAppend(T)
+}
+
+// gatherFixed copies fixed-width values through values(), which must honour the array's
+// offset (arrow-go's typed Values accessors do).
+func gatherFixed[T any, B fixedBuilder[T]](mem memory.Allocator, batches []arrow.RecordBatch, col int, refs []Ref, b B, values func(arrow.Array) []T) arrow.Array {
+	defer b.Release()
+	b.Reserve(len(refs))
+	var last arrow.Array
+	var vals []T
+	for _, r := range refs {
+		a := batches[r.Batch].Column(col)
+		if a != last {
+			last, vals = a, values(a)
+		}
+		if a.IsNull(int(r.Row)) {
+			b.UnsafeAppendBoolToBitmap(false)
+			continue
+		}
+		b.UnsafeAppend(vals[r.Row])
 	}
 	return b.NewArray()
 }
