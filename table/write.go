@@ -48,6 +48,13 @@ type WriterOptions struct {
 	Mem memory.Allocator
 	// WriteBufferSize overrides the table's write-buffer-size (bytes of buffered input).
 	WriteBufferSize int64
+	// OnAppend, when set, sees every batch the writer buffers for a bucket, in write
+	// order: the table's columns, then _SEQUENCE_NUMBER and _VALUE_KIND. The log system
+	// (package logsystem) writes them to its topic. The batch is valid during the call.
+	OnAppend func(ctx context.Context, partition []byte, bucket int, rec arrow.RecordBatch) error
+	// SequenceFloor, when set, gives the lowest sequence number a bucket may use next;
+	// the writer starts at the larger of it and what the table's files hold.
+	SequenceFloor func(partition []byte, bucket int) int64
 }
 
 // Writer writes Arrow batches into a table's data files: it routes rows to partitions
@@ -63,6 +70,8 @@ type Writer struct {
 	base     *format.Snapshot
 	limit    int64
 	buffered int64
+	onAppend func(ctx context.Context, partition []byte, bucket int, rec arrow.RecordBatch) error
+	seqFloor func(partition []byte, bucket int) int64
 }
 
 // fileFactory writes data files of one table schema; the writer and compaction share it.
@@ -120,7 +129,8 @@ func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error)
 	if err := writableOptions(schema, opts); err != nil {
 		return nil, err
 	}
-	w := &Writer{fileFactory: newFileFactory(t, schema, o.Mem), buckets: map[string]*bucketWriter{}, limit: opts.WriteBufferSize}
+	w := &Writer{fileFactory: newFileFactory(t, schema, o.Mem), buckets: map[string]*bucketWriter{}, limit: opts.WriteBufferSize,
+		onAppend: o.OnAppend, seqFloor: o.SequenceFloor}
 	if o.WriteBufferSize > 0 {
 		w.limit = o.WriteBufferSize
 	}
@@ -315,6 +325,9 @@ func (w *Writer) bucketWriter(ctx context.Context, gk string, partition []byte, 
 	for _, f := range w.restored[gk] {
 		bw.nextSeq = max(bw.nextSeq, f.MaxSequenceNumber+1)
 	}
+	if w.seqFloor != nil {
+		bw.nextSeq = max(bw.nextSeq, w.seqFloor(bw.partition, bucket))
+	}
 	w.buckets[gk] = bw
 	return bw, nil
 }
@@ -376,6 +389,12 @@ func (w *Writer) append(ctx context.Context, bw *bucketWriter, cols []arrow.Arra
 	rec := array.NewRecordBatch(schema, all, int64(count))
 	for _, c := range all {
 		c.Release()
+	}
+	if w.onAppend != nil {
+		if err := w.onAppend(ctx, bw.partition, bw.bucket, rec); err != nil {
+			rec.Release()
+			return err
+		}
 	}
 	size := batchSize(rec)
 	bw.batches = append(bw.batches, rec)
