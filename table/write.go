@@ -2,6 +2,7 @@ package table
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -472,11 +473,12 @@ func (w *Writer) sortAndMerge(batches []arrow.RecordBatch) ([]merge.Ref, error) 
 			rows = append(rows, row{merge.Ref{Batch: int32(bi), Row: int32(i)}, keyBuf[start:len(keyBuf):len(keyBuf)], seqs[i]})
 		}
 	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		if c := bytes.Compare(rows[i].key, rows[j].key); c != 0 {
-			return c < 0
+	// (key, sequence) is unique within a bucket, so an unstable sort is exact.
+	slices.SortFunc(rows, func(a, b row) int {
+		if c := bytes.Compare(a.key, b.key); c != 0 {
+			return c
 		}
-		return rows[i].seq < rows[j].seq
+		return cmp.Compare(a.seq, b.seq)
 	})
 	keepAll := w.opts.MergeEngine == "partial-update" || w.opts.MergeEngine == "aggregation"
 	out := make([]merge.Ref, 0, len(rows))
