@@ -26,14 +26,23 @@ expect_fail() { # description, command...
 
 "${oracle[@]}" --build-only || { echo "0 passed, 1 failed"; exit 1; }
 
+# The reference warehouse is always written by the default (newest) Paimon; other versions
+# read and check it. Tables a version cannot read (docs/compat.md) are listed here.
+known_fail=""
+case " ${oracle[*]} " in
+  *" --paimon 1.0.1 "*) known_fail="ref.types_append_parquet ref.types_no_multiset_pk_parquet ref.types_pk_parquet" ;;
+esac
 g="$work/g1"
 rm -rf "$g"
-if "${oracle[@]}" generate "$g" --seed 1 2>"$work/gen.err"; then ok "generate --seed 1"; else bad "generate: $(tail -3 "$work/gen.err")"; fi
-if "${oracle[@]}" verify "$g" >"$work/verify.out" 2>&1; then ok "verify ($(tail -1 "$work/verify.out"))"; else bad "verify: $(grep FAIL "$work/verify.out" | cut -c1-300)"; fi
+if "$here/oracle" generate "$g" --seed 1 2>"$work/gen.err"; then ok "generate --seed 1"; else bad "generate: $(tail -3 "$work/gen.err")"; fi
+"${oracle[@]}" verify "$g" >"$work/verify.out" 2>&1
+failed_tables="$(grep '^FAIL ' "$work/verify.out" | awk '{print $2}' | tr -d ':' | sort | tr '\n' ' ' | sed 's/ $//')"
+if [[ "$failed_tables" == "$known_fail" ]]; then ok "verify ($(tail -1 "$work/verify.out")${known_fail:+; known: $known_fail})"
+else bad "verify: unexpected failures [$failed_tables] $(grep FAIL "$work/verify.out" | cut -c1-300)"; fi
 
 # different seed, different rows; same seed, same rows
 rm -rf "$work/g2"
-"${oracle[@]}" generate "$work/g2" --seed 2 2>/dev/null
+"$here/oracle" generate "$work/g2" --seed 2 2>/dev/null
 if cmp -s "$g/expected/ref.pk_bucket1/snapshot-3.jsonl" "$work/g2/expected/ref.pk_bucket1/snapshot-3.jsonl"; then
   bad "seed 2 gives the same rows as seed 1"; else ok "seed 2 gives different rows"; fi
 
