@@ -26,8 +26,6 @@ func writeGap(rt refTable, schemaChanges bool) string {
 	switch {
 	case rt.FileFormat != "parquet":
 		return "writing " + rt.FileFormat + " data files is not supported yet"
-	case rt.Kind == "pk" && rt.Bucket == -1:
-		return "writing dynamic-bucket tables is not supported yet"
 	case rt.MergeEngine != "deduplicate" && rt.MergeEngine != "":
 		return "writing merge engine " + rt.MergeEngine + " is not supported yet"
 	case rt.ChangelogProducer != "none" && rt.ChangelogProducer != "":

@@ -143,6 +143,7 @@ func (t *Table) Commit(ctx context.Context, c Commit) (CommitResult, error) {
 		}
 		id, err := t.tryCommit(ctx, mw, latest, schema, c, kind, delta, changelogMetas, deltaEntries, changelog)
 		if err == nil {
+			t.NotifyCommit()
 			return CommitResult{SnapshotID: id, Retries: attempt}, nil
 		}
 		if !errors.Is(err, fileio.ErrExist) {
@@ -192,6 +193,11 @@ func (t *Table) tryCommit(ctx context.Context, mw *manifestWriter, latest *forma
 			total = *latest.TotalRecordCount
 		}
 		indexManifest = latest.IndexManifest
+	}
+	if name, changed, err := t.writeIndexManifest(ctx, mw, latest, c.Messages); err != nil {
+		return id, err
+	} else if changed {
+		indexManifest = name
 	}
 	base, err := mw.compactManifests(ctx, t, base, schema.ID)
 	if err != nil {
@@ -264,6 +270,39 @@ func (t *Table) tryCommit(ctx context.Context, mw *manifestWriter, latest *forma
 		}
 	}
 	return id, nil
+}
+
+// writeIndexManifest writes the index manifest of the next snapshot when messages change
+// index files: the previous snapshot's live entries with the replaced files swapped.
+func (t *Table) writeIndexManifest(ctx context.Context, mw *manifestWriter, latest *format.Snapshot, msgs []CommitMessage) (*string, bool, error) {
+	changed := false
+	for _, m := range msgs {
+		if len(m.NewIndexFiles)+len(m.DeletedIndexFiles) > 0 {
+			changed = true
+		}
+	}
+	if !changed {
+		return nil, false, nil
+	}
+	var prev []manifest.IndexManifestEntry
+	if latest != nil && latest.IndexManifest != nil {
+		var err error
+		if prev, err = t.ReadIndexManifest(ctx, *latest.IndexManifest); err != nil {
+			return nil, false, err
+		}
+	}
+	entries := applyIndexChanges(prev, msgs)
+	name := format.MetaFileName(format.IndexManifestPfx, mw.uuid, mw.n)
+	mw.n++
+	p := t.Join(format.ManifestPath(name))
+	var buf bytes.Buffer
+	if _, err := manifest.WriteIndexManifest(&buf, p, entries, mw.options()); err != nil {
+		return nil, false, err
+	}
+	if err := t.fio.WriteFile(ctx, p, buf.Bytes()); err != nil {
+		return nil, false, err
+	}
+	return &name, true, nil
 }
 
 // findCommitted looks back from latest for a snapshot of user with an identifier >= id.

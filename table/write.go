@@ -37,11 +37,15 @@ type CommitMessage struct {
 	CompactAfter  []manifest.DataFileMeta
 	// ChangelogFiles are changelog files produced for streaming readers.
 	ChangelogFiles []manifest.DataFileMeta
+	// NewIndexFiles replace DeletedIndexFiles in the index manifest (hash indexes of
+	// dynamic buckets, deletion vectors).
+	NewIndexFiles     []manifest.IndexFileMeta
+	DeletedIndexFiles []manifest.IndexFileMeta
 }
 
 // Empty reports whether the message changes nothing.
 func (m *CommitMessage) Empty() bool {
-	return len(m.NewFiles)+len(m.CompactBefore)+len(m.CompactAfter)+len(m.ChangelogFiles) == 0
+	return len(m.NewFiles)+len(m.CompactBefore)+len(m.CompactAfter)+len(m.ChangelogFiles)+len(m.NewIndexFiles)+len(m.DeletedIndexFiles) == 0
 }
 
 // WriterOptions configure a Writer.
@@ -71,6 +75,7 @@ type Writer struct {
 	base     *format.Snapshot
 	limit    int64
 	buffered int64
+	assigner *bucketAssigner // dynamic bucket mode
 	onAppend func(ctx context.Context, partition []byte, bucket int, rec arrow.RecordBatch) error
 	seqFloor func(partition []byte, bucket int) int64
 }
@@ -147,6 +152,12 @@ func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error)
 	if err != nil {
 		return nil, err
 	}
+	if w.pk && opts.Bucket == -1 {
+		w.assigner = newBucketAssigner(t, opts, schema.Options)
+		if err := w.assigner.load(ctx, w.base); err != nil {
+			return nil, err
+		}
+	}
 	w.restored = map[string][]manifest.DataFileMeta{}
 	if w.base != nil {
 		entries, err := t.liveEntries(ctx, w.base, schema, ScanOptions{})
@@ -164,10 +175,7 @@ func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error)
 // writableOptions refuses table shapes the writer does not produce correctly yet.
 func writableOptions(s *format.TableSchema, o CoreOptions) error {
 	if len(s.PrimaryKeys) > 0 {
-		if o.Bucket == -1 {
-			return fmt.Errorf("writing primary-key tables with dynamic bucket (bucket = -1) is not supported yet; create the table with a fixed bucket count")
-		}
-		if o.Bucket == 0 || o.Bucket < -2 {
+		if o.Bucket == 0 || o.Bucket < -1 {
 			return fmt.Errorf("bucket = %d is not valid", o.Bucket)
 		}
 	}
@@ -217,7 +225,7 @@ func (w *Writer) Write(ctx context.Context, b arrow.RecordBatch) error {
 			return fmt.Errorf("primary key column %q has nulls", w.schema.Fields[i].Name)
 		}
 	}
-	groups, order, err := w.route(cols, n)
+	groups, order, err := w.route(ctx, cols, n)
 	if err != nil {
 		return err
 	}
@@ -246,9 +254,18 @@ type group struct {
 }
 
 // route assigns each row to a partition and bucket.
-func (w *Writer) route(cols []arrow.Array, n int) (map[string]*group, []string, error) {
-	var partEnc, bucketEnc *rowEncoder
+func (w *Writer) route(ctx context.Context, cols []arrow.Array, n int) (map[string]*group, []string, error) {
+	var partEnc, bucketEnc, keyEnc *rowEncoder
 	var err error
+	if w.assigner != nil {
+		kc := make([]arrow.Array, len(w.keyIdx))
+		for i, j := range w.keyIdx {
+			kc[i] = cols[j]
+		}
+		if keyEnc, err = newRowEncoder(kc, w.keys); err != nil {
+			return nil, nil, err
+		}
+	}
 	if len(w.partIdx) > 0 {
 		pc := make([]arrow.Array, len(w.partIdx))
 		for i, j := range w.partIdx {
@@ -269,7 +286,7 @@ func (w *Writer) route(cols []arrow.Array, n int) (map[string]*group, []string, 
 		}
 	}
 	emptyPart := binaryrow.Empty.Serialize()
-	if partEnc == nil && bucketEnc == nil {
+	if partEnc == nil && bucketEnc == nil && keyEnc == nil {
 		gk := groupKey(emptyPart, 0)
 		return map[string]*group{gk: {partition: emptyPart, bucket: 0}}, []string{gk}, nil
 	}
@@ -284,7 +301,12 @@ func (w *Writer) route(cols []arrow.Array, n int) (map[string]*group, []string, 
 			part = partEnc.encode(i).Serialize()
 		}
 		bucket := 0
-		if bucketEnc != nil {
+		switch {
+		case keyEnc != nil:
+			if bucket, err = w.assigner.assign(ctx, part, keyEnc.encode(i)); err != nil {
+				return nil, nil, err
+			}
+		case bucketEnc != nil:
 			bucket = binaryrow.Bucket(bucketEnc.encode(i), w.opts.Bucket)
 		}
 		if last != nil && bucket == lastBucket && bytes.Equal(part, lastPart) {
@@ -661,6 +683,24 @@ func (w *Writer) PrepareCommit(ctx context.Context) ([]CommitMessage, error) {
 		}
 		msgs = append(msgs, CommitMessage{Partition: bw.partition, Bucket: bw.bucket, TotalBuckets: w.opts.Bucket, NewFiles: bw.newFiles})
 		bw.newFiles = nil
+	}
+	if w.assigner != nil {
+		changes, err := w.assigner.indexChanges(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for gk, ch := range changes {
+			i := slices.IndexFunc(msgs, func(m CommitMessage) bool { return groupKey(m.Partition, m.Bucket) == gk })
+			if i < 0 {
+				bw := w.buckets[gk]
+				msgs = append(msgs, CommitMessage{Partition: bw.partition, Bucket: bw.bucket, TotalBuckets: w.opts.Bucket})
+				i = len(msgs) - 1
+			}
+			msgs[i].NewIndexFiles = append(msgs[i].NewIndexFiles, *ch[0])
+			if ch[1] != nil {
+				msgs[i].DeletedIndexFiles = append(msgs[i].DeletedIndexFiles, *ch[1])
+			}
+		}
 	}
 	return msgs, nil
 }
