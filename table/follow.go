@@ -225,7 +225,7 @@ func (f *Follower) start(ctx context.Context) error {
 	if pos.Full {
 		snap, err := t.Snapshot(ctx, pos.Snapshot)
 		if errors.Is(err, ErrNotFound) {
-			return f.expiredOrMissing(ctx, pos.Snapshot, latest)
+			return f.expiredOrMissing(ctx, pos.Snapshot)
 		}
 		if err != nil {
 			return err
@@ -242,7 +242,7 @@ func (f *Follower) start(ctx context.Context) error {
 			if ok, err := fileio.Exists(ctx, t.fio, t.Join(format.SnapshotPath(pos.Snapshot))); err != nil {
 				return err
 			} else if !ok {
-				return f.expiredOrMissing(ctx, pos.Snapshot, latest)
+				return f.expiredOrMissing(ctx, pos.Snapshot)
 			}
 		}
 		if f.schema, err = t.LatestSchema(ctx); err != nil {
@@ -253,8 +253,12 @@ func (f *Follower) start(ctx context.Context) error {
 	return nil
 }
 
-func (f *Follower) expiredOrMissing(ctx context.Context, id, latest int64) error {
+func (f *Follower) expiredOrMissing(ctx context.Context, id int64) error {
 	earliest, ok, err := f.t.EarliestSnapshotID(ctx)
+	if err != nil {
+		return err
+	}
+	latest, _, err := f.t.LatestSnapshotID(ctx)
 	if err != nil {
 		return err
 	}
@@ -379,7 +383,7 @@ func (f *Follower) open(ctx context.Context) (heartbeat bool, err error) {
 		}
 		plan, err := t.Plan(ctx, so)
 		if errors.Is(err, ErrNotFound) {
-			return false, f.expiredOrMissing(ctx, f.pos.Snapshot, f.pos.Snapshot)
+			return false, f.expiredOrMissing(ctx, f.pos.Snapshot)
 		}
 		if err != nil {
 			return false, err
@@ -545,10 +549,12 @@ func (t *Table) writeFollowConsumer(ctx context.Context, id string, next int64) 
 // Commit notifications: tails in this process wake as soon as a commit to their table
 // (through any Table handle on the same location) creates a snapshot.
 
+type subscribers struct{ chans map[chan struct{}]struct{} }
+
 var commitSubs = struct {
 	sync.Mutex
-	m map[string]map[chan struct{}]struct{}
-}{m: map[string]map[chan struct{}]struct{}{}}
+	m map[string]*subscribers
+}{m: map[string]*subscribers{}}
 
 // Subscribe returns a channel that receives a value after commits to this table made in
 // this process (a burst of commits may arrive as one value), and a function that ends the
@@ -558,17 +564,17 @@ func (t *Table) Subscribe() (<-chan struct{}, func()) {
 	commitSubs.Lock()
 	subs := commitSubs.m[t.path]
 	if subs == nil {
-		subs = map[chan struct{}]struct{}{}
+		subs = &subscribers{chans: map[chan struct{}]struct{}{}}
 		commitSubs.m[t.path] = subs
 	}
-	subs[ch] = struct{}{}
+	subs.chans[ch] = struct{}{}
 	commitSubs.Unlock()
 	var once sync.Once
 	return ch, func() {
 		once.Do(func() {
 			commitSubs.Lock()
-			delete(subs, ch)
-			if len(subs) == 0 && commitSubs.m[t.path] != nil && len(commitSubs.m[t.path]) == 0 {
+			delete(subs.chans, ch)
+			if len(subs.chans) == 0 && commitSubs.m[t.path] == subs {
 				delete(commitSubs.m, t.path)
 			}
 			commitSubs.Unlock()
@@ -582,7 +588,11 @@ func (t *Table) Subscribe() (<-chan struct{}, func()) {
 func (t *Table) NotifyCommit() {
 	commitSubs.Lock()
 	defer commitSubs.Unlock()
-	for ch := range commitSubs.m[t.path] {
+	subs := commitSubs.m[t.path]
+	if subs == nil {
+		return
+	}
+	for ch := range subs.chans {
 		select {
 		case ch <- struct{}{}:
 		default:
