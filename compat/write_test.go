@@ -28,7 +28,7 @@ func writeGap(rt refTable, schemaChanges bool) string {
 		return "writing " + rt.FileFormat + " data files is not supported yet"
 	case rt.MergeEngine != "deduplicate" && rt.MergeEngine != "":
 		return "writing merge engine " + rt.MergeEngine + " is not supported yet"
-	case rt.ChangelogProducer != "none" && rt.ChangelogProducer != "":
+	case rt.ChangelogProducer != "none" && rt.ChangelogProducer != "" && rt.ChangelogProducer != "input":
 		return "changelog-producer " + rt.ChangelogProducer + " is not supported yet"
 	case rt.Options["deletion-vectors.enabled"] == "true":
 		return "writing deletion vectors is not supported yet"

@@ -115,14 +115,15 @@ func newFileFactory(t *Table, schema *format.TableSchema, mem memory.Allocator) 
 }
 
 type bucketWriter struct {
-	partition  []byte
-	partValues []any
-	bucket     int
-	dir        string
-	nextSeq    int64
-	batches    []arrow.RecordBatch // value columns + _SEQUENCE_NUMBER + _VALUE_KIND
-	size       int64
-	newFiles   []manifest.DataFileMeta
+	partition      []byte
+	partValues     []any
+	bucket         int
+	dir            string
+	nextSeq        int64
+	batches        []arrow.RecordBatch // value columns + _SEQUENCE_NUMBER + _VALUE_KIND
+	size           int64
+	newFiles       []manifest.DataFileMeta
+	changelogFiles []manifest.DataFileMeta
 }
 
 // NewWriter starts a writer on the table's latest schema and snapshot.
@@ -463,9 +464,17 @@ func (w *Writer) flush(ctx context.Context, bw *bucketWriter) error {
 	if !w.pk {
 		return w.writeFiles(ctx, bw, bw.batches, nil)
 	}
-	refs, err := w.sortAndMerge(bw.batches)
+	sorted, refs, err := w.sortAndMerge(bw.batches)
 	if err != nil {
 		return err
+	}
+	if w.opts.ChangelogProducer == "input" {
+		// changelog-producer input: every input record, sorted, is the changelog.
+		files, err := w.writeBuffered(ctx, bw.dir, bw.batches, sorted, w.opts.ChangelogFilePrefix)
+		bw.changelogFiles = append(bw.changelogFiles, files...)
+		if err != nil {
+			return err
+		}
 	}
 	return w.writeFiles(ctx, bw, bw.batches, refs)
 }
@@ -473,7 +482,7 @@ func (w *Writer) flush(ctx context.Context, bw *bucketWriter) error {
 // sortAndMerge orders the buffered rows by key then sequence number and keeps, per key,
 // what the merge engine keeps of them within the buffer (the deduplicate engine: the
 // latest record, deletions included, since they must shadow older levels).
-func (w *Writer) sortAndMerge(batches []arrow.RecordBatch) ([]merge.Ref, error) {
+func (w *Writer) sortAndMerge(batches []arrow.RecordBatch) (sorted, merged []merge.Ref, err error) {
 	type row struct {
 		ref merge.Ref
 		key []byte
@@ -489,7 +498,7 @@ func (w *Writer) sortAndMerge(batches []arrow.RecordBatch) ([]merge.Ref, error) 
 			var err error
 			for _, k := range w.keyIdx {
 				if keyBuf, err = merge.AppendArrowKey(keyBuf, b.Column(k), i); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 			rows = append(rows, row{merge.Ref{Batch: int32(bi), Row: int32(i)}, keyBuf[start:len(keyBuf):len(keyBuf)], seqs[i]})
@@ -517,20 +526,26 @@ func (w *Writer) sortAndMerge(batches []arrow.RecordBatch) ([]merge.Ref, error) 
 			out = append(out, rows[i].ref)
 		}
 	}
-	return out, nil
+	if w.opts.ChangelogProducer == "input" {
+		sorted = make([]merge.Ref, len(rows))
+		for i, r := range rows {
+			sorted[i] = r.ref
+		}
+	}
+	return sorted, out, nil
 }
 
 // writeFiles writes rows (refs into batches, or all rows in order when refs is nil) as
 // level-0 data files rolled at the target file size.
 func (w *Writer) writeFiles(ctx context.Context, bw *bucketWriter, batches []arrow.RecordBatch, refs []merge.Ref) error {
-	files, err := w.writeBuffered(ctx, bw.dir, batches, refs)
+	files, err := w.writeBuffered(ctx, bw.dir, batches, refs, w.opts.DataFilePrefix)
 	bw.newFiles = append(bw.newFiles, files...)
 	return err
 }
 
 // writeBuffered writes buffered rows (value columns + _SEQUENCE_NUMBER + _VALUE_KIND) as
 // level-0 files in the file layout.
-func (w *fileFactory) writeBuffered(ctx context.Context, dir string, batches []arrow.RecordBatch, refs []merge.Ref) ([]manifest.DataFileMeta, error) {
+func (w *fileFactory) writeBuffered(ctx context.Context, dir string, batches []arrow.RecordBatch, refs []merge.Ref, prefix string) ([]manifest.DataFileMeta, error) {
 	var out []manifest.DataFileMeta
 	nv := len(w.schema.Fields)
 	var fileFields []types.DataField
@@ -554,6 +569,7 @@ func (w *fileFactory) writeBuffered(ctx context.Context, dir string, batches []a
 	}
 	const chunk = 64 * 1024
 	roll := w.newRoller(dir, 0, manifest.FileSourceAppend)
+	roll.prefix = prefix
 	defer roll.abort()
 	emit := func(cols []arrow.Array, seqs *array.Int64, kinds *array.Int8, rows int64) error {
 		rec := array.NewRecordBatch(fileSchema, cols, rows)
@@ -604,6 +620,7 @@ type roller struct {
 	level  int
 	source manifest.FileSource
 	fields []types.DataField
+	prefix string // file name prefix; the data file prefix when empty
 	cur    *fileWriter
 	done   []manifest.DataFileMeta
 }
@@ -619,7 +636,11 @@ func (w *fileFactory) newRoller(dir string, level int, source manifest.FileSourc
 // write appends a batch in file layout with its sequence numbers and kinds.
 func (r *roller) write(ctx context.Context, rec arrow.RecordBatch, seqs *array.Int64, kinds *array.Int8) error {
 	if r.cur == nil {
-		fw, err := r.f.newFileWriter(ctx, r.dir, r.fields)
+		prefix := r.prefix
+		if prefix == "" {
+			prefix = r.f.opts.DataFilePrefix
+		}
+		fw, err := r.f.newFileWriter(ctx, r.dir, r.fields, prefix)
 		if err != nil {
 			return err
 		}
@@ -678,11 +699,11 @@ func (w *Writer) PrepareCommit(ctx context.Context) ([]CommitMessage, error) {
 		if err := w.flush(ctx, bw); err != nil {
 			return nil, err
 		}
-		if len(bw.newFiles) == 0 {
+		if len(bw.newFiles)+len(bw.changelogFiles) == 0 {
 			continue
 		}
-		msgs = append(msgs, CommitMessage{Partition: bw.partition, Bucket: bw.bucket, TotalBuckets: w.opts.Bucket, NewFiles: bw.newFiles})
-		bw.newFiles = nil
+		msgs = append(msgs, CommitMessage{Partition: bw.partition, Bucket: bw.bucket, TotalBuckets: w.opts.Bucket, NewFiles: bw.newFiles, ChangelogFiles: bw.changelogFiles})
+		bw.newFiles, bw.changelogFiles = nil, nil
 	}
 	if w.assigner != nil {
 		changes, err := w.assigner.indexChanges(ctx)
@@ -767,8 +788,8 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (w *fileFactory) newFileWriter(ctx context.Context, dir string, fields []types.DataField) (*fileWriter, error) {
-	name := w.nextFileName(w.opts.DataFilePrefix)
+func (w *fileFactory) newFileWriter(ctx context.Context, dir string, fields []types.DataField, prefix string) (*fileWriter, error) {
+	name := w.nextFileName(prefix)
 	p := fileio.Join(dir, name)
 	out, err := w.t.fio.Create(ctx, p)
 	if err != nil {
