@@ -83,11 +83,13 @@ fresh; s="$d/snapshot/snapshot-$(cat "$d/snapshot/LATEST")"; head -c 40 "$s" >"$
 expect_fail "check on truncated snapshot file" "${oracle[@]}" check "$d"
 
 # write then read round trip; compact --full
-rt="$work/rt"; rm -rf "$rt"; cp -R "$g/ref.db/types_pk_parquet" "$rt"
-"${oracle[@]}" read "$rt" >"$work/before.jsonl" 2>/dev/null
-head -20 "$work/before.jsonl" | "${oracle[@]}" write "$rt" 2>"$work/err"
-"${oracle[@]}" read "$rt" >"$work/after.jsonl" 2>/dev/null
-if cmp -s "$work/before.jsonl" "$work/after.jsonl"; then ok "write of read rows leaves the table equal (all types)"; else bad "write round trip differs"; fi
+rtt=types_pk_parquet
+[[ " $known_fail " == *" ref.$rtt "* ]] && rtt=types_pk_orc
+rt="$work/rt"; rm -rf "$rt"; cp -R "$g/ref.db/$rtt" "$rt"
+if "${oracle[@]}" read "$rt" >"$work/before.jsonl" 2>"$work/err" && [[ -s "$work/before.jsonl" ]] \
+   && "${oracle[@]}" write "$rt" <"$work/before.jsonl" 2>>"$work/err" \
+   && "${oracle[@]}" read "$rt" >"$work/after.jsonl" 2>>"$work/err" && cmp -s "$work/before.jsonl" "$work/after.jsonl"; then
+  ok "write of all read rows leaves $rtt equal"; else bad "write round trip on $rtt: $(tail -2 "$work/err")"; fi
 printf '{"_ROW_KIND":"-D","id":0}\n{"id":1000,"c_float":"NaN","c_double":1e-7,"c_decimal_10_2":"1.50","c_ltz3":"2024-01-01T00:00:00.123Z","c_map":[["b",2],["a",null]],"c_multiset":[["x",3]],"c_row":{"f_int":1,"f_string":"s","f_array":[1.5],"f_row":null}}\n' \
   | "${oracle[@]}" write "$rt" 2>"$work/err"
 got="$("${oracle[@]}" read "$rt" 2>/dev/null | grep -c '"id":0,' || true)"
