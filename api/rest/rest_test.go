@@ -509,3 +509,85 @@ func TestPaimonCommit(t *testing.T) {
 	}
 	_ = table.ErrNotFound
 }
+
+// TestSnapshotStatsFollowDeltas checks the summaries computed from the previous
+// snapshot's and the delta manifests against full plans, across appends, updates,
+// compactions and an overwrite.
+func TestSnapshotStatsFollowDeltas(t *testing.T) {
+	e := newTestEnv(t, "")
+	e.must(201, "POST", "/api/v1/databases/db/tables", eventsTable)
+	ctx := context.Background()
+	tb, err := e.cat.LoadTable(ctx, catalog.Identifier{Database: "db", Table: "events"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"append", func(t *testing.T) { e.must(200, "POST", "/api/v1/databases/db/tables/events/rows", eventRows) }},
+		{"update", func(t *testing.T) {
+			e.must(200, "POST", "/api/v1/databases/db/tables/events/rows", `{"dt":"2026-01-01","id":1,"v":7}`+"\n")
+		}},
+		{"new partition", func(t *testing.T) {
+			e.must(200, "POST", "/api/v1/databases/db/tables/events/rows", `{"dt":"2026-01-05","id":5}`+"\n")
+		}},
+		{"full compaction", func(t *testing.T) {
+			if _, err := tb.Compact(ctx, table.CompactOptions{Full: true}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"overwrite of a partition", func(t *testing.T) {
+			w, err := tb.NewWriter(ctx, table.WriterOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			msgs, err := w.PrepareCommit(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = tb.Commit(ctx, table.Commit{User: "ow", Identifier: format.BatchCommitIdentifier, Messages: msgs, Overwrite: true,
+				OverwritePartitions: func(p []any) bool { return p[0] == "2026-01-05" }})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			s.run(t)
+			snap, err := tb.LatestSnapshot(ctx)
+			if err != nil || snap == nil {
+				t.Fatal(snap, err)
+			}
+			incremental, err := e.api.snapshotStats(ctx, tb, snap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh, err := New(Options{Catalog: e.cat})
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := fresh.snapshotStats(ctx, tb, snap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			strip := func(s *snapshotStats) string {
+				c := *s
+				c.Partitions = nil
+				for _, p := range s.Partitions {
+					p.bucketFiles = nil
+					p.LastFileTime = 0 // a maximum: deletions do not lower it
+					c.Partitions = append(c.Partitions, p)
+				}
+				c.LastFileTime = 0
+				b, _ := json.Marshal(c)
+				return string(b)
+			}
+			if a, b := strip(incremental), strip(full); a != b {
+				t.Errorf("snapshot %d (%s):\nincremental %s\nfull        %s", snap.ID, snap.CommitKind, a, b)
+			}
+		})
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/tarnlake/tarn/format"
+	"github.com/tarnlake/tarn/format/binaryrow"
+	"github.com/tarnlake/tarn/manifest"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -18,13 +20,16 @@ type partitionStats struct {
 	RecordCount  int64
 	FileSize     int64
 	FileCount    int64
-	LastFileTime int64 // newest file creation time, epoch millis
+	LastFileTime int64 // newest file creation time seen, epoch millis
 	TotalBuckets int
 	Buckets      int // buckets holding files
+
+	bucketFiles map[int32]int64
 }
 
 // snapshotStats summarise a snapshot's live files.
 type snapshotStats struct {
+	TimeMillis   int64 // the snapshot's, to tell a re-created table's snapshot apart
 	RecordCount  int64
 	FileSize     int64
 	FileCount    int64
@@ -32,8 +37,9 @@ type snapshotStats struct {
 	Partitions   []partitionStats // sorted by Name
 }
 
-// statsCache keeps snapshot summaries: snapshots never change, so the summary of a table
-// path, snapshot id and commit time stays right.
+// statsCache keeps snapshot summaries by table path and snapshot id. Snapshots never
+// change; an entry whose commit time differs from the snapshot's belongs to a dropped
+// table of the same name.
 type statsCache struct {
 	mu  sync.Mutex
 	max int
@@ -44,10 +50,15 @@ func newStatsCache(max int) *statsCache {
 	return &statsCache{max: max, m: map[string]*snapshotStats{}}
 }
 
-func (c *statsCache) get(key string) *snapshotStats {
+func statsKey(t *table.Table, id int64) string { return fmt.Sprintf("%s\x00%d", t.Path(), id) }
+
+func (c *statsCache) get(key string, timeMillis int64) *snapshotStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.m[key]
+	if s := c.m[key]; s != nil && s.TimeMillis == timeMillis {
+		return s
+	}
+	return nil
 }
 
 func (c *statsCache) put(key string, s *snapshotStats) {
@@ -62,48 +73,171 @@ func (c *statsCache) put(key string, s *snapshotStats) {
 	c.m[key] = s
 }
 
-// snapshotStats plans the snapshot (all levels) and sums its live files per partition.
+// snapshotStats sums a snapshot's live files per partition. When the previous snapshot's
+// summary is known, only the snapshot's delta manifests are read (the live files of
+// snapshot N are those of N-1 and N's delta); otherwise the snapshot is planned.
 func (a *API) snapshotStats(ctx context.Context, t *table.Table, snap *format.Snapshot) (*snapshotStats, error) {
-	key := fmt.Sprintf("%s\x00%d\x00%d", t.Path(), snap.ID, snap.TimeMillis)
-	if s := a.stats.get(key); s != nil {
+	if s := a.stats.get(statsKey(t, snap.ID), snap.TimeMillis); s != nil {
 		return s, nil
 	}
-	plan, err := t.Plan(ctx, table.ScanOptions{SnapshotID: snap.ID, AllLevels: true})
+	schema, err := t.Schema(ctx, snap.SchemaID)
 	if err != nil {
 		return nil, err
 	}
-	s := summarize(plan)
-	a.stats.put(key, s)
-	return s, nil
-}
-
-// summarize sums a plan's files per partition.
-func summarize(plan *table.Plan) *snapshotStats {
-	s := &snapshotStats{}
-	if plan.Schema == nil {
-		return s
-	}
-	opts := table.ParseCoreOptions(plan.Schema.Options)
-	byName := map[string]*partitionStats{}
-	for _, sp := range plan.Splits {
-		spec := partitionSpec(plan.Schema, sp.PartitionValues, opts)
-		name := specName(plan.Schema.PartitionKeys, spec)
-		p := byName[name]
-		if p == nil {
-			p = &partitionStats{Spec: spec, Name: name, TotalBuckets: sp.TotalBuckets}
-			byName[name] = p
+	acc := newStatsBuilder(schema)
+	if prev := a.previousStats(ctx, t, snap); prev != nil {
+		acc.load(prev)
+		if err := acc.applyDelta(ctx, t, snap); err != nil {
+			return nil, err
 		}
-		p.Buckets++
-		for _, f := range sp.Files {
-			p.RecordCount += f.RowCount
-			p.FileSize += f.FileSize
-			p.FileCount++
-			if f.CreationTime != nil && *f.CreationTime > p.LastFileTime {
-				p.LastFileTime = *f.CreationTime
+	} else {
+		plan, err := t.Plan(ctx, table.ScanOptions{SnapshotID: snap.ID, AllLevels: true})
+		if err != nil {
+			return nil, err
+		}
+		for _, sp := range plan.Splits {
+			for i := range sp.Files {
+				if err := acc.add(sp.Partition, int32(sp.Bucket), int32(sp.TotalBuckets), &sp.Files[i], 1); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
-	for _, p := range byName {
+	s := acc.build(snap.TimeMillis)
+	a.stats.put(statsKey(t, snap.ID), s)
+	return s, nil
+}
+
+// previousStats returns the cached summary of the snapshot before snap, if any.
+func (a *API) previousStats(ctx context.Context, t *table.Table, snap *format.Snapshot) *snapshotStats {
+	if snap.ID <= 1 {
+		return nil
+	}
+	a.stats.mu.Lock()
+	cached := a.stats.m[statsKey(t, snap.ID-1)]
+	a.stats.mu.Unlock()
+	if cached == nil {
+		return nil
+	}
+	prev, err := t.Snapshot(ctx, snap.ID-1)
+	if err != nil || prev.TimeMillis != cached.TimeMillis || prev.SchemaID != snap.SchemaID {
+		return nil
+	}
+	return cached
+}
+
+// statsBuilder accumulates file statistics per partition.
+type statsBuilder struct {
+	schema *format.TableSchema
+	opts   table.CoreOptions
+	parts  map[string]*partitionStats // by serialized partition
+}
+
+func newStatsBuilder(schema *format.TableSchema) *statsBuilder {
+	return &statsBuilder{schema: schema, opts: table.ParseCoreOptions(schema.Options), parts: map[string]*partitionStats{}}
+}
+
+// load starts from a previous summary (copied: cached summaries are shared).
+func (b *statsBuilder) load(s *snapshotStats) {
+	for _, p := range s.Partitions {
+		c := p
+		c.bucketFiles = make(map[int32]int64, len(p.bucketFiles))
+		for k, v := range p.bucketFiles {
+			c.bucketFiles[k] = v
+		}
+		b.parts["name:"+p.Name] = &c
+	}
+}
+
+// applyDelta adds the files a snapshot's delta manifests add and removes those they
+// delete.
+func (b *statsBuilder) applyDelta(ctx context.Context, t *table.Table, snap *format.Snapshot) error {
+	metas, err := t.ReadManifestList(ctx, snap.DeltaManifestList)
+	if err != nil {
+		return err
+	}
+	for _, m := range metas {
+		entries, err := t.ReadManifest(ctx, m.FileName)
+		if err != nil {
+			return err
+		}
+		for i := range entries {
+			e := &entries[i]
+			sign := int64(1)
+			if e.Kind == manifest.FileKindDelete {
+				sign = -1
+			}
+			if err := b.add(e.Partition, e.Bucket, e.TotalBuckets, &e.File, sign); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (b *statsBuilder) add(partition []byte, bucket, totalBuckets int32, f *manifest.DataFileMeta, sign int64) error {
+	p, err := b.partition(partition)
+	if err != nil {
+		return fmt.Errorf("partition of %s: %w", f.FileName, err)
+	}
+	p.RecordCount += sign * f.RowCount
+	p.FileSize += sign * f.FileSize
+	p.FileCount += sign
+	p.bucketFiles[bucket] += sign
+	if totalBuckets != 0 {
+		p.TotalBuckets = int(totalBuckets)
+	}
+	if sign > 0 && f.CreationTime != nil && *f.CreationTime > p.LastFileTime {
+		p.LastFileTime = *f.CreationTime
+	}
+	return nil
+}
+
+// partition finds (or starts) the statistics of a serialized partition.
+func (b *statsBuilder) partition(serialized []byte) (*partitionStats, error) {
+	if p := b.parts[string(serialized)]; p != nil {
+		return p, nil
+	}
+	var values []any
+	if fields := b.schema.PartitionType(); len(fields) > 0 {
+		row, err := binaryrow.Deserialize(serialized)
+		if err != nil {
+			return nil, err
+		}
+		if values, err = row.Values(fields); err != nil {
+			return nil, err
+		}
+	}
+	spec := partitionSpec(b.schema, values, b.opts)
+	name := specName(b.schema.PartitionKeys, spec)
+	p := b.parts["name:"+name]
+	if p == nil {
+		p = &partitionStats{Spec: spec, Name: name, bucketFiles: map[int32]int64{}}
+		b.parts["name:"+name] = p
+	}
+	b.parts[string(serialized)] = p
+	return p, nil
+}
+
+func (b *statsBuilder) build(timeMillis int64) *snapshotStats {
+	s := &snapshotStats{TimeMillis: timeMillis}
+	seen := map[*partitionStats]bool{}
+	for _, p := range b.parts {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		p.Buckets = 0
+		for k, n := range p.bucketFiles {
+			if n > 0 {
+				p.Buckets++
+			} else {
+				delete(p.bucketFiles, k)
+			}
+		}
+		if p.FileCount <= 0 {
+			continue // every file of the partition was deleted
+		}
 		s.Partitions = append(s.Partitions, *p)
 		s.RecordCount += p.RecordCount
 		s.FileSize += p.FileSize
