@@ -22,60 +22,21 @@ type Input interface {
 	Close() error
 }
 
-// Engine decides what a key becomes from all its records, ordered by sequence number.
-// It returns the index within group of the record to output, or -1 to output nothing.
-type Engine interface {
-	Pick(group []Record) int
-}
-
-// Record is one key-value record seen by an Engine.
-type Record struct {
-	Ref
-	Sequence int64
-	Kind     int8
-}
-
-// Deduplicate keeps the record with the highest sequence number; a key whose latest
-// record retracts (-U, -D) is deleted (DeduplicateMergeFunction). With IgnoreDelete,
-// retractions are skipped instead.
-type Deduplicate struct{ IgnoreDelete bool }
-
-// Pick implements Engine.
-func (d Deduplicate) Pick(group []Record) int {
-	for i := len(group) - 1; i >= 0; i-- {
-		if !datafile.IsRetract(group[i].Kind) {
-			return i
-		}
-		if !d.IgnoreDelete {
-			return -1
-		}
-	}
-	return -1
-}
-
-// FirstRow keeps the first inserted record of a key (FirstRowMergeFunction): retractions
-// are ignored.
-type FirstRow struct{}
-
-// Pick implements Engine.
-func (FirstRow) Pick(group []Record) int {
-	for i, r := range group {
-		if !datafile.IsRetract(r.Kind) {
-			return i
-		}
-	}
-	return -1
-}
-
 // Options configure a sort merge.
 type Options struct {
 	KeyCount int
 	Engine   Engine
-	// Output lists the input columns to output, and Schema their output schema.
+	// Output lists the input columns to output, and Schema their output schema. Nil
+	// Output means every input column, and nil Schema the input's schema.
 	Output    []int
 	Schema    *arrow.Schema
 	BatchSize int
 	Mem       memory.Allocator
+	// KeepDeletes keeps a key whose merge result retracts (-U, -D) as that record instead
+	// of dropping it: what compaction to a level below the highest needs, since such
+	// records must keep shadowing older levels. Output should then be every input
+	// column (the key-value layout).
+	KeepDeletes bool
 }
 
 type cursor struct {
@@ -93,16 +54,17 @@ type cursor struct {
 
 func (c *cursor) key() []byte { return c.keys[c.offs[c.row]:c.offs[c.row+1]] }
 
-// SortMerge merges sorted runs. It implements datafile.BatchReader.
+// SortMerge merges sorted runs: each key's records, from every run, are ordered (user
+// sequence fields, sequence number) and merged by the engine. It implements
+// datafile.BatchReader.
 type SortMerge struct {
 	opts    Options
 	cursors []*cursor
 	h       cursorHeap
 	started bool
-
-	batches []arrow.RecordBatch // batches referenced by pending refs, by batch id
-	pending []Ref
+	c       *core // its batches are those referenced by pending refs, by batch id
 	group   []Record
+	key     []byte
 	err     error
 }
 
@@ -114,14 +76,14 @@ func NewSortMerge(inputs []Input, opts Options) *SortMerge {
 	if opts.Mem == nil {
 		opts.Mem = memory.DefaultAllocator
 	}
-	m := &SortMerge{opts: opts}
+	m := &SortMerge{opts: opts, c: newCore(opts.Engine, opts.KeepDeletes, opts.Mem)}
 	for i, in := range inputs {
 		m.cursors = append(m.cursors, &cursor{in: in, run: i})
 	}
 	return m
 }
 
-// Schema is the output schema.
+// Schema is the output schema (for nil Options.Schema, known after the first Next).
 func (m *SortMerge) Schema() *arrow.Schema { return m.opts.Schema }
 
 // advanceBatch loads the next non-empty batch of c; it marks c done at the end.
@@ -141,14 +103,13 @@ func (m *SortMerge) advanceBatch(ctx context.Context, c *cursor) error {
 			continue
 		}
 		c.batch = b
-		c.batchID = int32(len(m.batches))
-		m.batches = append(m.batches, b) // owned by m.batches now
+		c.batchID = int32(len(m.c.batches))
+		m.c.batches = append(m.c.batches, b) // owned by m.c.batches now
 		c.row = 0
 		c.keys, c.offs = c.keys[:0], append(c.offs[:0], 0)
 		for i := 0; i < int(b.NumRows()); i++ {
 			for k := 0; k < m.opts.KeyCount; k++ {
-				c.keys, err = AppendArrowKey(c.keys, b.Column(k), i)
-				if err != nil {
+				if c.keys, err = AppendArrowKey(c.keys, b.Column(k), i); err != nil {
 					return err
 				}
 			}
@@ -165,33 +126,68 @@ func (m *SortMerge) advanceBatch(ctx context.Context, c *cursor) error {
 	}
 }
 
+// start loads the first batch of every run and binds the engine to the input layout.
+func (m *SortMerge) start(ctx context.Context) error {
+	m.started = true
+	for _, c := range m.cursors {
+		if err := m.advanceBatch(ctx, c); err != nil {
+			return err
+		}
+		if !c.done {
+			m.h = append(m.h, c)
+		}
+	}
+	heap.Init(&m.h)
+	if len(m.h) == 0 {
+		return nil
+	}
+	schema := m.h[0].batch.Schema()
+	if m.opts.Output == nil {
+		m.opts.Output = make([]int, schema.NumFields())
+		for i := range m.opts.Output {
+			m.opts.Output[i] = i
+		}
+	}
+	if m.opts.Schema == nil {
+		fields := make([]arrow.Field, len(m.opts.Output))
+		for i, c := range m.opts.Output {
+			fields[i] = schema.Field(c)
+		}
+		m.opts.Schema = arrow.NewSchema(fields, nil)
+	}
+	need := make([]bool, schema.NumFields())
+	for _, c := range m.opts.Output {
+		if c < 0 || c >= len(need) {
+			return fmt.Errorf("merge: output column %d of %d", c, len(need))
+		}
+		need[c] = true
+	}
+	keys := make([]int, m.opts.KeyCount)
+	for i := range keys {
+		keys[i] = i
+	}
+	return m.c.bind(schema, keys, m.opts.KeyCount, m.opts.KeyCount+1, need)
+}
+
 // Next yields the next merged batch.
 func (m *SortMerge) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if m.err != nil {
 		return nil, m.err
 	}
 	if !m.started {
-		m.started = true
-		for _, c := range m.cursors {
-			if err := m.advanceBatch(ctx, c); err != nil {
-				m.err = err
-				return nil, err
-			}
-			if !c.done {
-				m.h = append(m.h, c)
-			}
+		if err := m.start(ctx); err != nil {
+			m.err = err
+			return nil, err
 		}
-		heap.Init(&m.h)
 	}
-	for len(m.pending) < m.opts.BatchSize && len(m.h) > 0 {
+	for len(m.c.pending) < m.opts.BatchSize && len(m.h) > 0 {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		// Collect every record of the smallest key, in sequence order.
+		// Collect every record of the smallest key.
 		m.group = m.group[:0]
-		top := m.h[0]
-		key := append([]byte(nil), top.key()...)
-		for len(m.h) > 0 && bytes.Equal(m.h[0].key(), key) {
+		m.key = append(m.key[:0], m.h[0].key()...)
+		for len(m.h) > 0 && bytes.Equal(m.h[0].key(), m.key) {
 			c := m.h[0]
 			m.group = append(m.group, Record{Ref: Ref{Batch: c.batchID, Row: int32(c.row)}, Sequence: c.seq.Value(c.row), Kind: c.kind.Value(c.row)})
 			c.row++
@@ -207,38 +203,27 @@ func (m *SortMerge) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			}
 			heap.Fix(&m.h, 0)
 		}
-		sortBySequence(m.group)
-		if i := m.opts.Engine.Pick(m.group); i >= 0 {
-			m.pending = append(m.pending, m.group[i].Ref)
-		}
-	}
-	if len(m.pending) == 0 {
-		return nil, io.EOF
-	}
-	return m.flush()
-}
-
-// flush gathers the pending refs into a batch and releases batches no cursor still reads.
-func (m *SortMerge) flush() (arrow.RecordBatch, error) {
-	cols := make([]arrow.Array, len(m.opts.Output))
-	for i, c := range m.opts.Output {
-		a, err := Gather(m.opts.Mem, m.batches, c, m.pending)
-		if err != nil {
-			for _, x := range cols[:i] {
-				x.Release()
-			}
+		if err := m.c.mergeGroup(m.group); err != nil {
+			m.err = err
 			return nil, err
 		}
-		cols[i] = a
 	}
-	out := array.NewRecordBatch(m.opts.Schema, cols, int64(len(m.pending)))
-	for _, c := range cols {
-		c.Release()
+	if len(m.c.pending) == 0 {
+		return nil, io.EOF
 	}
-	m.pending = m.pending[:0]
-	// Renumber the batches still in use by cursors; release the rest.
-	live := m.batches[:0:0]
-	for id, b := range m.batches {
+	out, err := m.c.flush(m.opts.Output, m.opts.Schema)
+	if err != nil {
+		m.err = err
+		return nil, err
+	}
+	m.releaseUnused()
+	return out, nil
+}
+
+// releaseUnused renumbers the batches still in use by cursors and releases the rest.
+func (m *SortMerge) releaseUnused() {
+	live := m.c.batches[:0:0]
+	for id, b := range m.c.batches {
 		used := false
 		for _, c := range m.cursors {
 			if !c.done && c.batchID == int32(id) && c.batch == b {
@@ -253,8 +238,7 @@ func (m *SortMerge) flush() (arrow.RecordBatch, error) {
 			b.Release()
 		}
 	}
-	m.batches = live
-	return out, nil
+	m.c.batches = live
 }
 
 // Close releases everything.
@@ -265,21 +249,12 @@ func (m *SortMerge) Close() error {
 			first = err
 		}
 	}
-	for _, b := range m.batches {
+	for _, b := range m.c.batches {
 		b.Release()
 	}
-	m.batches = nil
+	m.c.batches = nil
+	m.c.release()
 	return first
-}
-
-// sortBySequence orders a key's records by sequence number, stably (insertion sort:
-// groups are tiny).
-func sortBySequence(g []Record) {
-	for i := 1; i < len(g); i++ {
-		for j := i; j > 0 && g[j].Sequence < g[j-1].Sequence; j-- {
-			g[j], g[j-1] = g[j-1], g[j]
-		}
-	}
 }
 
 type cursorHeap []*cursor
