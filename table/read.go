@@ -106,22 +106,22 @@ func (t *Table) ReadSplit(ctx context.Context, plan *Plan, split *Split, o ReadO
 
 // readPrimaryKeySplit builds the merge of a primary-key split.
 func (t *Table) readPrimaryKeySplit(ctx context.Context, schema *format.TableSchema, opts CoreOptions, split *Split, read []types.DataField, o ReadOptions) (datafile.BatchReader, error) {
+	engine, err := merge.NewEngine(schema.Fields, schema.PrimaryKeys, schema.Options)
+	if err != nil {
+		return nil, err
+	}
 	if opts.DeletionVectors || opts.MergeEngine == "first-row" {
 		// Level 0 was excluded at planning; every other file holds each key once.
 		return &chain{next: filesReaders(t, split, split.Files, read, o, true)}, nil
 	}
-	var engine merge.Engine
-	switch opts.MergeEngine {
-	case "deduplicate":
-		engine = merge.Deduplicate{IgnoreDelete: opts.IgnoreDelete}
-	default:
-		return nil, fmt.Errorf("merge engine %q is not supported yet", opts.MergeEngine)
-	}
-	if len(opts.SequenceField) > 0 {
-		return nil, fmt.Errorf("sequence.field is not supported yet")
-	}
 	keys := schema.KeyFields()
-	kv := datafile.KeyValueFields(keys, read)
+	// The merge also reads the fields the engine orders by (sequence fields).
+	kvRead := read
+	for _, name := range merge.ExtraFields(engine, fieldNames(read)) {
+		f, _ := schema.Field(name)
+		kvRead = append(slices.Clip(kvRead), f)
+	}
+	kv := datafile.KeyValueFields(keys, kvRead)
 	outSchema, err := types.ArrowSchema(read)
 	if err != nil {
 		return nil, err

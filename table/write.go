@@ -2,7 +2,6 @@ package table
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -464,10 +463,15 @@ func (w *Writer) flush(ctx context.Context, bw *bucketWriter) error {
 	if !w.pk {
 		return w.writeFiles(ctx, bw, bw.batches, nil)
 	}
-	sorted, refs, err := w.sortAndMerge(bw.batches)
+	sorted, merged, err := w.sortAndMerge(bw.batches)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		for _, b := range merged {
+			b.Release()
+		}
+	}()
 	if w.opts.ChangelogProducer == "input" {
 		// changelog-producer input: every input record, sorted, is the changelog.
 		files, err := w.writeBuffered(ctx, bw.dir, bw.batches, sorted, w.opts.ChangelogFilePrefix)
@@ -476,63 +480,27 @@ func (w *Writer) flush(ctx context.Context, bw *bucketWriter) error {
 			return err
 		}
 	}
-	return w.writeFiles(ctx, bw, bw.batches, refs)
+	return w.writeFiles(ctx, bw, merged, nil)
 }
 
-// sortAndMerge orders the buffered rows by key then sequence number and keeps, per key,
-// what the merge engine keeps of them within the buffer (the deduplicate engine: the
-// latest record, deletions included, since they must shadow older levels).
-func (w *Writer) sortAndMerge(batches []arrow.RecordBatch) (sorted, merged []merge.Ref, err error) {
-	type row struct {
-		ref merge.Ref
-		key []byte
-		seq int64
+// sortAndMerge orders the buffered rows by key, sequence fields and sequence number and
+// merges each key's records with the table's merge engine, as Paimon's write buffer does
+// (deletions kept, since they must shadow older levels). sorted is the order of all rows,
+// for changelog-producer input.
+func (w *Writer) sortAndMerge(batches []arrow.RecordBatch) (sorted []merge.Ref, merged []arrow.RecordBatch, err error) {
+	engine, err := merge.NewEngine(w.schema.Fields, w.schema.PrimaryKeys, w.schema.Options)
+	if err != nil {
+		return nil, nil, err
 	}
-	var rows []row
-	var keyBuf []byte
 	nv := len(w.schema.Fields)
-	for bi, b := range batches {
-		seqs := b.Column(nv).(*array.Int64).Int64Values()
-		for i := 0; i < int(b.NumRows()); i++ {
-			start := len(keyBuf)
-			var err error
-			for _, k := range w.keyIdx {
-				if keyBuf, err = merge.AppendArrowKey(keyBuf, b.Column(k), i); err != nil {
-					return nil, nil, err
-				}
-			}
-			rows = append(rows, row{merge.Ref{Batch: int32(bi), Row: int32(i)}, keyBuf[start:len(keyBuf):len(keyBuf)], seqs[i]})
-		}
-	}
-	// (key, sequence) is unique within a bucket, so an unstable sort is exact.
-	slices.SortFunc(rows, func(a, b row) int {
-		if c := bytes.Compare(a.key, b.key); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.seq, b.seq)
-	})
-	keepAll := w.opts.MergeEngine == "partial-update" || w.opts.MergeEngine == "aggregation"
-	out := make([]merge.Ref, 0, len(rows))
-	for i := 0; i < len(rows); i++ {
-		last := i+1 < len(rows) && bytes.Equal(rows[i].key, rows[i+1].key)
-		switch {
-		case keepAll:
-			out = append(out, rows[i].ref)
-		case w.opts.MergeEngine == "first-row":
-			if i == 0 || !bytes.Equal(rows[i].key, rows[i-1].key) {
-				out = append(out, rows[i].ref)
-			}
-		case !last:
-			out = append(out, rows[i].ref)
-		}
-	}
+	o := merge.BufferOptions{Keys: w.keyIdx, Sequence: nv, Kind: nv + 1, Engine: engine, Mem: w.mem}
 	if w.opts.ChangelogProducer == "input" {
-		sorted = make([]merge.Ref, len(rows))
-		for i, r := range rows {
-			sorted[i] = r.ref
+		if sorted, err = merge.SortBuffer(batches, o); err != nil {
+			return nil, nil, err
 		}
 	}
-	return sorted, out, nil
+	merged, err = merge.MergeBuffer(batches, o)
+	return sorted, merged, err
 }
 
 // writeFiles writes rows (refs into batches, or all rows in order when refs is nil) as
