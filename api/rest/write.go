@@ -66,7 +66,9 @@ func (a *API) tWriteRows(w http.ResponseWriter, r *http.Request, id catalog.Iden
 	}
 	wr, err := t.NewWriter(ctx, table.WriterOptions{})
 	if err != nil {
-		writeError(w, r, badRequest("%v", err))
+		// A table the writer cannot write (an unsupported file format or bucket mode) is
+		// the request's problem; storage errors are the server's.
+		writeError(w, r, writerError(err))
 		return
 	}
 	defer wr.Close()
