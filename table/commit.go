@@ -47,12 +47,57 @@ type CommitResult struct {
 	Skipped bool
 	// Retries is the number of times the commit lost a race and was re-applied.
 	Retries int
+	// AppendSnapshotID is the APPEND snapshot when the commit also held a compaction,
+	// committed after it as SnapshotID (a COMPACT snapshot).
+	AppendSnapshotID int64
+	// CompactionErr is set when the append part was committed but its compaction could
+	// not be (e.g. a concurrent compaction of the same bucket); the compaction's files are
+	// then unreferenced and the data stays correct.
+	CompactionErr error
 }
 
 // Commit applies c atomically: it writes manifests and a manifest list, then creates
 // snapshot-N+1 if absent. On losing a race with another committer it reloads the latest
 // snapshot, checks for conflicts and retries with backoff. Files are never deleted here.
+// Messages holding new files and compaction results become two snapshots, APPEND then
+// COMPACT, as Paimon commits them.
 func (t *Table) Commit(ctx context.Context, c Commit) (CommitResult, error) {
+	if c.Overwrite || c.Kind != "" {
+		return t.commitOnce(ctx, c, true)
+	}
+	var appends, compacts []CommitMessage
+	for i := range c.Messages {
+		a, cp := c.Messages[i].split()
+		if a != nil {
+			appends = append(appends, *a)
+		}
+		if cp != nil {
+			compacts = append(compacts, *cp)
+		}
+	}
+	if len(appends) == 0 || len(compacts) == 0 {
+		return t.commitOnce(ctx, c, true)
+	}
+	ac := c
+	ac.Messages, ac.Kind = appends, format.CommitAppend
+	res, err := t.commitOnce(ctx, ac, true)
+	if err != nil || res.Skipped {
+		return res, err
+	}
+	cc := c
+	cc.Messages, cc.Kind, cc.CheckSchema = compacts, format.CommitCompact, false
+	cres, err := t.commitOnce(ctx, cc, false)
+	if err != nil {
+		res.CompactionErr = err
+		return res, nil
+	}
+	cres.AppendSnapshotID = res.SnapshotID
+	cres.Retries += res.Retries
+	return cres, nil
+}
+
+// commitOnce commits c as one snapshot; checkDone enables the idempotency check.
+func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (CommitResult, error) {
 	if c.User == "" {
 		return CommitResult{}, errors.New("commit: no commit user")
 	}
@@ -115,7 +160,7 @@ func (t *Table) Commit(ctx context.Context, c Commit) (CommitResult, error) {
 		if err != nil {
 			return CommitResult{}, err
 		}
-		if latest != nil && c.Identifier != format.BatchCommitIdentifier {
+		if checkDone && latest != nil && c.Identifier != format.BatchCommitIdentifier {
 			if id, ok, err := t.findCommitted(ctx, latest, c.User, c.Identifier); err != nil {
 				return CommitResult{}, err
 			} else if ok {

@@ -40,11 +40,34 @@ type CommitMessage struct {
 	// dynamic buckets, deletion vectors).
 	NewIndexFiles     []manifest.IndexFileMeta
 	DeletedIndexFiles []manifest.IndexFileMeta
+	// The compaction increment: a message holding both new files and compaction results
+	// is committed as two snapshots, APPEND then COMPACT, as Paimon does.
+	CompactChangelogFiles    []manifest.DataFileMeta
+	CompactNewIndexFiles     []manifest.IndexFileMeta
+	CompactDeletedIndexFiles []manifest.IndexFileMeta
+}
+
+// split separates the append increment (new files, their changelog and index files) from
+// the compaction increment, each as a message of its own (nil if empty).
+func (m *CommitMessage) split() (appendPart, compactPart *CommitMessage) {
+	a := CommitMessage{Partition: m.Partition, Bucket: m.Bucket, TotalBuckets: m.TotalBuckets,
+		NewFiles: m.NewFiles, ChangelogFiles: m.ChangelogFiles, NewIndexFiles: m.NewIndexFiles, DeletedIndexFiles: m.DeletedIndexFiles}
+	c := CommitMessage{Partition: m.Partition, Bucket: m.Bucket, TotalBuckets: m.TotalBuckets,
+		CompactBefore: m.CompactBefore, CompactAfter: m.CompactAfter, ChangelogFiles: m.CompactChangelogFiles,
+		NewIndexFiles: m.CompactNewIndexFiles, DeletedIndexFiles: m.CompactDeletedIndexFiles}
+	if !a.Empty() {
+		appendPart = &a
+	}
+	if !c.Empty() {
+		compactPart = &c
+	}
+	return appendPart, compactPart
 }
 
 // Empty reports whether the message changes nothing.
 func (m *CommitMessage) Empty() bool {
-	return len(m.NewFiles)+len(m.CompactBefore)+len(m.CompactAfter)+len(m.ChangelogFiles)+len(m.NewIndexFiles)+len(m.DeletedIndexFiles) == 0
+	return len(m.NewFiles)+len(m.CompactBefore)+len(m.CompactAfter)+len(m.ChangelogFiles)+len(m.NewIndexFiles)+len(m.DeletedIndexFiles)+
+		len(m.CompactChangelogFiles)+len(m.CompactNewIndexFiles)+len(m.CompactDeletedIndexFiles) == 0
 }
 
 // WriterOptions configure a Writer.
@@ -75,6 +98,7 @@ type Writer struct {
 	limit    int64
 	buffered int64
 	assigner *bucketAssigner // dynamic bucket mode
+	engine   merge.Engine    // for lookup compaction
 	onAppend func(ctx context.Context, partition []byte, bucket int, rec arrow.RecordBatch) error
 	seqFloor func(partition []byte, bucket int) int64
 }
@@ -123,6 +147,10 @@ type bucketWriter struct {
 	size           int64
 	newFiles       []manifest.DataFileMeta
 	changelogFiles []manifest.DataFileMeta
+	// files are the bucket's live files as this writer's commits leave them (lookup
+	// compaction needs the whole bucket); dvs its deletion vectors, loaded on first use.
+	files []manifest.DataFileMeta
+	dvs   *bucketDVs
 }
 
 // NewWriter starts a writer on the table's latest schema and snapshot.
@@ -348,6 +376,7 @@ func (w *Writer) bucketWriter(ctx context.Context, gk string, partition []byte, 
 	for _, f := range w.restored[gk] {
 		bw.nextSeq = max(bw.nextSeq, f.MaxSequenceNumber+1)
 	}
+	bw.files = append([]manifest.DataFileMeta(nil), w.restored[gk]...)
 	if w.seqFloor != nil {
 		bw.nextSeq = max(bw.nextSeq, w.seqFloor(bw.partition, bucket))
 	}
@@ -670,8 +699,15 @@ func (w *Writer) PrepareCommit(ctx context.Context) ([]CommitMessage, error) {
 		if len(bw.newFiles)+len(bw.changelogFiles) == 0 {
 			continue
 		}
-		msgs = append(msgs, CommitMessage{Partition: bw.partition, Bucket: bw.bucket, TotalBuckets: w.opts.Bucket, NewFiles: bw.newFiles, ChangelogFiles: bw.changelogFiles})
+		msg := CommitMessage{Partition: bw.partition, Bucket: bw.bucket, TotalBuckets: w.opts.Bucket, NewFiles: bw.newFiles, ChangelogFiles: bw.changelogFiles}
+		bw.files = append(bw.files, bw.newFiles...)
 		bw.newFiles, bw.changelogFiles = nil, nil
+		if w.pk && w.opts.lookupMode() {
+			if err := w.lookupCompact(ctx, bw, &msg); err != nil {
+				return nil, err
+			}
+		}
+		msgs = append(msgs, msg)
 	}
 	if w.assigner != nil {
 		changes, err := w.assigner.indexChanges(ctx)
@@ -692,6 +728,43 @@ func (w *Writer) PrepareCommit(ctx context.Context) ([]CommitMessage, error) {
 		}
 	}
 	return msgs, nil
+}
+
+// lookupCompact merges the bucket's new level-0 files upward (see lookup.go) and adds the
+// compaction increment to msg.
+func (w *Writer) lookupCompact(ctx context.Context, bw *bucketWriter, msg *CommitMessage) error {
+	if w.engine == nil {
+		e, err := merge.NewEngine(w.schema.Fields, w.schema.PrimaryKeys, w.schema.Options)
+		if err != nil {
+			return err
+		}
+		w.engine = e
+	}
+	if bw.dvs == nil {
+		d, err := w.t.loadBucketDVs(ctx, w.base, bw.partition, bw.bucket)
+		if err != nil {
+			return err
+		}
+		bw.dvs = d
+	}
+	res, err := w.t.lookupCompact(ctx, &w.fileFactory, w.engine, bw.partition, bw.bucket, bw.dir, bw.files, bw.dvs)
+	if err != nil {
+		return err
+	}
+	msg.CompactBefore, msg.CompactAfter = res.before, res.after
+	msg.CompactNewIndexFiles, msg.CompactDeletedIndexFiles = res.newIndex, res.deletedIndex
+	gone := map[string]bool{}
+	for _, f := range res.before {
+		gone[f.FileName] = true
+	}
+	kept := bw.files[:0]
+	for _, f := range bw.files {
+		if !gone[f.FileName] {
+			kept = append(kept, f)
+		}
+	}
+	bw.files = append(kept, res.after...)
+	return nil
 }
 
 // Close releases buffered data without writing it.

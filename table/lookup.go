@@ -1,0 +1,337 @@
+package table
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+
+	"github.com/tarnlake/tarn/format"
+	"github.com/tarnlake/tarn/format/datafile"
+	"github.com/tarnlake/tarn/format/deletionvector"
+	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/lsm"
+	"github.com/tarnlake/tarn/manifest"
+	"github.com/tarnlake/tarn/merge"
+)
+
+// Lookup compaction (Paimon's LookupMergeTreeCompactRewriter with ForceUpLevel0Compaction)
+// keeps a primary-key bucket free of level-0 files after every commit, for tables whose
+// readers skip level 0: tables with deletion vectors and the first-row merge engine. The
+// new level-0 files are merged into a level above 0, and each resulting key is looked up
+// in the levels above the output:
+//   - with deletion vectors, the older row of the key is marked deleted in its file's
+//     vector, so a reader needs no merge (and deletions need not be kept);
+//   - with first-row, a key that already exists above keeps its first row and the new
+//     record is dropped.
+
+// lookupMode reports whether commits of the table end with a lookup compaction.
+func (o CoreOptions) lookupMode() bool {
+	return o.DeletionVectors || o.MergeEngine == "first-row"
+}
+
+// bucketDVs is the deletion-vector state of one bucket: its index file and the vectors.
+type bucketDVs struct {
+	file    *manifest.IndexFileMeta
+	vectors map[string]*deletionvector.Vector // data file name -> vector
+	changed bool
+}
+
+// loadBucketDVs reads a bucket's deletion vectors from the base snapshot's index manifest.
+func (t *Table) loadBucketDVs(ctx context.Context, base *format.Snapshot, partition []byte, bucket int) (*bucketDVs, error) {
+	d := &bucketDVs{vectors: map[string]*deletionvector.Vector{}}
+	if base == nil || base.IndexManifest == nil {
+		return d, nil
+	}
+	entries, err := t.ReadIndexManifest(ctx, *base.IndexManifest)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.Kind != manifest.FileKindAdd || e.IndexFile.IndexType != manifest.IndexTypeDeletionVectors ||
+			int(e.Bucket) != bucket || !bytes.Equal(e.Partition, partition) {
+			continue
+		}
+		f := e.IndexFile
+		d.file = &f
+		path := t.Join(format.IndexPath(f.FileName))
+		if f.ExternalPath != nil && *f.ExternalPath != "" {
+			path = *f.ExternalPath
+		}
+		for _, r := range f.DeletionVectorRanges {
+			v, err := t.readDeletionVector(ctx, DeletionFile{Path: path, Offset: int64(r.Offset), Length: int64(r.Length)})
+			if err != nil {
+				return nil, fmt.Errorf("deletion vector of %s: %w", r.DataFileName, err)
+			}
+			d.vectors[r.DataFileName] = v
+		}
+	}
+	return d, nil
+}
+
+// lookupResult is what a lookup compaction changes in a bucket.
+type lookupResult struct {
+	before, after []manifest.DataFileMeta
+	newIndex      []manifest.IndexFileMeta
+	deletedIndex  []manifest.IndexFileMeta
+}
+
+// lookupCompact compacts a bucket's level-0 files (files holds every live file of the
+// bucket, the new ones included) and returns the compaction increment.
+func (t *Table) lookupCompact(ctx context.Context, f *fileFactory, engine merge.Engine, partition []byte, bucket int, dir string, files []manifest.DataFileMeta, dvs *bucketDVs) (*lookupResult, error) {
+	enc, err := newKeyEncoder(f.keys)
+	if err != nil {
+		return nil, err
+	}
+	levels, err := lsm.NewLevels(files, f.opts.NumLevels, enc)
+	if err != nil {
+		return nil, err
+	}
+	if len(levels.Level0) == 0 {
+		return &lookupResult{}, nil
+	}
+	runs := levels.SortedRuns()
+	picker := lsm.Universal{MaxSizeAmp: f.opts.MaxSizeAmplification, SizeRatio: f.opts.SizeRatio, Trigger: f.opts.NumSortedRunTrigger}
+	unit, ok := picker.Pick(levels.NumLevels, runs)
+	if !ok || unit.OutputLevel == 0 {
+		if unit, ok = picker.ForceLevel0(levels.NumLevels, runs); !ok {
+			return &lookupResult{}, nil
+		}
+	}
+	inUnit := map[string]bool{}
+	for _, fl := range unit.Files() {
+		inUnit[fl.FileName] = true
+	}
+	// Files above the output level that the unit does not rewrite are looked up.
+	var upper []manifest.DataFileMeta
+	for _, fl := range files {
+		if !inUnit[fl.FileName] && int(fl.Level) > unit.OutputLevel {
+			upper = append(upper, fl)
+		}
+	}
+	split := &Split{Partition: partition, Bucket: bucket, BucketPath: dir}
+	index, err := t.keyPositions(ctx, f, split, upper, dvs)
+	if err != nil {
+		return nil, err
+	}
+	res := &lookupResult{before: unit.Files()}
+	kv := datafile.KeyValueFields(f.keys, f.schema.Fields)
+	nk := len(f.keys)
+	roll := f.newRoller(dir, unit.OutputLevel, manifest.FileSourceCompact)
+	defer roll.abort()
+	inputs := make([]merge.Input, len(unit.Runs))
+	for i, run := range unit.Runs {
+		s := &Split{Partition: partition, Bucket: bucket, BucketPath: dir, DeletionFiles: nil}
+		inputs[i] = &chain{next: filesReadersDV(t, s, run.Files, kv, ReadOptions{Mem: f.mem}, dvs)}
+	}
+	m := merge.NewSortMerge(inputs, merge.Options{KeyCount: nk, Engine: engine, KeepDeletes: true, Mem: f.mem})
+	defer m.Close()
+	firstRow := f.opts.MergeEngine == "first-row"
+	var keyBuf []byte
+	for {
+		b, err := m.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		kinds := b.Column(nk + 1).(*array.Int8)
+		keep := array.NewBooleanBuilder(f.mem)
+		for i := 0; i < int(b.NumRows()); i++ {
+			keyBuf = keyBuf[:0]
+			for k := 0; k < nk; k++ {
+				if keyBuf, err = merge.AppendArrowKey(keyBuf, b.Column(k), i); err != nil {
+					keep.Release()
+					b.Release()
+					return nil, err
+				}
+			}
+			pos, found := index[string(keyBuf)]
+			switch {
+			case firstRow:
+				// The first row of the key lives above: the new record loses.
+				keep.Append(!found && !datafile.IsRetract(kinds.Value(i)))
+			default:
+				if found {
+					v := dvs.vectors[pos.file]
+					if v == nil {
+						v = deletionvector.New(false)
+						dvs.vectors[pos.file] = v
+					}
+					v.Delete(pos.row)
+					dvs.changed = true
+					delete(index, string(keyBuf))
+				}
+				// Deletion vectors shadow the older rows, so retractions are dropped.
+				keep.Append(!datafile.IsRetract(kinds.Value(i)))
+			}
+		}
+		mask := keep.NewBooleanArray()
+		keep.Release()
+		out, err := compute.FilterRecordBatch(ctx, b, mask, compute.DefaultFilterOptions())
+		mask.Release()
+		b.Release()
+		if err != nil {
+			return nil, err
+		}
+		if out.NumRows() > 0 {
+			err = roll.write(ctx, out, out.Column(nk).(*array.Int64), out.Column(nk+1).(*array.Int8))
+		}
+		out.Release()
+		if err != nil {
+			return nil, err
+		}
+	}
+	if res.after, err = roll.finish(ctx); err != nil {
+		return nil, err
+	}
+	if f.opts.DeletionVectors {
+		for name := range inUnit {
+			if _, ok := dvs.vectors[name]; ok {
+				delete(dvs.vectors, name) // rewritten: its deleted rows are gone
+				dvs.changed = true
+			}
+		}
+		if dvs.changed {
+			if err := t.writeBucketDVs(ctx, f, dvs, res); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return res, nil
+}
+
+type keyPos struct {
+	file string
+	row  int64
+}
+
+// keyPositions indexes the live keys of files (skipping rows their vectors delete) by
+// their memcomparable bytes.
+func (t *Table) keyPositions(ctx context.Context, f *fileFactory, s *Split, files []manifest.DataFileMeta, dvs *bucketDVs) (map[string]keyPos, error) {
+	index := map[string]keyPos{}
+	nk := len(f.keys)
+	fields := append(keyFields(f), datafile.ValueKindField())
+	for i := range files {
+		file := &files[i]
+		r, err := t.openDataFile(ctx, s, file, fields, ReadOptions{Mem: f.mem})
+		if err != nil {
+			return nil, err
+		}
+		var v *deletionvector.Vector
+		if dvs != nil {
+			v = dvs.vectors[file.FileName]
+		}
+		var pos int64
+		var key []byte
+		for {
+			b, err := r.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				r.Close()
+				return nil, err
+			}
+			kinds := b.Column(nk).(*array.Int8)
+			for row := 0; row < int(b.NumRows()); row++ {
+				p := pos + int64(row)
+				if (v != nil && v.IsDeleted(p)) || datafile.IsRetract(kinds.Value(row)) {
+					continue
+				}
+				key = key[:0]
+				for k := 0; k < nk; k++ {
+					if key, err = merge.AppendArrowKey(key, b.Column(k), row); err != nil {
+						b.Release()
+						r.Close()
+						return nil, err
+					}
+				}
+				index[string(key)] = keyPos{file: file.FileName, row: p}
+			}
+			pos += b.NumRows()
+			b.Release()
+		}
+		r.Close()
+	}
+	return index, nil
+}
+
+// keyFields are the _KEY_ system fields of the table's file layout.
+func keyFields(f *fileFactory) []types.DataField {
+	out := make([]types.DataField, len(f.keys))
+	for i, k := range f.keys {
+		out[i] = datafile.KeyField(k)
+	}
+	return out
+}
+
+// filesReadersDV reads files applying the in-memory deletion vectors of the bucket.
+func filesReadersDV(t *Table, split *Split, files []manifest.DataFileMeta, fields []types.DataField, o ReadOptions, dvs *bucketDVs) []func(context.Context) (datafile.BatchReader, error) {
+	out := make([]func(context.Context) (datafile.BatchReader, error), len(files))
+	for i := range files {
+		file := &files[i]
+		out[i] = func(ctx context.Context) (datafile.BatchReader, error) {
+			r, err := t.openDataFile(ctx, split, file, fields, o)
+			if err != nil {
+				return nil, err
+			}
+			if dvs != nil {
+				if v := dvs.vectors[file.FileName]; v != nil && v.Cardinality() > 0 {
+					return &applyDeletions{in: r, dv: v, mem: o.Mem}, nil
+				}
+			}
+			return r, nil
+		}
+	}
+	return out
+}
+
+// writeBucketDVs writes the bucket's vectors as a new deletion-vectors index file that
+// replaces the previous one.
+func (t *Table) writeBucketDVs(ctx context.Context, f *fileFactory, dvs *bucketDVs, res *lookupResult) error {
+	if dvs.file != nil {
+		res.deletedIndex = append(res.deletedIndex, *dvs.file)
+		dvs.file = nil
+	}
+	var names []string
+	for name, v := range dvs.vectors {
+		if v.Cardinality() > 0 {
+			names = append(names, name)
+		}
+	}
+	dvs.changed = false
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	buf := []byte{deletionvector.IndexFileVersion}
+	meta := manifest.IndexFileMeta{IndexType: manifest.IndexTypeDeletionVectors}
+	for _, name := range names {
+		v := dvs.vectors[name]
+		enc, length, err := v.Encode()
+		if err != nil {
+			return err
+		}
+		card := v.Cardinality()
+		meta.DeletionVectorRanges = append(meta.DeletionVectorRanges, manifest.DeletionVectorMeta{
+			DataFileName: name, Offset: int32(len(buf)), Length: int32(length), Cardinality: &card,
+		})
+		meta.RowCount++
+		buf = append(buf, enc...)
+	}
+	meta.FileName = format.MetaFileName(format.IndexPrefix, newUUID(), 0)
+	meta.FileSize = int64(len(buf))
+	if err := t.fio.WriteFile(ctx, t.Join(format.IndexPath(meta.FileName)), buf); err != nil {
+		return err
+	}
+	dvs.file = &meta
+	res.newIndex = append(res.newIndex, meta)
+	return nil
+}
