@@ -1,0 +1,290 @@
+package table
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/tarnlake/tarn/fileio"
+	"github.com/tarnlake/tarn/format"
+	"github.com/tarnlake/tarn/manifest"
+)
+
+// RollbackResult tells what a rollback did.
+type RollbackResult struct {
+	// Target is the snapshot the table now ends at.
+	Target int64
+	// DeletedSnapshots lists the deleted snapshots, newest first.
+	DeletedSnapshots []int64
+	// DeletedTags lists the tags of deleted snapshots (tags newer than the target).
+	DeletedTags []string
+	// Recreated is set when the target snapshot had expired and was written again from
+	// the tag.
+	Recreated bool
+	// Deleted are the files deleted: snapshot and tag files, and the data, changelog,
+	// manifest and index files only the deleted snapshots referenced.
+	Deleted Deleted
+}
+
+// RollbackTo makes snapshot snapshotID the table's latest, as Paimon's rollback_to: the
+// newer snapshots are deleted, newest first, with the tags on them and the files only
+// they referenced, and the LATEST hint is updated. A snapshot id that only a tag still
+// holds rolls back to that tag. Rollback must not run while other processes commit.
+func (t *Table) RollbackTo(ctx context.Context, snapshotID int64) (*RollbackResult, error) {
+	s, err := t.Snapshot(ctx, snapshotID)
+	if errors.Is(err, ErrNotFound) {
+		tags, terr := t.taggedSnapshots(ctx, t.path)
+		if terr != nil {
+			return nil, terr
+		}
+		for _, tag := range tags {
+			if tag.snap.ID == snapshotID {
+				return t.rollback(ctx, trimTag(tag.snap))
+			}
+		}
+		return nil, fmt.Errorf("rollback %s: snapshot %d neither exists nor is tagged: %w", t.path, snapshotID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t.rollback(ctx, s)
+}
+
+// RollbackToTag rolls back to a tag's snapshot (see RollbackTo); when that snapshot has
+// expired, its file is written again from the tag and the EARLIEST hint points at it.
+func (t *Table) RollbackToTag(ctx context.Context, name string) (*RollbackResult, error) {
+	if err := checkTagName(name); err != nil {
+		return nil, err
+	}
+	tag, err := t.Tag(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return t.rollback(ctx, trimTag(tag))
+}
+
+func (t *Table) rollback(ctx context.Context, target *format.Snapshot) (*RollbackResult, error) {
+	res := &RollbackResult{Target: target.ID}
+	autoTagProgress.Lock()
+	delete(autoTagProgress.m, t.progressKey())
+	autoTagProgress.Unlock()
+	latest, hasLatest, err := t.LatestSnapshotID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var doomed []sizedSnapshot
+	if hasLatest && latest > target.ID {
+		earliest, _, err := t.earliestSnapshotStrict(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if doomed, err = t.readSnapshotRange(ctx, max(earliest, target.ID+1), latest); err != nil {
+			return nil, err
+		}
+	}
+	d := newDeleter(t, false)
+	fail := func(err error) (*RollbackResult, error) {
+		res.Deleted.add(d.done)
+		return res, fmt.Errorf("rollback %s to snapshot %d: %w", t.path, target.ID, err)
+	}
+	if err := t.fio.WriteFile(ctx, t.Join(format.SnapshotDir, format.LatestHint), []byte(strconv.FormatInt(target.ID, 10))); err != nil {
+		return fail(err)
+	}
+	for i := len(doomed) - 1; i >= 0; i-- {
+		id := doomed[i].snap.ID
+		if err := d.deleteOne(ctx, t.Join(format.SnapshotPath(id)), doomed[i].size); err != nil {
+			return fail(err)
+		}
+		res.DeletedSnapshots = append(res.DeletedSnapshots, id)
+	}
+	tags, err := t.readTags(ctx, t.path)
+	if err != nil {
+		return fail(err)
+	}
+	var doomedTags []*format.Snapshot
+	for i := len(tags) - 1; i >= 0 && tags[i].SnapshotID > target.ID; i-- {
+		if err := d.deleteOne(ctx, t.Join(format.TagPath(tags[i].Name)), -1); err != nil {
+			return fail(err)
+		}
+		res.DeletedTags = append(res.DeletedTags, tags[i].Name)
+		doomedTags = append(doomedTags, trimTag(tags[i].Snapshot))
+	}
+	exists, err := fileio.Exists(ctx, t.fio, t.Join(format.SnapshotPath(target.ID)))
+	if err != nil {
+		return fail(err)
+	}
+	if !exists {
+		if err := t.fio.CreateIfAbsent(ctx, t.Join(format.SnapshotPath(target.ID)), target.Marshal()); err != nil && !errors.Is(err, fileio.ErrExist) {
+			return fail(err)
+		}
+		if err := t.writeEarliestHint(ctx, target.ID); err != nil {
+			return fail(err)
+		}
+		res.Recreated = true
+	}
+	plan, err := t.planRollback(ctx, target, doomed, doomedTags)
+	if err != nil {
+		return fail(fmt.Errorf("snapshots deleted, their files kept: %w", err))
+	}
+	err = d.runPhases(ctx, plan.phases())
+	res.Deleted.add(d.done)
+	if err != nil {
+		return res, fmt.Errorf("rollback %s to snapshot %d: %w", t.path, target.ID, err)
+	}
+	return res, nil
+}
+
+// planRollback lists the files only the deleted snapshots and tags referenced: data
+// files added after the target (a file whose first appearance in the deleted snapshots'
+// deltas is a deletion predates them and is kept; when the deleted snapshots do not follow
+// the target directly, or a deleted tag's snapshot had expired, their live files are
+// compared with the target's), their changelog files, and their manifests, manifest
+// lists and index files that the target does not use. Branches and long-lived changelogs
+// keep theirs.
+func (t *Table) planRollback(ctx context.Context, target *format.Snapshot, doomed []sizedSnapshot, doomedTags []*format.Snapshot) (*expiryPlan, error) {
+	plan := &expiryPlan{}
+	inDoomed := map[int64]bool{}
+	for _, ds := range doomed {
+		inDoomed[ds.snap.ID] = true
+	}
+	var orphanTags []*format.Snapshot
+	for _, s := range doomedTags {
+		if !inDoomed[s.ID] {
+			orphanTags = append(orphanTags, s)
+		}
+	}
+	if len(doomed) == 0 && len(orphanTags) == 0 {
+		return plan, nil
+	}
+	foreign, err := t.foreignRefs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := newResolver(t)
+	seen := map[dataKey]bool{}
+	addData := func(s *format.Snapshot, e *manifest.ManifestEntry) error {
+		p, extras, err := r.dataFile(ctx, s.SchemaID, e)
+		if err != nil {
+			return err
+		}
+		plan.data = append(plan.data, fileRef{p, e.File.FileSize})
+		for _, x := range extras {
+			plan.data = append(plan.data, fileRef{x, -1})
+		}
+		return nil
+	}
+	// Whole states not reached from the target through deltas: compare live files.
+	var whole []*format.Snapshot
+	if len(doomed) > 0 && doomed[0].snap.ID != target.ID+1 {
+		whole = append(whole, doomed[0].snap)
+	}
+	whole = append(whole, orphanTags...)
+	if len(whole) > 0 {
+		keep := map[dataKey]bool{}
+		if err := t.addLiveDataKeys(ctx, target, keep); err != nil {
+			return nil, fmt.Errorf("files of snapshot %d: %w", target.ID, err)
+		}
+		for k := range keep {
+			seen[k] = true
+		}
+		for _, s := range whole {
+			schema, err := t.Schema(ctx, s.SchemaID)
+			if err != nil {
+				if schema, err = t.LatestSchema(ctx); err != nil {
+					return nil, err
+				}
+			}
+			live, err := t.liveEntries(ctx, s, schema, ScanOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("files of snapshot %d: %w", s.ID, err)
+			}
+			for i := range live {
+				e := &live[i]
+				if k := keyOf(e); !seen[k] && !foreign.data[k] {
+					seen[k] = true
+					if err := addData(s, e); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+	}
+	for j, ds := range doomed {
+		s := ds.snap
+		entries, err := t.readManifestListEntries(ctx, s.DeltaManifestList)
+		if errors.Is(err, fileio.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		deleted := map[dataKey]bool{}
+		for i := range entries {
+			if entries[i].Kind == manifest.FileKindDelete {
+				deleted[keyOf(&entries[i])] = true
+			}
+		}
+		for i := range entries {
+			e := &entries[i]
+			k := keyOf(e)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			if (j == 0 && len(whole) > 0 && whole[0] == s) || deleted[k] || foreign.data[k] {
+				continue // compared as a whole above; predates the deleted snapshots; or a branch holds it
+			}
+			if err := addData(s, e); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Changelog files of the deleted snapshots and tags (each has its own changelog list).
+	states := append([]*format.Snapshot(nil), orphanTags...)
+	for _, ds := range doomed {
+		states = append(states, ds.snap)
+	}
+	for _, s := range states {
+		if s.ChangelogManifestList == nil || foreign.meta[*s.ChangelogManifestList] || (target.ChangelogManifestList != nil && *target.ChangelogManifestList == *s.ChangelogManifestList) {
+			continue
+		}
+		cl, err := t.readManifestListEntries(ctx, *s.ChangelogManifestList)
+		if err != nil && !errors.Is(err, fileio.ErrNotExist) {
+			return nil, err
+		}
+		for i := range cl {
+			e := &cl[i]
+			if e.Kind != manifest.FileKindAdd || foreign.data[keyOf(e)] {
+				continue
+			}
+			p, extras, err := r.dataFile(ctx, s.SchemaID, e)
+			if err != nil {
+				return nil, err
+			}
+			plan.changelog = append(plan.changelog, fileRef{p, e.File.FileSize})
+			for _, x := range extras {
+				plan.changelog = append(plan.changelog, fileRef{x, -1})
+			}
+		}
+	}
+	skip := map[string]bool{}
+	for n := range foreign.meta {
+		skip[n] = true
+	}
+	refs, err := t.snapshotMeta(ctx, target, r, false)
+	if err != nil {
+		return nil, fmt.Errorf("files of snapshot %d: %w", target.ID, err)
+	}
+	for _, m := range refs.all() {
+		skip[m.name] = true
+	}
+	for _, s := range states {
+		refs, err := t.snapshotMeta(ctx, s, r, true)
+		if err != nil {
+			return nil, fmt.Errorf("files of snapshot %d: %w", s.ID, err)
+		}
+		refs.collect(skip, plan)
+	}
+	return plan, nil
+}
