@@ -80,6 +80,23 @@ func SnapshotOffsets(s *format.Snapshot) (Offsets, bool, error) {
 	return o, true, nil
 }
 
+// SnapshotMaxSequence returns the highest sequence number of the log a snapshot records
+// (-1 if none).
+func SnapshotMaxSequence(s *format.Snapshot) (int64, error) {
+	if s == nil || s.Properties == nil {
+		return -1, nil
+	}
+	v, ok := s.Properties.Get(PropMaxSequence)
+	if !ok {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return -1, fmt.Errorf("snapshot %d: %s %q: %w", s.ID, PropMaxSequence, v, err)
+	}
+	return n, nil
+}
+
 // EffectiveOffsets returns the log offsets that hold for snapshot s: its own, or those of
 // the newest earlier snapshot that has some (snapshots in between, compactions or writers
 // without the log, add no log records). from is the snapshot they were read from; ok is

@@ -36,6 +36,9 @@ const (
 	// PropOffsets holds, per topic partition (= bucket), the offset of the first record
 	// not covered by the snapshot: JSON {"0": 12, "1": 40}.
 	PropOffsets = "tarn.log.offsets"
+	// PropMaxSequence holds the highest sequence number the log holds, over all buckets:
+	// a new writer starts every bucket above it.
+	PropMaxSequence = "tarn.log.max-sequence"
 )
 
 // Consistency is how log records become visible.

@@ -49,7 +49,8 @@ type TailOptions struct {
 	Mem       memory.Allocator
 }
 
-// TailBatch is one step of a tail.
+// TailBatch is one step of a tail. A batch without a Record marks the end of a snapshot
+// that had no (more) rows: Emitted has moved.
 type TailBatch struct {
 	// Record holds the output columns, _ROW_KIND and _SNAPSHOT_ID (null for rows an
 	// eventual-mode tail delivers before their snapshot commit). The caller releases it.
@@ -234,16 +235,19 @@ func (tl *Tail) stepFiles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	pos := b.Position
 	if b.Record != nil {
 		tl.queue = append(tl.queue, TailBatch{Record: b.Record})
 	}
-	pos := b.Position
 	if pos.Full || pos.Offset != 0 {
 		return nil
 	}
 	if pos.Snapshot-1 > tl.emitted {
 		tl.stats.FileSnapshots++
 		tl.emitted = pos.Snapshot - 1
+		if b.Record == nil {
+			tl.queue = append(tl.queue, TailBatch{})
+		}
 	}
 	if tl.lastTry.IsZero() || time.Since(tl.lastTry) >= tl.o.LogRetryInterval {
 		return tl.trySwitch(ctx)
@@ -267,12 +271,14 @@ func (tl *Tail) trySwitch(ctx context.Context) error {
 	}
 	offs, _, ok, err := EffectiveOffsets(ctx, tl.t, snap)
 	if err != nil || !ok {
+		slog.Debug("no log offsets up to the snapshot; reading files", "topic", tl.cfg.Topic, "snapshot", k, "err", err)
 		return err
 	}
 	parts := map[int32]kgo.Offset{}
 	for p := int32(0); p < tl.cfg.Partitions; p++ {
 		off, ok := offs[p]
 		if !ok {
+			slog.Debug("log offsets lack a partition; reading files", "topic", tl.cfg.Topic, "snapshot", k, "partition", p)
 			return nil
 		}
 		parts[p] = kgo.NewOffset().At(off)
@@ -336,7 +342,7 @@ func (tl *Tail) watermarks(ctx context.Context, k int64) (map[string]int64, erro
 	}
 	wm := map[string]int64{}
 	for _, s := range plan.Splits {
-		key := floorKey(s.Partition, int32(max(s.Bucket, 0)))
+		key := bucketKey(s.Partition, int32(max(s.Bucket, 0)))
 		for _, f := range s.Files {
 			if f.MaxSequenceNumber > wm[key] {
 				wm[key] = f.MaxSequenceNumber
@@ -391,9 +397,8 @@ func (tl *Tail) stepLog(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, tl.o.PollInterval)
 	fs := tl.cl.PollFetches(pctx)
 	cancel()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+	// Records fetched are processed even when ctx ended meanwhile: the client will not
+	// return them again.
 	var fatal error
 	fs.EachError(func(_ string, p int32, err error) {
 		switch {
@@ -444,9 +449,11 @@ func (tl *Tail) stepLog(ctx context.Context) error {
 		return tl.toFiles(ctx, "unreadable log record: "+bad.Error())
 	}
 	if len(eventual) > 0 {
-		return tl.emitRows(ctx, eventual, -1, false)
+		if err := tl.emitRows(ctx, eventual, -1, false); err != nil {
+			return err
+		}
 	}
-	return nil
+	return ctx.Err()
 }
 
 // resolve decides snapshot k without its markers when the log cannot deliver it: a
@@ -541,7 +548,7 @@ func (tl *Tail) readFiles(ctx context.Context, k int64) error {
 		}
 	}
 	for _, s := range splits {
-		key := floorKey(s.Partition, int32(max(s.Bucket, 0)))
+		key := bucketKey(s.Partition, int32(max(s.Bucket, 0)))
 		for _, f := range s.Files {
 			if w, ok := tl.watermark[key]; !ok || f.MaxSequenceNumber > w {
 				tl.watermark[key] = f.MaxSequenceNumber
@@ -553,6 +560,10 @@ func (tl *Tail) readFiles(ctx context.Context, k int64) error {
 }
 
 func (tl *Tail) finish(k int64, files bool) {
+	// Next returns at every snapshot: a batch without a Record when it had no rows.
+	if len(tl.queue) == 0 {
+		tl.queue = append(tl.queue, TailBatch{FromLog: !files})
+	}
 	delete(tl.snapRows, k)
 	delete(tl.markers, k)
 	tl.emitted = k
@@ -567,8 +578,14 @@ func (tl *Tail) finish(k int64, files bool) {
 // emitLog delivers snapshot k from its log rows.
 func (tl *Tail) emitLog(ctx context.Context, k int64) error {
 	rows := tl.snapRows[k]
+	if err := tl.emitRows(ctx, rows, k, true); err != nil {
+		return err
+	}
+	if tl.cl == nil {
+		return nil // fell back to files, which deliver k
+	}
 	tl.finish(k, false)
-	return tl.emitRows(ctx, rows, k, true)
+	return nil
 }
 
 // emitRows decodes rows, drops those at or below their bucket's delivered sequence
@@ -578,9 +595,10 @@ func (tl *Tail) emitLog(ctx context.Context, k int64) error {
 func (tl *Tail) emitRows(ctx context.Context, rows []logRow, snapshot int64, sortMerge bool) error {
 	keep := rows[:0:0]
 	for _, r := range rows {
-		key := floorKey(r.h.Partition, r.kp)
+		key := bucketKey(r.h.Partition, r.kp)
 		if w, ok := tl.watermark[key]; ok && r.h.Sequence <= w {
 			tl.stats.Duplicates++
+			slog.Debug("log row already delivered", "topic", tl.cfg.Topic, "partition", r.kp, "sequence", r.h.Sequence, "watermark", w, "snapshot", snapshot)
 			continue
 		}
 		tl.watermark[key] = r.h.Sequence

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -64,8 +65,8 @@ type Writer struct {
 	slab      []byte
 
 	mu       sync.Mutex
-	next     map[int32]int64  // per partition: last offset produced in this commit + 1
-	floors   map[string]int64 // eventual mode: next sequence number per partition+bucket
+	next     map[int32]int64 // per partition: last offset produced in this commit + 1
+	maxSeq   int64           // highest sequence number the log holds (every bucket); -1 for none
 	asyncErr error
 	broken   error
 }
@@ -108,7 +109,7 @@ func NewWriter(ctx context.Context, t *table.Table, cfg Config, o WriterOptions)
 	}
 	w := &Writer{
 		t: t, conn: cfg, cfg: tc, schema: schema, cl: cl, adm: kadm.NewClient(cl),
-		counts: make([]int64, tc.Partitions), next: map[int32]int64{}, floors: map[string]int64{},
+		counts: make([]int64, tc.Partitions), next: map[int32]int64{}, maxSeq: -1,
 	}
 	if err := w.init(ctx); err != nil {
 		cl.Close()
@@ -136,9 +137,18 @@ func (w *Writer) init(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	committed, _, _, err := EffectiveOffsets(ctx, w.t, latest)
+	committed, from, _, err := EffectiveOffsets(ctx, w.t, latest)
 	if err != nil {
 		return err
+	}
+	if from > 0 {
+		snap, err := w.t.Snapshot(ctx, from)
+		if err != nil {
+			return err
+		}
+		if w.maxSeq, err = SnapshotMaxSequence(snap); err != nil {
+			return err
+		}
 	}
 	ends, err := w.adm.ListEndOffsets(ctx, w.cfg.Topic)
 	if err != nil {
@@ -175,7 +185,7 @@ func (w *Writer) init(ctx context.Context) error {
 // scanFloors reads, in eventual mode, the records after the latest snapshot's offsets:
 // a writer that died before its snapshot commit left them visible. New records must use
 // higher sequence numbers so that readers, which drop records at or below a bucket's
-// highest sequence number, do not drop them.
+// highest sequence number, keep them.
 func (w *Writer) scanFloors(ctx context.Context, ends kadm.ListedOffsets) error {
 	parts := map[int32]kgo.Offset{}
 	want := map[int32]int64{}
@@ -223,8 +233,7 @@ func (w *Writer) scanFloors(ctx context.Context, ends kadm.ListedOffsets) error 
 				return
 			}
 			orphans++
-			k := floorKey(d.Row.Partition, r.Partition)
-			w.floors[k] = max(w.floors[k], d.Row.Sequence+1)
+			w.maxSeq = max(w.maxSeq, d.Row.Sequence)
 		})
 	}
 	if orphans > 0 {
@@ -234,7 +243,8 @@ func (w *Writer) scanFloors(ctx context.Context, ends kadm.ListedOffsets) error 
 	return nil
 }
 
-func floorKey(partition []byte, kafkaPartition int32) string {
+// bucketKey names a bucket of a partition for sequence watermarks.
+func bucketKey(partition []byte, kafkaPartition int32) string {
 	if isEmptyPartition(partition) {
 		partition = nil
 	}
@@ -250,18 +260,17 @@ func (w *Writer) consumer(parts map[string]map[int32]kgo.Offset, committed bool)
 func (w *Writer) Config() TableConfig { return w.cfg }
 
 // TableWriterOptions returns o with the hooks that feed this writer: every buffered batch
-// is produced to the topic, and (eventual mode) sequence numbers start above those a dead
-// writer left in the log.
+// is produced to the topic, and every bucket's sequence numbers start above the highest
+// the log holds, so that they grow in each bucket of the log across writers (a compaction
+// that drops deleted keys can lower what the files hold).
 func (w *Writer) TableWriterOptions(o table.WriterOptions) table.WriterOptions {
 	o.OnAppend = w.Append
 	o.SequenceFloor = w.sequenceFloor
 	return o
 }
 
-func (w *Writer) sequenceFloor(partition []byte, bucket int) int64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.floors[floorKey(partition, w.kafkaPartition(bucket))]
+func (w *Writer) sequenceFloor([]byte, int) int64 {
+	return w.maxSeq + 1
 }
 
 func (w *Writer) kafkaPartition(bucket int) int32 {
@@ -317,12 +326,7 @@ func (w *Writer) Append(ctx context.Context, partition []byte, bucket int, rec a
 		w.cl.Produce(ctx, r, w.produced)
 	}
 	w.counts[kp] += int64(n)
-	if maxSeq >= 0 {
-		w.mu.Lock()
-		k := floorKey(partition, kp)
-		w.floors[k] = max(w.floors[k], maxSeq+1)
-		w.mu.Unlock()
-	}
+	w.maxSeq = max(w.maxSeq, maxSeq)
 	return nil
 }
 
@@ -374,6 +378,9 @@ func (w *Writer) Commit(ctx context.Context, c table.Commit) (table.CommitResult
 		props[k] = v
 	}
 	props[PropOffsets] = offsets.Marshal()
+	if w.maxSeq >= 0 {
+		props[PropMaxSequence] = strconv.FormatInt(w.maxSeq, 10)
+	}
 	c.Properties = props
 	res, err := w.t.Commit(ctx, c)
 	if err != nil || res.Skipped {
