@@ -35,10 +35,6 @@ func gapFor(rt refTable) string {
 	switch {
 	case rt.FileFormat == "orc" || rt.FileFormat == "avro":
 		return "reading " + rt.FileFormat + " data files is not supported yet"
-	case rt.MergeEngine == "partial-update" || rt.MergeEngine == "aggregation":
-		return "merge engine " + rt.MergeEngine + " is not supported yet"
-	case rt.Options["sequence.field"] != "":
-		return "sequence.field is not supported yet"
 	}
 	return ""
 }

@@ -196,10 +196,16 @@ func filesReadersRaw(t *Table, split *Split, files []manifest.DataFileMeta, fiel
 // vector if it has one.
 func (t *Table) openDataFile(ctx context.Context, split *Split, f *manifest.DataFileMeta, fields []types.DataField, o ReadOptions) (datafile.BatchReader, error) {
 	p := split.DataFilePath(f)
-	switch ext := strings.ToLower(path.Ext(f.FileName)); ext {
-	case ".parquet":
-	default:
-		return nil, fmt.Errorf("data file %s: format %q is not supported yet (Tarn reads parquet)", p, strings.TrimPrefix(ext, "."))
+	ff, ok := datafile.FormatOf(f.FileName)
+	if !ok {
+		return nil, fmt.Errorf("data file %s: format %q is not supported (Tarn reads parquet, orc and avro)", p, strings.TrimPrefix(path.Ext(f.FileName), "."))
+	}
+	oo := datafile.OpenOptions{Mem: o.Mem}
+	if ff != datafile.FormatParquet {
+		// Avro files name fields without ids: match them by the names of the file's schema.
+		if s, err := t.Schema(ctx, f.SchemaID); err == nil {
+			oo.FileFields = s.Fields
+		}
 	}
 	file, err := t.fio.Open(ctx, p)
 	if err != nil {
@@ -208,7 +214,7 @@ func (t *Table) openDataFile(ctx context.Context, split *Split, f *manifest.Data
 		}
 		return nil, err
 	}
-	pf, err := datafile.OpenParquet(file, p, o.Mem)
+	pf, err := datafile.OpenDataFile(file, p, ff, oo)
 	if err != nil {
 		file.Close()
 		return nil, err
@@ -217,8 +223,8 @@ func (t *Table) openDataFile(ctx context.Context, split *Split, f *manifest.Data
 		pf.Close()
 		return nil, fmt.Errorf("data file %s has %d rows, its manifest entry says %d", p, pf.NumRows(), f.RowCount)
 	}
-	// Closing the Parquet reader closes file too.
-	r, err := pf.Read(ctx, fields, nil, o.BatchSize)
+	// Closing the data file closes file too.
+	r, err := pf.ReadFields(ctx, fields, o.BatchSize)
 	if err != nil {
 		pf.Close()
 		return nil, err

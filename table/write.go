@@ -208,9 +208,9 @@ func writableOptions(s *format.TableSchema, o CoreOptions) error {
 		}
 	}
 	switch o.FileFormat {
-	case "parquet":
+	case datafile.FormatParquet, datafile.FormatORC, datafile.FormatAvro:
 	default:
-		return fmt.Errorf("writing file.format %q is not supported yet (parquet is)", o.FileFormat)
+		return fmt.Errorf("writing file.format %q is not supported (parquet, orc and avro are)", o.FileFormat)
 	}
 	return nil
 }
@@ -805,7 +805,7 @@ type fileWriter struct {
 	path      string
 	out       fileio.Writer
 	counted   *countingWriter
-	pw        *datafile.ParquetWriter
+	pw        datafile.FileWriter
 	keyStats  *datafile.StatsCollector
 	valStats  *datafile.StatsCollector
 	nkeys     int
@@ -837,7 +837,7 @@ func (w *fileFactory) newFileWriter(ctx context.Context, dir string, fields []ty
 		return nil, err
 	}
 	cw := &countingWriter{w: out}
-	pw, err := datafile.NewParquetWriter(cw, fields, datafile.WriterOptions{Compression: w.opts.FileCompression, Mem: w.mem})
+	pw, err := datafile.NewFileWriter(cw, w.opts.FileFormat, fields, datafile.WriterOptions{Compression: w.opts.FileCompression, Mem: w.mem})
 	if err != nil {
 		out.Abort()
 		return nil, err

@@ -1,0 +1,135 @@
+package datafile
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/tarnlake/tarn/format/types"
+)
+
+// The data file formats Paimon writes (CoreOptions file.format).
+const (
+	FormatParquet = "parquet"
+	FormatORC     = "orc"
+	FormatAvro    = "avro"
+)
+
+// DataFile is an open data file of any format.
+type DataFile interface {
+	// NumRows is the file's row count.
+	NumRows() int64
+	// ReadFields returns batches of the given fields, in that order, with Arrow types from
+	// types.ToArrow: fields are matched by Paimon field id (by name where the format keeps
+	// no ids), a field the file lacks reads as nulls and a column of an older type is
+	// widened (Conform). batchSize <= 0 means DefaultBatchSize.
+	ReadFields(ctx context.Context, fields []types.DataField, batchSize int) (BatchReader, error)
+	// Close closes the file and its source.
+	Close() error
+}
+
+// FileWriter writes one data file of some format from Arrow record batches whose columns
+// are the writer's fields in order.
+type FileWriter interface {
+	Schema() *arrow.Schema
+	Write(b arrow.RecordBatch) error
+	// Rows is the number of rows written.
+	Rows() int64
+	// EstimatedSize is the bytes written plus those buffered, for rolling files.
+	EstimatedSize() int64
+	// Close finishes the file; it does not close the underlying writer.
+	Close() error
+}
+
+// OpenOptions configure OpenDataFile.
+type OpenOptions struct {
+	Mem memory.Allocator
+	// FileFields are the fields of the schema the file was written with (its schema id),
+	// if known. Formats that store no field ids (Avro) use them to find a field by id
+	// whose name changed since; without them fields match by name.
+	FileFields []types.DataField
+}
+
+// FormatOf is the format of a data file by its extension ("parquet", "orc", "avro").
+func FormatOf(fileName string) (string, bool) {
+	switch ext := strings.ToLower(strings.TrimPrefix(path.Ext(fileName), ".")); ext {
+	case FormatParquet, FormatORC, FormatAvro:
+		return ext, true
+	}
+	return "", false
+}
+
+// OpenDataFile opens a data file of the given format on src; name is used in errors.
+// Closing the returned file closes src if it is an io.Closer.
+func OpenDataFile(src Source, name, format string, o OpenOptions) (DataFile, error) {
+	switch strings.ToLower(format) {
+	case FormatParquet:
+		p, err := OpenParquet(src, name, o.Mem)
+		if err != nil {
+			return nil, err
+		}
+		return parquetDataFile{p}, nil
+	case FormatORC:
+		return OpenORC(src, name, o)
+	case FormatAvro:
+		return OpenAvro(src, name, o)
+	}
+	return nil, fmt.Errorf("data file %s: format %q is not supported (parquet, orc, avro)", name, format)
+}
+
+// NewFileWriter starts a data file of the given format and fields (in file order, system
+// columns included) on out.
+func NewFileWriter(out io.Writer, format string, fields []types.DataField, o WriterOptions) (FileWriter, error) {
+	switch strings.ToLower(format) {
+	case FormatParquet:
+		return NewParquetWriter(out, fields, o)
+	case FormatORC:
+		return NewORCWriter(out, fields, o)
+	case FormatAvro:
+		return NewAvroWriter(out, fields, o)
+	}
+	return nil, fmt.Errorf("file.format %q is not supported (parquet, orc, avro)", format)
+}
+
+// parquetDataFile adapts ParquetFile to DataFile (all row groups).
+type parquetDataFile struct{ *ParquetFile }
+
+func (p parquetDataFile) ReadFields(ctx context.Context, fields []types.DataField, batchSize int) (BatchReader, error) {
+	return p.ParquetFile.Read(ctx, fields, nil, batchSize)
+}
+
+// closeSource closes a source that is an io.Closer.
+func closeSource(src Source) error {
+	if c, ok := src.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// fileFieldNames maps requested fields to the names they had in the file's schema, by id:
+// "" for a field the file's schema lacks (added since). Without file fields, names are
+// kept. Key fields (_KEY_<name>) map through their value field; other system fields keep
+// their names.
+func fileFieldNames(fields, fileFields []types.DataField) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = f.Name
+		if len(fileFields) == 0 || f.ID >= RowIDFieldID {
+			continue
+		}
+		id, prefix := f.ID, ""
+		if f.ID >= KeyFieldIDStart {
+			id, prefix = f.ID-KeyFieldIDStart, KeyFieldPrefix
+		}
+		out[i] = ""
+		if j := types.FieldByID(fileFields, id); j >= 0 {
+			out[i] = prefix + fileFields[j].Name
+		}
+	}
+	return out
+}
