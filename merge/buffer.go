@@ -27,7 +27,7 @@ type BufferOptions struct {
 // SortBuffer returns the rows of a writer's buffer (batches of one layout, in no order)
 // in merge order: key, user sequence fields, sequence number (SortBufferWriteBuffer).
 func SortBuffer(batches []arrow.RecordBatch, o BufferOptions) ([]Ref, error) {
-	c, rows, err := sortBuffer(batches, o)
+	c, rows, err := sortBuffer(batches, &o)
 	if c != nil {
 		c.release()
 	}
@@ -51,7 +51,10 @@ type sortedRows struct {
 func (s *sortedRows) key(i int) []byte { return s.keys[s.offs[2*i]:s.offs[2*i+1]] }
 
 // sortBuffer binds an engine to the buffer's layout and sorts its rows.
-func sortBuffer(batches []arrow.RecordBatch, o BufferOptions) (*core, *sortedRows, error) {
+func sortBuffer(batches []arrow.RecordBatch, o *BufferOptions) (*core, *sortedRows, error) {
+	if o.BatchSize <= 0 {
+		o.BatchSize = datafile.DefaultBatchSize
+	}
 	var n int
 	for _, b := range batches {
 		n += int(b.NumRows())
@@ -66,7 +69,7 @@ func sortBuffer(batches []arrow.RecordBatch, o BufferOptions) (*core, *sortedRow
 	for i := range need {
 		need[i] = true
 	}
-	if err := c.bind(schema, o.Keys, o.Sequence, o.Kind, need); err != nil {
+	if err := c.bind(schema, o.Keys, o.Sequence, o.Kind, need, min(o.BatchSize, n)); err != nil {
 		return c, nil, err
 	}
 	type row struct {
@@ -112,10 +115,7 @@ func sortBuffer(batches []arrow.RecordBatch, o BufferOptions) (*core, *sortedRow
 // older levels. The result batches have the input's columns; the caller releases them.
 // The input batches are not released.
 func MergeBuffer(batches []arrow.RecordBatch, o BufferOptions) ([]arrow.RecordBatch, error) {
-	if o.BatchSize <= 0 {
-		o.BatchSize = datafile.DefaultBatchSize
-	}
-	c, rows, err := sortBuffer(batches, o)
+	c, rows, err := sortBuffer(batches, &o)
 	if c != nil {
 		defer c.release()
 	}

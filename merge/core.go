@@ -33,10 +33,11 @@ type core struct {
 	useq     []useqField
 	useqDesc bool
 
-	pending []Ref // output rows; Batch -1 marks a computed row
-	rows    *rowBuilder
-	nRows   int
-	keyDesc []byte
+	pending  []Ref // output rows; Batch -1 marks a built row
+	rows     *rowBuilder
+	nRows    int
+	copyRefs bool // build selected records too (engines that compute rows)
+	keyDesc  []byte
 }
 
 type useqField struct {
@@ -57,7 +58,7 @@ func newCore(e Engine, keep bool, mem memory.Allocator) *core {
 
 // bind binds the engine to the input schema; need marks the input columns computed rows
 // must carry (others are null in computed rows).
-func (c *core) bind(schema *arrow.Schema, keyCols []int, seqCol, kindCol int, need []bool) error {
+func (c *core) bind(schema *arrow.Schema, keyCols []int, seqCol, kindCol int, need []bool, batchSize int) error {
 	c.schema, c.keyCols, c.seqCol, c.kindCol = schema, keyCols, seqCol, kindCol
 	n := schema.NumFields()
 	if seqCol >= n || kindCol >= n {
@@ -109,7 +110,9 @@ func (c *core) bind(schema *arrow.Schema, keyCols []int, seqCol, kindCol int, ne
 		return err
 	}
 	c.m = m
-	c.rows = newRowBuilder(schema, need, c.mem)
+	c.rows = newRowBuilder(schema, need, c.mem, batchSize)
+	_, selects := m.(interface{ selectsOnly() })
+	c.copyRefs = !selects
 	return nil
 }
 
@@ -173,6 +176,14 @@ func (c *core) mergeGroup(g []Record) error {
 	case resRef:
 		rec := g[r.rec]
 		if !c.keep && datafile.IsRetract(rec.Kind) {
+			return nil
+		}
+		if c.copyRefs {
+			// Engines that compute rows build every output row, so that a flush emits
+			// the built columns as they are instead of gathering twice.
+			c.rows.appendRecord(c, rec.Ref)
+			c.pending = append(c.pending, Ref{Batch: -1, Row: int32(c.nRows)})
+			c.nRows++
 			return nil
 		}
 		c.pending = append(c.pending, rec.Ref)
@@ -252,16 +263,18 @@ func (c *core) release() {
 
 // rowBuilder builds the rows an engine computes, in the input layout.
 type rowBuilder struct {
-	schema *arrow.Schema
-	b      []array.Builder // nil for columns not needed
-	n      int
+	schema   *arrow.Schema
+	b        []array.Builder // nil for columns not needed
+	n        int
+	capacity int // rows reserved per batch
 }
 
-func newRowBuilder(schema *arrow.Schema, need []bool, mem memory.Allocator) *rowBuilder {
-	rb := &rowBuilder{schema: schema, b: make([]array.Builder, schema.NumFields())}
+func newRowBuilder(schema *arrow.Schema, need []bool, mem memory.Allocator, capacity int) *rowBuilder {
+	rb := &rowBuilder{schema: schema, b: make([]array.Builder, schema.NumFields()), capacity: capacity}
 	for i, f := range schema.Fields() {
 		if need[i] {
 			rb.b[i] = array.NewBuilder(mem, f.Type)
+			rb.b[i].Reserve(capacity)
 		}
 	}
 	return rb
@@ -286,6 +299,17 @@ func (rb *rowBuilder) append(c *core, key Ref, seq int64, kind int8) {
 	rb.n++
 }
 
+// appendRecord adds a record as it is.
+func (rb *rowBuilder) appendRecord(c *core, r Ref) {
+	batch := c.batches[r.Batch]
+	for col, b := range rb.b {
+		if b != nil {
+			appendCell(b, batch.Column(col), int(r.Row))
+		}
+	}
+	rb.n++
+}
+
 // finish returns the rows built so far as a batch and starts anew.
 func (rb *rowBuilder) finish(mem memory.Allocator) arrow.RecordBatch {
 	cols := make([]arrow.Array, len(rb.b))
@@ -294,6 +318,7 @@ func (rb *rowBuilder) finish(mem memory.Allocator) arrow.RecordBatch {
 			cols[i] = array.MakeArrayOfNull(mem, rb.schema.Field(i).Type, rb.n)
 		} else {
 			cols[i] = b.NewArray()
+			b.Reserve(rb.capacity)
 		}
 	}
 	out := newBatch(rb.schema, cols, rb.n)

@@ -135,6 +135,7 @@ func (d dedupMerger) merge(g []Record) (result, error) {
 }
 
 func (dedupMerger) emit(int, array.Builder) {}
+func (dedupMerger) selectsOnly()            {}
 
 // FirstRow keeps the first record of a key (FirstRowMergeFunction). Retractions are
 // errors unless IgnoreDelete, which skips them.
@@ -183,3 +184,4 @@ func (f firstRowMerger) merge(g []Record) (result, error) {
 }
 
 func (firstRowMerger) emit(int, array.Builder) {}
+func (firstRowMerger) selectsOnly()            {}

@@ -316,7 +316,7 @@ func (m *puMerger) updateNonNull(r Ref) error {
 	for _, f := range m.bound {
 		v := m.cell(r, f)
 		if !v.isNull() {
-			m.row[f].setCell(v)
+			m.row[f].st, m.row[f].ref = stRef, v
 		} else if !m.e.fields[f].Type.Nullable {
 			return fmt.Errorf("field %q can not be null", m.e.fields[f].Name)
 		}

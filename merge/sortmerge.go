@@ -166,7 +166,7 @@ func (m *SortMerge) start(ctx context.Context) error {
 	for i := range keys {
 		keys[i] = i
 	}
-	return m.c.bind(schema, keys, m.opts.KeyCount, m.opts.KeyCount+1, need)
+	return m.c.bind(schema, keys, m.opts.KeyCount, m.opts.KeyCount+1, need, m.opts.BatchSize)
 }
 
 // Next yields the next merged batch.
