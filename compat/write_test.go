@@ -24,7 +24,7 @@ import (
 // writeGap returns why Tarn cannot write a reference table's shape yet ("" if it can).
 func writeGap(rt refTable, schemaChanges bool) string {
 	switch {
-	case rt.FileFormat != "parquet":
+	case rt.FileFormat != "parquet" && rt.FileFormat != "orc" && rt.FileFormat != "avro":
 		return "writing " + rt.FileFormat + " data files is not supported yet"
 	case rt.MergeEngine == "partial-update" || rt.MergeEngine == "aggregation":
 		// The replay writes each snapshot's merged rows; merging them again is not the
