@@ -760,3 +760,68 @@ func oracleCheck(t *testing.T, path string) {
 	}
 	t.Logf("oracle: %s", strings.TrimSpace(out.String()))
 }
+
+// Tables with deletion vectors (index manifests and index files): expiry, tag deletion
+// and rollback keep exactly what the kept snapshots and tags need.
+func TestLifecycleWithDeletionVectors(t *testing.T) {
+	for _, env := range lcEnvs {
+		t.Run(env.name, func(t *testing.T) {
+			ctx := context.Background()
+			fio, wh := env.open(t)
+			tbl := lcCreatePK(t, fio, wh, map[string]string{"deletion-vectors.enabled": "true"})
+			content := map[int64]string{}
+			record := func() {
+				for _, id := range lcSnapshotIDs(t, tbl) {
+					if _, ok := content[id]; !ok {
+						content[id] = lcScan(t, tbl, table.ScanOptions{SnapshotID: id})
+					}
+				}
+			}
+			for i := 0; i < 6; i++ {
+				lcWrite(t, tbl, fmt.Sprintf(`[{"id":1,"v":"v%d","dt":"x"},{"id":%d,"v":"n","dt":"x"},{"id":2,"v":"w%d","dt":"y"}]`, i, 10+i, i), false, false)
+				record()
+			}
+			index := false
+			for id := range content {
+				s, err := tbl.Snapshot(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				index = index || s.IndexManifest != nil
+			}
+			if !index {
+				t.Fatal("no snapshot has deletion vectors")
+			}
+			ids := lcSnapshotIDs(t, tbl)
+			mid := ids[len(ids)/2]
+			if _, err := tbl.CreateTag(ctx, "mid", mid, 0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tbl.ExpireSnapshots(ctx, table.ExpireOptions{RetainMin: 2, Now: lcFuture}); err != nil {
+				t.Fatal(err)
+			}
+			lcAssertReadable(t, tbl, content)
+			lcAssertExact(t, tbl)
+			if _, err := tbl.RollbackToTag(ctx, "mid"); err != nil {
+				t.Fatal(err)
+			}
+			for id := range content {
+				if id > mid {
+					delete(content, id) // these ids are taken again by new commits
+				}
+			}
+			lcAssertReadable(t, tbl, content)
+			lcAssertExact(t, tbl)
+			lcWrite(t, tbl, `[{"id":1,"v":"after","dt":"x"}]`, false, false)
+			record()
+			if _, err := tbl.DeleteTag(ctx, "mid"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tbl.ExpireSnapshots(ctx, table.ExpireOptions{RetainMin: 1, Now: lcFuture}); err != nil {
+				t.Fatal(err)
+			}
+			lcAssertReadable(t, tbl, content)
+			lcAssertExact(t, tbl)
+		})
+	}
+}
