@@ -10,6 +10,7 @@ import (
 
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format"
+	"github.com/tarnlake/tarn/internal/testenv"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -212,4 +213,63 @@ func TestLifecycleOracle(t *testing.T) {
 	lcAssertExact(t, tbl)
 	lcAssertReadable(t, tbl, content)
 	oracleCheck(t, tbl.Path())
+}
+
+// The whole lifecycle on S3 (a real MinIO server).
+func TestLifecycleOnS3(t *testing.T) {
+	ctx := context.Background()
+	s3 := testenv.MinIO(t)
+	fio, err := fileio.NewS3(ctx, s3.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := lcCreatePK(t, fio, "s3://"+s3.Bucket+"/wh", nil)
+	content := lcHistory(t, tbl)
+	for name, id := range map[string]int64{"t2": 2, "t4": 4} {
+		if _, err := tbl.CreateTag(ctx, name, id, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tbl.RegisterConsumer(ctx, "c", 6); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name string
+		run  func() error
+		want []int64
+	}{
+		{"expire", func() error {
+			_, err := tbl.ExpireSnapshots(ctx, table.ExpireOptions{RetainMin: 1, Now: lcFuture})
+			return err
+		}, lcRange(6, 8)},
+		{"delete a tag", func() error { _, err := tbl.DeleteTag(ctx, "t2"); return err }, lcRange(6, 8)},
+		{"expire past the consumer", func() error {
+			if err := tbl.DeleteConsumer(ctx, "c"); err != nil {
+				return err
+			}
+			_, err := tbl.ExpireSnapshots(ctx, table.ExpireOptions{RetainMin: 1, Now: lcFuture})
+			return err
+		}, []int64{8}},
+		{"rollback to an expired tag", func() error { _, err := tbl.RollbackToTag(ctx, "t4"); return err }, []int64{4}},
+		{"clean orphans", func() error {
+			if err := fio.WriteFile(ctx, tbl.Join("dt=x/bucket-0/data-orphan.parquet"), []byte("x")); err != nil {
+				return err
+			}
+			res, err := tbl.CleanOrphans(ctx, time.Nanosecond, false)
+			if err == nil && res.Deleted.Files() != 1 {
+				err = fmt.Errorf("deleted %v", res.Deleted.Paths)
+			}
+			return err
+		}, []int64{4}},
+	}
+	for _, s := range steps {
+		if err := s.run(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if got := lcSnapshotIDs(t, tbl); !lcEqualIDs(got, s.want) {
+			t.Fatalf("%s: snapshots %v, want %v", s.name, got, s.want)
+		}
+		lcAssertReadable(t, tbl, content)
+		lcAssertExact(t, tbl)
+	}
 }
