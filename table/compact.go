@@ -252,12 +252,6 @@ func (u *unitRewrite) upgrade(ctx context.Context, file manifest.DataFileMeta) e
 	return nil
 }
 
-// keepLatest keeps each key's latest record, deletions included (compaction below the top
-// level must keep them to shadow older levels).
-type keepLatest struct{}
-
-func (keepLatest) Pick(group []merge.Record) int { return len(group) - 1 }
-
 // rewriteSections merges the runs of each section and writes the result to the output
 // level; sections are disjoint and in key order, so output files stay sorted.
 func (t *Table) rewriteSections(ctx context.Context, f *fileFactory, s *Split, sections [][][]manifest.DataFileMeta, level int, dropDelete bool) (before, after []manifest.DataFileMeta, err error) {
@@ -266,9 +260,11 @@ func (t *Table) rewriteSections(ctx context.Context, f *fileFactory, s *Split, s
 	if err != nil {
 		return nil, nil, err
 	}
-	var engine merge.Engine = keepLatest{}
-	if dropDelete {
-		engine = merge.Deduplicate{}
+	// The table's merge engine merges each key; below the top level the merged record is
+	// kept even when it retracts, so that it keeps shadowing older levels.
+	engine, err := merge.NewEngine(f.schema.Fields, f.schema.PrimaryKeys, f.schema.Options)
+	if err != nil {
+		return nil, nil, err
 	}
 	out := make([]int, len(kv))
 	for i := range out {
@@ -283,7 +279,7 @@ func (t *Table) rewriteSections(ctx context.Context, f *fileFactory, s *Split, s
 			inputs[i] = &chain{next: filesReadersRaw(t, s, run, kv, ReadOptions{Mem: f.mem})}
 			before = append(before, run...)
 		}
-		m := merge.NewSortMerge(inputs, merge.Options{KeyCount: nk, Engine: engine, Output: out, Schema: schema, Mem: f.mem})
+		m := merge.NewSortMerge(inputs, merge.Options{KeyCount: nk, Engine: engine, KeepDeletes: !dropDelete, Output: out, Schema: schema, Mem: f.mem})
 		for {
 			b, err := m.Next(ctx)
 			if errors.Is(err, io.EOF) {
