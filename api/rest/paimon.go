@@ -45,7 +45,7 @@ func (a *API) paimonRoutes(r chi.Router) {
 			r.Post("/", a.alterTable)
 			r.Delete("/", a.dropTable)
 			r.Post("/commit", a.commitTable)
-			r.Post("/rollback", a.withTable(a.unsupportedOnTable("rollback is not supported by Tarn yet")))
+			r.Post("/rollback", a.withTable(a.rollbackTable))
 			r.Post("/rollback-schema", a.withTable(a.unsupportedOnTable("schema rollback is not supported by Tarn")))
 			r.Get("/token", a.withTable(a.unsupportedOnTable("data tokens are not supported: clients read table files with their own storage credentials")))
 			r.Post("/auth", a.withTable(a.authTableQuery))
@@ -1199,41 +1199,26 @@ func (a *API) listConsumers(w http.ResponseWriter, r *http.Request, _ catalog.Id
 		writeError(w, r, err)
 		return
 	}
-	ctx := r.Context()
-	entries, err := t.FileIO().List(ctx, t.Join(format.ConsumerDir))
+	consumers, err := t.Consumers(r.Context())
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
+	next := map[string]int64{}
 	var ids []string
-	for _, e := range entries {
-		if !e.IsDir && strings.HasPrefix(e.Name(), format.ConsumerPrefix) {
-			ids = append(ids, strings.TrimPrefix(e.Name(), format.ConsumerPrefix))
-		}
+	for _, c := range consumers {
+		next[c.ID] = c.NextSnapshot
+		ids = append(ids, c.ID)
 	}
-	items, next := pageStrings(ids, page)
+	items, token := pageStrings(ids, page)
 	out := []consumerInfo{}
 	for _, cid := range items {
-		data, err := t.FileIO().ReadFile(ctx, t.Join(format.ConsumerPath(cid)))
-		if errors.Is(err, fileio.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		var c struct {
-			NextSnapshot int64 `json:"nextSnapshot"`
-		}
-		if err := json.Unmarshal(data, &c); err != nil {
-			writeError(w, r, fmt.Errorf("consumer file %s: %w", t.Join(format.ConsumerPath(cid)), err))
-			return
-		}
-		out = append(out, consumerInfo{ConsumerID: cid, NextSnapshot: c.NextSnapshot})
+		out = append(out, consumerInfo{ConsumerID: cid, NextSnapshot: next[cid]})
 	}
-	writeJSON(w, http.StatusOK, pagedList("consumers", out, next))
+	writeJSON(w, http.StatusOK, pagedList("consumers", out, token))
 }
 
+// resetConsumer moves a consumer to a snapshot, or deletes it without one.
 func (a *API) resetConsumer(w http.ResponseWriter, r *http.Request, id catalog.Identifier, t *table.Table) {
 	var req resetConsumerRequest
 	if err := decodeJSON(r, &req, false); err != nil {
@@ -1245,24 +1230,24 @@ func (a *API) resetConsumer(w http.ResponseWriter, r *http.Request, id catalog.I
 		return
 	}
 	ctx := r.Context()
-	p := t.Join(format.ConsumerPath(req.ConsumerID))
 	if req.NextSnapshotID == nil {
-		if err := t.FileIO().Delete(ctx, p); err != nil {
+		// Deleting a consumer that does not exist is not an error, as in Paimon.
+		if err := t.DeleteConsumer(ctx, req.ConsumerID); err != nil && !errors.Is(err, table.ErrNotFound) {
 			writeError(w, r, err)
 			return
 		}
 		writeOK(w)
 		return
 	}
-	if _, err := t.Snapshot(ctx, *req.NextSnapshotID); err != nil {
-		if errors.Is(err, table.ErrNotFound) {
-			err = notFound(resSnapshot, strconv.FormatInt(*req.NextSnapshotID, 10), "snapshot %d of table %s does not exist", *req.NextSnapshotID, id)
-		}
-		writeError(w, r, err)
+	n := *req.NextSnapshotID
+	if n < 1 {
+		writeError(w, r, badRequest("nextSnapshotId %d: snapshot ids start at 1", n))
 		return
 	}
-	data, _ := json.Marshal(map[string]int64{"nextSnapshot": *req.NextSnapshotID})
-	if err := t.FileIO().WriteFile(ctx, p, data); err != nil {
+	if _, err := t.RegisterConsumer(ctx, req.ConsumerID, n); err != nil {
+		if errors.Is(err, table.ErrNotFound) {
+			err = notFound(resSnapshot, strconv.FormatInt(n, 10), "consumer %s of table %s cannot move to snapshot %d: %v", req.ConsumerID, id, n, err)
+		}
 		writeError(w, r, err)
 		return
 	}

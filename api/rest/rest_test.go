@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/export"
@@ -376,12 +377,48 @@ func TestPaimonCatalogProtocol(t *testing.T) {
 				t.Errorf("consumers %s", b)
 			}
 		}},
-		{"reset consumer to a missing snapshot", "POST", tbl + "/consumers/reset", `{"consumerId":"c1","nextSnapshotId":99}`, 404, nil},
+		{"reset consumer to no snapshot", "POST", tbl + "/consumers/reset", `{"consumerId":"c1","nextSnapshotId":0}`, 400, nil},
 		{"delete consumer", "POST", tbl + "/consumers/reset", `{"consumerId":"c1"}`, 200, nil},
 		{"auth query", "POST", tbl + "/auth", `{"select":["id"]}`, 200, nil},
 		{"data token", "GET", tbl + "/token", nil, 501, nil},
 		{"alter table", "POST", tbl, `{"changes":[{"action":"setOption","key":"a","value":"b"}]}`, 501, nil},
-		{"rollback", "POST", tbl + "/rollback", `{"instant":{"type":"snapshot","snapshotId":1}}`, 501, nil},
+		{"write more rows", "POST", "/api/v1/databases/db/tables/events/rows", `{"dt":"2026-01-03","id":4}` + "\n", 200, nil},
+		{"create tag", "POST", tbl + "/tags", `{"tagName":"t1","snapshotId":1}`, 200, nil},
+		{"create tag again", "POST", tbl + "/tags", `{"tagName":"t1"}`, 409, func(t *testing.T, b []byte) {
+			if r := decode[errorResponse](t, b); r.ResourceType == nil || *r.ResourceType != "TAG" {
+				t.Errorf("error %s", b)
+			}
+		}},
+		{"create tag of a missing snapshot", "POST", tbl + "/tags", `{"tagName":"t2","snapshotId":99}`, 404, nil},
+		{"create tag with a bad name", "POST", tbl + "/tags", `{"tagName":"../t2"}`, 400, nil},
+		{"create tag with retention", "POST", tbl + "/tags", `{"tagName":"t3","timeRetained":"1d"}`, 200, nil},
+		{"list tags", "GET", tbl + "/tags", nil, 200, func(t *testing.T, b []byte) {
+			if string(b) != "{\"tags\":[\"t1\",\"t3\"]}\n" {
+				t.Errorf("tags %s", b)
+			}
+		}},
+		{"get tag", "GET", tbl + "/tags/t3", nil, 200, func(t *testing.T, b []byte) {
+			r := decode[getTagResponse](t, b)
+			if r.TagName != "t3" || r.TagCreateTime == nil || r.TagTimeRetained == nil || *r.TagTimeRetained != "PT24H" || !strings.Contains(string(r.Snapshot), `"id":2`) {
+				t.Errorf("tag %s", b)
+			}
+		}},
+		{"snapshot of a tag", "GET", tbl + "/snapshots/t1", nil, 200, func(t *testing.T, b []byte) {
+			if !strings.Contains(string(b), `"id":1`) {
+				t.Errorf("snapshot %s", b)
+			}
+		}},
+		{"delete tag", "DELETE", tbl + "/tags/t3", nil, 200, nil},
+		{"delete tag again", "DELETE", tbl + "/tags/t3", nil, 404, nil},
+		{"rollback from a snapshot that is not the latest", "POST", tbl + "/rollback", `{"instant":{"type":"snapshot","snapshotId":1},"fromSnapshot":5}`, 409, nil},
+		{"rollback to a missing tag", "POST", tbl + "/rollback", `{"instant":{"type":"tag","tagName":"nope"}}`, 404, nil},
+		{"rollback to a missing snapshot", "POST", tbl + "/rollback", `{"instant":{"type":"snapshot","snapshotId":42}}`, 404, nil},
+		{"rollback", "POST", tbl + "/rollback", `{"instant":{"type":"snapshot","snapshotId":1},"fromSnapshot":2}`, 200, nil},
+		{"latest snapshot after the rollback", "GET", tbl + "/snapshots/LATEST", nil, 200, func(t *testing.T, b []byte) {
+			if !strings.Contains(string(b), `"id":1,`) {
+				t.Errorf("snapshot %s", b)
+			}
+		}},
 		{"views", "GET", p + "/databases/db/views", nil, 200, nil},
 		{"view details", "GET", p + "/databases/db/view-details", nil, 200, nil},
 		{"missing view", "GET", p + "/databases/db/views/v", nil, 404, nil},
@@ -589,5 +626,72 @@ func TestSnapshotStatsFollowDeltas(t *testing.T) {
 				t.Errorf("snapshot %d (%s):\nincremental %s\nfull        %s", snap.ID, snap.CommitKind, a, b)
 			}
 		})
+	}
+}
+
+func TestTarnTagsAndRollback(t *testing.T) {
+	e := newTestEnv(t, "")
+	e.must(201, "POST", "/api/v1/databases/db/tables", eventsTable)
+	e.must(200, "POST", "/api/v1/databases/db/tables/events/rows", eventRows)
+	e.must(200, "POST", "/api/v1/databases/db/tables/events/rows", `{"dt":"2026-01-03","id":4}`+"\n")
+	base := "/api/v1/databases/db/tables/events"
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		body   string
+		status int
+		want   string
+	}{
+		{"create tag of the latest snapshot", "POST", base + "/tags", `{"name":"v2"}`, 201, `"snapshotId":2`},
+		{"create tag of snapshot 1", "POST", base + "/tags", `{"name":"v1","snapshotId":1,"timeRetained":"12h"}`, 201, `"timeRetained":"PT12H"`},
+		{"create an existing tag", "POST", base + "/tags", `{"name":"v1"}`, 409, ""},
+		{"ignore an existing tag", "POST", base + "/tags", `{"name":"v1","ignoreIfExists":true}`, 201, `"snapshotId":1`},
+		{"bad retention", "POST", base + "/tags", `{"name":"v9","timeRetained":"soon"}`, 400, ""},
+		{"unknown field", "POST", base + "/tags", `{"name":"v9","snapshot":1}`, 400, ""},
+		{"list tags", "GET", base + "/tags", "", 200, `"name":"v1"`},
+		{"partitions of a tag", "GET", base + "/partitions?tag=v1", "", 200, `"snapshotId":1`},
+		{"rollback needs one target", "POST", base + "/rollback", `{"snapshotId":1,"tag":"v1"}`, 400, ""},
+		{"rollback to a tag", "POST", base + "/rollback", `{"tag":"v1","fromSnapshot":2}`, 200, `"deletedTags":["v2"]`},
+		{"the newer tag is gone", "DELETE", base + "/tags/v2", "", 404, ""},
+		{"delete tag", "DELETE", base + "/tags/v1", "", 204, ""},
+		{"no tags left", "GET", base + "/tags", "", 200, `{"tags":[]}`},
+	}
+	for _, tt := range tests {
+		var body any
+		if tt.body != "" {
+			body = tt.body
+		}
+		status, b := e.do(tt.method, tt.path, body)
+		if status != tt.status || !strings.Contains(string(b), tt.want) {
+			t.Fatalf("%s: %d %s, want %d containing %s", tt.name, status, b, tt.status, tt.want)
+		}
+	}
+	if got := e.rows("db", "events"); len(got) != 3 {
+		t.Errorf("rows after the rollback: %q", got)
+	}
+}
+
+func TestParseRetention(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"1d", 24 * time.Hour, true},
+		{"12h", 12 * time.Hour, true},
+		{"30 min", 30 * time.Minute, true},
+		{"90s", 90 * time.Second, true},
+		{"PT1H30M", 90 * time.Minute, true},
+		{"250ms", 250 * time.Millisecond, true},
+		{"soon", 0, false},
+		{"5 fortnights", 0, false},
+		{"PT1X", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseRetention(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseRetention(%q) = %v, %v", tt.in, got, err)
+		}
 	}
 }

@@ -33,6 +33,7 @@ func (a *API) tarnRoutes(r chi.Router) {
 		r.Get("/databases/{database}/tables/{table}/tags", a.tTable(a.tListTags))
 		r.Post("/databases/{database}/tables/{table}/tags", a.tTable(a.createTag))
 		r.Delete("/databases/{database}/tables/{table}/tags/{tag}", a.tTable(a.deleteTag))
+		r.Post("/databases/{database}/tables/{table}/rollback", a.tTable(a.tRollback))
 		r.Get("/databases/{database}/tables/{table}/partitions", a.tTable(a.tListPartitions))
 		r.Get("/databases/{database}/tables/{table}/compaction", a.tTable(a.tCompactionStatus))
 		r.Post("/databases/{database}/tables/{table}/compaction", a.tTable(a.tCompact))
@@ -421,36 +422,56 @@ func (a *API) tListFiles(w http.ResponseWriter, r *http.Request, id catalog.Iden
 }
 
 func (a *API) tListTags(w http.ResponseWriter, r *http.Request, _ catalog.Identifier, t *table.Table) {
-	names, err := t.TagNames(r.Context())
+	tags, err := t.ListTags(r.Context())
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	type tag struct {
-		Name       string `json:"name"`
-		SnapshotID int64  `json:"snapshotId"`
-		SchemaID   int64  `json:"schemaId"`
-		TimeMillis int64  `json:"timeMillis"`
-		CreateTime *int64 `json:"createTimeMillis,omitempty"`
-		Retained   string `json:"timeRetained,omitempty"`
-	}
-	out := []tag{}
-	for _, n := range names {
-		s, err := t.Tag(r.Context(), n)
-		if errors.Is(err, table.ErrNotFound) {
-			continue // deleted while listing
-		}
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		tg := tag{Name: n, SnapshotID: s.ID, SchemaID: s.SchemaID, TimeMillis: s.TimeMillis, CreateTime: tagCreateMillis(s.TagCreateTime)}
-		if d := tagTimeRetained(s.TagTimeRetained); d != nil {
-			tg.Retained = *d
-		}
-		out = append(out, tg)
+	out := []tarnTag{}
+	for i := range tags {
+		out = append(out, tarnTagOf(&tags[i]))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tags": out})
+}
+
+// tRollback rolls the table back: {"snapshotId": N} or {"tag": "name"}.
+func (a *API) tRollback(w http.ResponseWriter, r *http.Request, id catalog.Identifier, t *table.Table) {
+	var req struct {
+		SnapshotID   *int64 `json:"snapshotId"`
+		Tag          string `json:"tag"`
+		FromSnapshot *int64 `json:"fromSnapshot"`
+	}
+	if err := decodeJSON(r, &req, true); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var rr rollbackRequest
+	rr.FromSnapshot = req.FromSnapshot
+	switch {
+	case req.SnapshotID != nil && req.Tag == "":
+		rr.Instant = &rollbackInstant{Type: "snapshot", SnapshotID: req.SnapshotID}
+	case req.SnapshotID == nil && req.Tag != "":
+		rr.Instant = &rollbackInstant{Type: "tag", TagName: req.Tag}
+	default:
+		writeError(w, r, badRequest(`give either {"snapshotId": N} or {"tag": "name"}`))
+		return
+	}
+	res, err := a.rollback(r.Context(), id, t, rr)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"snapshotId": res.Target, "deletedSnapshots": nonNilInts(res.DeletedSnapshots), "deletedTags": nonNil(res.DeletedTags),
+		"deletedFiles": res.Deleted.Files(), "deletedBytes": res.Deleted.Bytes,
+	})
+}
+
+func nonNilInts(v []int64) []int64 {
+	if v == nil {
+		return []int64{}
+	}
+	return v
 }
 
 // tarnPartition is one partition of a snapshot.
