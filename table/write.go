@@ -79,6 +79,11 @@ type WriterOptions struct {
 	// order: the table's columns, then _SEQUENCE_NUMBER and _VALUE_KIND. The log system
 	// (package logsystem) writes them to its topic. The batch is valid during the call.
 	OnAppend func(ctx context.Context, partition []byte, bucket int, rec arrow.RecordBatch) error
+	// CompactionBudget limits the writer's background compactions; nil: no limit.
+	CompactionBudget Budget
+	// NoCompaction turns off compaction inside the writer (for a dedicated compaction job;
+	// tables whose readers skip level 0 compact level 0 on every commit regardless).
+	NoCompaction bool
 	// SequenceFloor, when set, gives the lowest sequence number a bucket may use next;
 	// the writer starts at the larger of it and what the table's files hold.
 	SequenceFloor func(partition []byte, bucket int) int64
@@ -99,8 +104,14 @@ type Writer struct {
 	buffered int64
 	assigner *bucketAssigner // dynamic bucket mode
 	engine   merge.Engine    // for lookup compaction
-	onAppend func(ctx context.Context, partition []byte, bucket int, rec arrow.RecordBatch) error
-	seqFloor func(partition []byte, bucket int) int64
+	budget   Budget
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bgWG     sync.WaitGroup
+	// NoCompaction turns off compaction inside the writer.
+	noCompaction bool
+	onAppend     func(ctx context.Context, partition []byte, bucket int, rec arrow.RecordBatch) error
+	seqFloor     func(partition []byte, bucket int) int64
 }
 
 // fileFactory writes data files of one table schema; the writer and compaction share it.
@@ -151,6 +162,7 @@ type bucketWriter struct {
 	// compaction needs the whole bucket); dvs its deletion vectors, loaded on first use.
 	files []manifest.DataFileMeta
 	dvs   *bucketDVs
+	bg    *bgCompaction // running background compaction
 }
 
 // NewWriter starts a writer on the table's latest schema and snapshot.
@@ -168,6 +180,8 @@ func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error)
 	if o.WriteBufferSize > 0 {
 		w.limit = o.WriteBufferSize
 	}
+	w.budget, w.noCompaction = o.CompactionBudget, o.NoCompaction
+	w.bgCtx, w.bgCancel = context.WithCancel(context.Background())
 	w.partIdx = schema.FieldIndexes(schema.PartitionKeys)
 	if opts.Bucket > 0 {
 		bk := opts.BucketKey
@@ -696,14 +710,19 @@ func (w *Writer) PrepareCommit(ctx context.Context) ([]CommitMessage, error) {
 		if err := w.flush(ctx, bw); err != nil {
 			return nil, err
 		}
-		if len(bw.newFiles)+len(bw.changelogFiles) == 0 {
+		if len(bw.newFiles)+len(bw.changelogFiles) == 0 && (bw.bg == nil || !bw.bg.finished()) {
 			continue
 		}
 		msg := CommitMessage{Partition: bw.partition, Bucket: bw.bucket, TotalBuckets: w.opts.Bucket, NewFiles: bw.newFiles, ChangelogFiles: bw.changelogFiles}
 		bw.files = append(bw.files, bw.newFiles...)
 		bw.newFiles, bw.changelogFiles = nil, nil
-		if w.pk && w.opts.lookupMode() {
+		switch {
+		case w.pk && w.opts.lookupMode():
 			if err := w.lookupCompact(ctx, bw, &msg); err != nil {
+				return nil, err
+			}
+		case w.pk && !w.noCompaction:
+			if err := w.maybeCompact(bw, &msg); err != nil {
 				return nil, err
 			}
 		}
@@ -767,8 +786,13 @@ func (w *Writer) lookupCompact(ctx context.Context, bw *bucketWriter, msg *Commi
 	return nil
 }
 
-// Close releases buffered data without writing it.
+// Close releases buffered data without writing it and stops background compactions
+// (their files stay unreferenced).
 func (w *Writer) Close() {
+	if w.bgCancel != nil {
+		w.bgCancel()
+		w.bgWG.Wait()
+	}
 	for _, bw := range w.buckets {
 		for _, b := range bw.batches {
 			b.Release()

@@ -8,13 +8,24 @@ import (
 	"os"
 	"strings"
 
+	"github.com/tarnlake/tarn/api/flight"
 	"github.com/tarnlake/tarn/server"
 )
 
-// serveOptions wire services into `tarn serve`. Other files of this command add to it in
-// init functions (e.g. server.WithFlight for the Arrow Flight service), so that a service
-// is built in by adding its file.
-var serveOptions []server.Option
+// serveOptions wire services into `tarn serve`. Other files of this command may add to it
+// in init functions, so that a service is built in by adding its file.
+var serveOptions = []server.Option{server.WithFlight(newFlightService)}
+
+// newFlightService is the Arrow Flight (and Flight SQL) service of api/flight. The server
+// hands it a listener already wrapped in TLS when TLS is configured.
+func newFlightService(_ context.Context, d server.Deps) (server.FlightService, error) {
+	return flight.NewService(d.Catalog, flight.Options{
+		Token:       d.Config.Token,
+		CatalogName: d.Config.CatalogName,
+		CommitGate:  d.Gate,
+		Logger:      d.Logger,
+	}), nil
+}
 
 func init() {
 	register("serve", "run the Tarn server (HTTP API, Paimon REST catalog, Arrow Flight)", cmdServe)

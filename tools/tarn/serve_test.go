@@ -3,7 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +20,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	arrowflight "github.com/apache/arrow-go/v18/arrow/flight"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
 )
 
 // syncBuffer is a buffer written by the server while the test reads it.
@@ -155,5 +168,99 @@ func TestServeUsageErrors(t *testing.T) {
 				t.Errorf("code %d, stderr %q", code, stderr)
 			}
 		})
+	}
+}
+
+// selfSignedCert writes a certificate and key for 127.0.0.1.
+func selfSignedCert(t *testing.T, dir string) (string, string, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	cert, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	_ = os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	_ = os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	c, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(c)
+	return cert, keyPath, pool
+}
+
+var flightLine = regexp.MustCompile(`Arrow Flight\s+grpc\+tls://(\S+)`)
+
+// tarn serve runs the Arrow Flight service beside HTTP, over TLS and with the token:
+// rows written over HTTP are read back with a Flight client.
+func TestServeFlightOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	cert, key, pool := selfSignedCert(t, dir)
+	t.Setenv("TARN_CONFIG", "")
+	base, out, stop := serve(t, "--warehouse", filepath.Join(dir, "wh"), "--http", "127.0.0.1:0", "--flight", "127.0.0.1:0",
+		"--token", "s3cret", "--tls-cert", cert, "--tls-key", key)
+	m := flightLine.FindStringSubmatch(out.String())
+	if m == nil || !strings.HasPrefix(base, "https://") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	for _, step := range []struct{ path, body string }{
+		{"/api/v1/databases/db/tables", `{"name":"t","columns":"id BIGINT NOT NULL, name STRING","primaryKeys":["id"],"options":{"bucket":"1"}}`},
+		{"/api/v1/databases/db/tables/t/rows", "{\"id\":1,\"name\":\"a\"}\n{\"id\":2,\"name\":\"b\"}\n"},
+	} {
+		req, _ := http.NewRequest("POST", base+step.path, strings.NewReader(step.body))
+		req.Header.Set("Authorization", "Bearer s3cret")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("POST %s: %d", step.path, resp.StatusCode)
+		}
+	}
+	cl, err := arrowflight.NewClientWithMiddleware(m[1], nil, nil,
+		grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer s3cret")
+	desc := &arrowflight.FlightDescriptor{Type: arrowflight.DescriptorCMD, Cmd: []byte(`{"table":"db.t"}`)}
+	if _, err := cl.GetFlightInfo(context.Background(), desc); err == nil {
+		t.Error("GetFlightInfo without the token succeeded")
+	}
+	info, err := cl.GetFlightInfo(ctx, desc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int64
+	for _, ep := range info.Endpoint {
+		stream, err := cl.DoGet(ctx, ep.Ticket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd, err := arrowflight.NewRecordReader(stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rd.Next() {
+			rows += rd.RecordBatch().NumRows()
+		}
+		rd.Release()
+	}
+	if rows != 2 {
+		t.Errorf("read %d rows over Flight, want 2", rows)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }
