@@ -620,7 +620,7 @@ func (c *orcCol) readBytes(b array.Builder, valid []bool, k int) error {
 			if i < 0 || i >= int64(len(c.dict)) {
 				return fmt.Errorf("dictionary index %d of %d", i, len(c.dict))
 			}
-			bb.Append(c.dict[i])
+			bb.Append(c.trim(c.dict[i]))
 		}
 		return nil
 	}
@@ -647,7 +647,7 @@ func (c *orcCol) readBytes(b array.Builder, valid []bool, k int) error {
 		}
 		l := int(vals[j])
 		j++
-		bb.Append(c.data[c.off : c.off+l])
+		bb.Append(c.trim(c.data[c.off : c.off+l]))
 		c.off += l
 	}
 	return nil
@@ -844,4 +844,16 @@ func (c *orcCol) readMap(b array.Builder, valid []bool, k int) error {
 		return err
 	}
 	return c.children[1].read(total, nil, ib)
+}
+
+// trim right-trims the spaces of CHAR values, as Java's CharTreeReader does (writers pad
+// them to the length).
+func (c *orcCol) trim(b []byte) []byte {
+	if c.t.Kind != orc.Char {
+		return b
+	}
+	for len(b) > 0 && b[len(b)-1] == ' ' {
+		b = b[:len(b)-1]
+	}
+	return b
 }
