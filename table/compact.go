@@ -147,12 +147,38 @@ func (t *Table) compactSplit(ctx context.Context, f *fileFactory, plan *Plan, s 
 		return msg, st, nil
 	}
 	dropDelete := unit.OutputLevel != 0 && (unit.OutputLevel >= levels.NonEmptyHighestLevel() || f.opts.DeletionVectors)
-	before, after, upgraded, err := t.rewriteUnit(ctx, f, plan, s, unit, levels.MaxLevel(), dropDelete, full)
+	var dvs *bucketDVs
+	if f.opts.DeletionVectors {
+		if dvs, err = t.loadBucketDVs(ctx, plan.Snapshot, s.Partition, s.Bucket); err != nil {
+			return msg, st, err
+		}
+	}
+	before, after, upgraded, err := t.rewriteUnit(ctx, f, plan, s, unit, levels.MaxLevel(), dropDelete, dvs)
 	if err != nil {
 		return msg, st, err
 	}
 	msg.CompactBefore, msg.CompactAfter = before, after
 	st.upgraded = upgraded
+	if dvs != nil {
+		// Rewritten files took their deletions with them; moved files keep their vectors.
+		moved := map[string]bool{}
+		for _, a := range after {
+			moved[a.FileName] = true
+		}
+		for _, b := range before {
+			if _, ok := dvs.vectors[b.FileName]; ok && !moved[b.FileName] {
+				delete(dvs.vectors, b.FileName)
+				dvs.changed = true
+			}
+		}
+		if dvs.changed {
+			res := &lookupResult{}
+			if err := t.writeBucketDVs(ctx, f, dvs, res); err != nil {
+				return msg, st, err
+			}
+			msg.NewIndexFiles, msg.DeletedIndexFiles = res.newIndex, res.deletedIndex
+		}
+	}
 	return msg, st, nil
 }
 
@@ -173,15 +199,16 @@ type unitRewrite struct {
 	before      []manifest.DataFileMeta
 	after       []manifest.DataFileMeta
 	upgraded    int
+	dvs         *bucketDVs // deletion vectors applied while reading (nil: none)
 }
 
-func (t *Table) rewriteUnit(ctx context.Context, f *fileFactory, plan *Plan, s *Split, unit lsm.Unit, maxLevel int, dropDelete, _ bool) (before, after []manifest.DataFileMeta, upgraded int, err error) {
+func (t *Table) rewriteUnit(ctx context.Context, f *fileFactory, plan *Plan, s *Split, unit lsm.Unit, maxLevel int, dropDelete bool, dvs *bucketDVs) (before, after []manifest.DataFileMeta, upgraded int, err error) {
 	sections, err := partitionSections(unit.Files(), f.keys)
 	if err != nil {
 		return nil, nil, 0, err
 	}
 	u := &unitRewrite{t: t, f: f, plan: plan, s: s, level: unit.OutputLevel, maxLevel: maxLevel,
-		dropDelete: dropDelete, minFileSize: int64(float64(f.target) * 0.7)}
+		dropDelete: dropDelete, minFileSize: int64(float64(f.target) * 0.7), dvs: dvs}
 	for _, section := range sections {
 		if len(section) > 1 {
 			u.candidate = append(u.candidate, section)
@@ -226,7 +253,7 @@ func (u *unitRewrite) flush(ctx context.Context) error {
 }
 
 func (u *unitRewrite) rewrite(ctx context.Context, sections [][][]manifest.DataFileMeta) error {
-	b, a, err := u.t.rewriteSections(ctx, u.f, u.s, sections, u.level, u.dropDelete)
+	b, a, err := u.t.rewriteSections(ctx, u.f, u.s, sections, u.level, u.dropDelete, u.dvs)
 	if err != nil {
 		return err
 	}
@@ -254,7 +281,7 @@ func (u *unitRewrite) upgrade(ctx context.Context, file manifest.DataFileMeta) e
 
 // rewriteSections merges the runs of each section and writes the result to the output
 // level; sections are disjoint and in key order, so output files stay sorted.
-func (t *Table) rewriteSections(ctx context.Context, f *fileFactory, s *Split, sections [][][]manifest.DataFileMeta, level int, dropDelete bool) (before, after []manifest.DataFileMeta, err error) {
+func (t *Table) rewriteSections(ctx context.Context, f *fileFactory, s *Split, sections [][][]manifest.DataFileMeta, level int, dropDelete bool, dvs *bucketDVs) (before, after []manifest.DataFileMeta, err error) {
 	kv := datafile.KeyValueFields(f.keys, f.schema.Fields)
 	schema, err := types.ArrowSchema(kv)
 	if err != nil {
@@ -276,7 +303,7 @@ func (t *Table) rewriteSections(ctx context.Context, f *fileFactory, s *Split, s
 	for _, runs := range sections {
 		inputs := make([]merge.Input, len(runs))
 		for i, run := range runs {
-			inputs[i] = &chain{next: filesReadersRaw(t, s, run, kv, ReadOptions{Mem: f.mem})}
+			inputs[i] = &chain{next: filesReadersDV(t, s, run, kv, ReadOptions{Mem: f.mem}, dvs)}
 			before = append(before, run...)
 		}
 		m := merge.NewSortMerge(inputs, merge.Options{KeyCount: nk, Engine: engine, KeepDeletes: !dropDelete, Output: out, Schema: schema, Mem: f.mem})

@@ -74,6 +74,23 @@ func TestLookupCompactionModes(t *testing.T) {
 					t.Fatalf("after commit %d:\n%s\nwant\n%s", commit, got, want)
 				}
 			}
+			// A full compaction applies the deletion vectors while rewriting and drops
+			// the vectors of the files it replaced.
+			if _, err := tbl.Compact(ctx, table.CompactOptions{Full: true}); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := scanJSONL(t, tbl, table.ScanOptions{}), modelJSONL(model); got != want {
+				t.Fatalf("after full compaction:\n%s\nwant\n%s", got, want)
+			}
+			plan, err := tbl.Plan(ctx, table.ScanOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range plan.Splits {
+				if len(s.DeletionFiles) != 0 {
+					t.Errorf("bucket %d keeps %d deletion vectors after a full compaction", s.Bucket, len(s.DeletionFiles))
+				}
+			}
 		})
 	}
 }

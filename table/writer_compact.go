@@ -89,7 +89,7 @@ func (w *Writer) maybeCompact(bw *bucketWriter, msg *CommitMessage) error {
 			}
 			defer w.budget.Release()
 		}
-		c.before, c.after, _, c.err = w.t.rewriteUnit(ctx, &f, nil, split, unit, levels.MaxLevel(), dropDelete, false)
+		c.before, c.after, _, c.err = w.t.rewriteUnit(ctx, &f, nil, split, unit, levels.MaxLevel(), dropDelete, nil)
 	}()
 	return nil
 }
