@@ -280,6 +280,27 @@ func TestTailStartsAndErrors(t *testing.T) {
 	if want := []string{s1[0], s2[0]}; !slices.Equal(lines, want) {
 		t.Fatalf("from snapshot 1: %q, want %q", lines, want)
 	}
+	// GetFlightInfo and GetSchema take a tail command too: one endpoint that starts it.
+	desc := &flight.FlightDescriptor{Type: flight.DescriptorCMD, Cmd: []byte(`{"tail":{"table":"db.t","start":"full","columns":["id"]}}`)}
+	info, err := e.client.GetFlightInfo(e.ctx, desc)
+	if err != nil || len(info.Endpoint) != 1 {
+		t.Fatalf("tail FlightInfo: %v, %v", info, err)
+	}
+	sr, err := e.client.GetSchema(e.ctx, desc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc, err := flight.DeserializeSchema(sr.Schema, nil); err != nil || sc.NumFields() != 3 || sc.Field(1).Name != "_ROW_KIND" || sc.Field(2).Name != "_SNAPSHOT_ID" {
+		t.Fatalf("tail schema %v, %v", sc, err)
+	}
+	var tc map[string]any
+	if err := json.Unmarshal(info.Endpoint[0].Ticket.Ticket, &tc); err != nil {
+		t.Fatal(err)
+	}
+	tl = e.startTail(t, tc["tail"].(map[string]any))
+	if lines, _ = tl.readUntil(t, 2); len(lines) != 2 {
+		t.Fatalf("tail from its FlightInfo: %q", lines)
+	}
 	// Idle tails send heartbeats.
 	tl = e.startTail(t, map[string]any{"table": "db.t"})
 	for range 3 {
