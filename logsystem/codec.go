@@ -447,11 +447,15 @@ type RowDecoder struct {
 	fields []types.DataField
 	schema *arrow.Schema
 	rb     *array.RecordBuilder
+	bs     []array.Builder
 	decs   []decodeFunc
 	rows   int
 }
 
-type decodeFunc func(r *reader)
+// decodeFunc decodes one non-null value starting at b[i] into its builder and returns the
+// index after it, or -1 when b is too short or the value malformed. Decoding works on
+// indexes, not on a reader object, so that the hot loop writes no pointers.
+type decodeFunc func(b []byte, i int) int
 
 // NewRowDecoder decodes rows of fields into batches with the fields' Arrow schema.
 func NewRowDecoder(fields []types.DataField, mem memory.Allocator) (*RowDecoder, error) {
@@ -470,6 +474,7 @@ func NewRowDecoder(fields []types.DataField, mem memory.Allocator) (*RowDecoder,
 			return nil, fmt.Errorf("logsystem: column %q: %w", fields[i].Name, err)
 		}
 		d.decs = append(d.decs, f)
+		d.bs = append(d.bs, d.rb.Field(i))
 	}
 	return d, nil
 }
@@ -483,24 +488,23 @@ func (d *RowDecoder) Len() int { return d.rows }
 // Append decodes a row's values. On error the builders may hold a partial row: the
 // decoder must not be used further.
 func (d *RowDecoder) Append(h *RowHeader) error {
-	r := reader{b: h.body}
+	b := h.body
 	nb := (len(d.decs) + 7) / 8
-	bitmap := r.bytes(uint64(nb))
-	if r.err != nil {
-		return r.err
+	if len(b) < nb {
+		return fmt.Errorf("%w: truncated null bitmap", ErrFormat)
 	}
+	i := nb
 	for j, f := range d.decs {
-		if bitmap[j/8]&(1<<(j%8)) != 0 {
-			d.rb.Field(j).AppendNull()
+		if b[j>>3]&(1<<(j&7)) != 0 {
+			d.bs[j].AppendNull()
 			continue
 		}
-		f(&r)
-		if r.err != nil {
-			return fmt.Errorf("column %q: %w", d.fields[j].Name, r.err)
+		if i = f(b, i); i < 0 {
+			return fmt.Errorf("%w: column %q: truncated or malformed value", ErrFormat, d.fields[j].Name)
 		}
 	}
-	if len(r.b) != 0 {
-		return fmt.Errorf("%w: %d bytes after the last column (was the record written with another schema?)", ErrFormat, len(r.b))
+	if i != len(b) {
+		return fmt.Errorf("%w: %d bytes after the last column (was the record written with another schema?)", ErrFormat, len(b)-i)
 	}
 	d.rows++
 	return nil
@@ -518,123 +522,246 @@ func (d *RowDecoder) NewBatch() arrow.RecordBatch {
 // Release frees the builders.
 func (d *RowDecoder) Release() { d.rb.Release() }
 
-func decoderFor(b array.Builder) (decodeFunc, error) {
-	switch b := b.(type) {
+func uvarintAt(b []byte, i int) (uint64, int) {
+	if i < 0 || i >= len(b) {
+		return 0, -1
+	}
+	v, n := binary.Uvarint(b[i:])
+	if n <= 0 {
+		return 0, -1
+	}
+	return v, i + n
+}
+
+func varintAt(b []byte, i int) (int64, int) {
+	if i < 0 || i >= len(b) {
+		return 0, -1
+	}
+	v, n := binary.Varint(b[i:])
+	if n <= 0 {
+		return 0, -1
+	}
+	return v, i + n
+}
+
+// bytesAt reads a length-prefixed byte string.
+func bytesAt(b []byte, i int) ([]byte, int) {
+	n, i := uvarintAt(b, i)
+	if i < 0 || n > uint64(len(b)-i) {
+		return nil, -1
+	}
+	return b[i : i+int(n)], i + int(n)
+}
+
+func decoderFor(bld array.Builder) (decodeFunc, error) {
+	switch bb := bld.(type) {
 	case *array.BooleanBuilder:
-		return func(r *reader) { b.Append(r.byte() != 0) }, nil
+		return func(b []byte, i int) int {
+			if i >= len(b) {
+				return -1
+			}
+			bb.Append(b[i] != 0)
+			return i + 1
+		}, nil
 	case *array.Int8Builder:
-		return func(r *reader) { b.Append(int8(r.byte())) }, nil
+		return func(b []byte, i int) int {
+			if i >= len(b) {
+				return -1
+			}
+			bb.Append(int8(b[i]))
+			return i + 1
+		}, nil
 	case *array.Int16Builder:
-		return func(r *reader) { b.Append(int16(r.varint())) }, nil
+		return func(b []byte, i int) int {
+			v, i := varintAt(b, i)
+			if i >= 0 {
+				bb.Append(int16(v))
+			}
+			return i
+		}, nil
 	case *array.Int32Builder:
-		return func(r *reader) { b.Append(int32(r.varint())) }, nil
+		return func(b []byte, i int) int {
+			v, i := varintAt(b, i)
+			if i >= 0 {
+				bb.Append(int32(v))
+			}
+			return i
+		}, nil
 	case *array.Int64Builder:
-		return func(r *reader) { b.Append(r.varint()) }, nil
+		return func(b []byte, i int) int {
+			v, i := varintAt(b, i)
+			if i >= 0 {
+				bb.Append(v)
+			}
+			return i
+		}, nil
 	case *array.Date32Builder:
-		return func(r *reader) { b.Append(arrow.Date32(r.varint())) }, nil
+		return func(b []byte, i int) int {
+			v, i := varintAt(b, i)
+			if i >= 0 {
+				bb.Append(arrow.Date32(v))
+			}
+			return i
+		}, nil
 	case *array.Time32Builder:
-		return func(r *reader) { b.Append(arrow.Time32(r.varint())) }, nil
+		return func(b []byte, i int) int {
+			v, i := varintAt(b, i)
+			if i >= 0 {
+				bb.Append(arrow.Time32(v))
+			}
+			return i
+		}, nil
 	case *array.TimestampBuilder:
-		return func(r *reader) { b.Append(arrow.Timestamp(r.varint())) }, nil
+		return func(b []byte, i int) int {
+			v, i := varintAt(b, i)
+			if i >= 0 {
+				bb.Append(arrow.Timestamp(v))
+			}
+			return i
+		}, nil
 	case *array.Float32Builder:
-		return func(r *reader) { b.Append(math.Float32frombits(r.uint32())) }, nil
+		return func(b []byte, i int) int {
+			if len(b)-i < 4 {
+				return -1
+			}
+			bb.Append(math.Float32frombits(binary.LittleEndian.Uint32(b[i:])))
+			return i + 4
+		}, nil
 	case *array.Float64Builder:
-		return func(r *reader) { b.Append(math.Float64frombits(r.uint64())) }, nil
+		return func(b []byte, i int) int {
+			if len(b)-i < 8 {
+				return -1
+			}
+			bb.Append(math.Float64frombits(binary.LittleEndian.Uint64(b[i:])))
+			return i + 8
+		}, nil
 	case *array.Decimal128Builder:
-		return func(r *reader) {
-			lo := r.uint64()
-			hi := r.uint64()
-			b.Append(decimal128.New(int64(hi), lo))
+		return func(b []byte, i int) int {
+			if len(b)-i < 16 {
+				return -1
+			}
+			lo := binary.LittleEndian.Uint64(b[i:])
+			hi := binary.LittleEndian.Uint64(b[i+8:])
+			bb.Append(decimal128.New(int64(hi), lo))
+			return i + 16
 		}, nil
 	case *array.StringBuilder:
-		return func(r *reader) { b.BinaryBuilder.Append(r.bytes(r.uvarint())) }, nil
+		return func(b []byte, i int) int {
+			v, i := bytesAt(b, i)
+			if i >= 0 {
+				bb.BinaryBuilder.Append(v)
+			}
+			return i
+		}, nil
 	case *array.BinaryBuilder:
-		return func(r *reader) { b.Append(r.bytes(r.uvarint())) }, nil
+		return func(b []byte, i int) int {
+			v, i := bytesAt(b, i)
+			if i >= 0 {
+				bb.Append(v)
+			}
+			return i
+		}, nil
 	case *array.ListBuilder:
-		elem, err := decoderFor(b.ValueBuilder())
+		vb := bb.ValueBuilder()
+		elem, err := decoderFor(vb)
 		if err != nil {
 			return nil, err
 		}
-		vb := b.ValueBuilder()
-		return func(r *reader) {
-			b.Append(true)
-			decodeElems(r, vb, elem)
+		return func(b []byte, i int) int {
+			bb.Append(true)
+			_, i = decodeElems(b, i, vb, elem)
+			return i
 		}, nil
 	case *array.FixedSizeListBuilder:
-		elem, err := decoderFor(b.ValueBuilder())
+		vb := bb.ValueBuilder()
+		elem, err := decoderFor(vb)
 		if err != nil {
 			return nil, err
 		}
-		vb := b.ValueBuilder()
-		n := uint64(b.Type().(*arrow.FixedSizeListType).Len())
-		return func(r *reader) {
-			b.Append(true)
-			if got := decodeElems(r, vb, elem); got != n && r.err == nil {
-				r.err = fmt.Errorf("%w: fixed-size list of %d elements holds %d", ErrFormat, n, got)
+		n := uint64(bb.Type().(*arrow.FixedSizeListType).Len())
+		return func(b []byte, i int) int {
+			bb.Append(true)
+			got, i := decodeElems(b, i, vb, elem)
+			if got != n {
+				return -1
 			}
+			return i
 		}, nil
 	case *array.MapBuilder:
-		kd, err := decoderFor(b.KeyBuilder())
+		kb, ib := bb.KeyBuilder(), bb.ItemBuilder()
+		kd, err := decoderFor(kb)
 		if err != nil {
 			return nil, err
 		}
-		vd, err := decoderFor(b.ItemBuilder())
+		vd, err := decoderFor(ib)
 		if err != nil {
 			return nil, err
 		}
-		kb, ib := b.KeyBuilder(), b.ItemBuilder()
-		return func(r *reader) {
-			b.Append(true)
-			nk := decodeElems(r, kb, kd)
-			if nv := decodeElems(r, ib, vd); nv != nk && r.err == nil {
-				r.err = fmt.Errorf("%w: map of %d keys and %d values", ErrFormat, nk, nv)
+		return func(b []byte, i int) int {
+			bb.Append(true)
+			nk, i := decodeElems(b, i, kb, kd)
+			nv, i := decodeElems(b, i, ib, vd)
+			if nk != nv {
+				return -1
 			}
+			return i
 		}, nil
 	case *array.StructBuilder:
-		fs := make([]decodeFunc, b.NumField())
+		fs := make([]decodeFunc, bb.NumField())
+		fbs := make([]array.Builder, bb.NumField())
 		for k := range fs {
+			fbs[k] = bb.FieldBuilder(k)
 			var err error
-			if fs[k], err = decoderFor(b.FieldBuilder(k)); err != nil {
+			if fs[k], err = decoderFor(fbs[k]); err != nil {
 				return nil, err
 			}
 		}
-		return func(r *reader) {
-			b.Append(true)
-			bitmap := r.bytes(uint64((len(fs) + 7) / 8))
-			if r.err != nil {
-				return
+		return func(b []byte, i int) int {
+			bb.Append(true)
+			nb := (len(fs) + 7) / 8
+			if i < 0 || len(b)-i < nb {
+				return -1
 			}
+			bitmap := b[i : i+nb]
+			i += nb
 			for k, f := range fs {
-				if bitmap[k/8]&(1<<(k%8)) != 0 {
-					b.FieldBuilder(k).AppendNull()
+				if bitmap[k>>3]&(1<<(k&7)) != 0 {
+					fbs[k].AppendNull()
 					continue
 				}
-				f(r)
+				if i = f(b, i); i < 0 {
+					return -1
+				}
 			}
+			return i
 		}, nil
 	}
-	return nil, fmt.Errorf("type %s is not supported by the log codec", b.Type())
+	return nil, fmt.Errorf("type %s is not supported by the log codec", bld.Type())
 }
 
-// decodeElems reads a count, a null bitmap and the elements into vb; it returns the count.
-func decodeElems(r *reader, vb array.Builder, elem decodeFunc) uint64 {
-	n := r.uvarint()
-	if r.err != nil {
-		return 0
+// decodeElems reads a count, a null bitmap and the elements into vb; it returns the
+// count and the index after them (-1 on error).
+func decodeElems(b []byte, i int, vb array.Builder, elem decodeFunc) (uint64, int) {
+	n, i := uvarintAt(b, i)
+	if i < 0 || n > uint64(len(b)-i)*8+8 {
+		return 0, -1
 	}
-	if n > uint64(len(r.b))*8+8 {
-		r.err = fmt.Errorf("%w: %d elements in %d bytes", ErrFormat, n, len(r.b))
-		return 0
+	nb := int((n + 7) / 8)
+	if len(b)-i < nb {
+		return 0, -1
 	}
-	bitmap := r.bytes((n + 7) / 8)
-	for k := uint64(0); k < n && r.err == nil; k++ {
-		if bitmap[k/8]&(1<<(k%8)) != 0 {
+	bitmap := b[i : i+nb]
+	i += nb
+	for k := uint64(0); k < n; k++ {
+		if bitmap[k>>3]&(1<<(k&7)) != 0 {
 			vb.AppendNull()
 			continue
 		}
-		elem(r)
+		if i = elem(b, i); i < 0 {
+			return 0, -1
+		}
 	}
-	return n
+	return n, i
 }
 
 // reader reads the codec's primitives, remembering the first error.

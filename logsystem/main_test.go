@@ -42,7 +42,16 @@ func TestMain(m *testing.M) {
 		os.Exit(helperMain())
 	}
 	ctx := context.Background()
-	k, stop, err := testenv.StartKafkaForMain(ctx)
+	var k *testenv.KafkaServer
+	var stop func()
+	var err error
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		err = testenv.ErrKafkaSkipped // fuzzing needs no broker
+	} else if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" && os.Getenv("TARN_BENCH_KAFKA") == "" {
+		err = testenv.ErrKafkaSkipped // benchmarks use the embedded broker unless asked
+	} else {
+		k, stop, err = testenv.StartKafkaForMain(ctx)
+	}
 	switch {
 	case errors.Is(err, testenv.ErrKafkaSkipped):
 		e, err := logsystem.StartEmbedded(ctx, "127.0.0.1:0")
