@@ -140,7 +140,7 @@ func (t *Table) Follow(ctx context.Context, o FollowOptions) (*Follower, error) 
 		o.Mem = memory.DefaultAllocator
 	}
 	if o.ConsumerID != "" {
-		if err := validConsumerID(o.ConsumerID); err != nil {
+		if err := checkConsumerName(o.ConsumerID); err != nil {
 			return nil, err
 		}
 	}
@@ -158,6 +158,9 @@ func (t *Table) Follow(ctx context.Context, o FollowOptions) (*Follower, error) 
 	}
 	if err := f.saveConsumer(ctx); err != nil {
 		unsub()
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("tail of %s: %w: %w", t.path, err, ErrSnapshotExpired)
+		}
 		return nil, err
 	}
 	return f, nil
@@ -489,61 +492,33 @@ func (f *Follower) Close() error {
 	return nil
 }
 
-// saveConsumer records the tail's next snapshot in its consumer file when it changed.
+// saveConsumer records the tail's next snapshot in its consumer file when it changed
+// (RegisterConsumer, which fails if expiry took that snapshot meanwhile).
 func (f *Follower) saveConsumer(ctx context.Context) error {
 	if f.o.ConsumerID == "" || f.consumer == f.pos.Snapshot {
 		return nil
 	}
-	if err := f.t.writeFollowConsumer(ctx, f.o.ConsumerID, f.pos.Snapshot); err != nil {
+	if _, err := f.t.RegisterConsumer(ctx, f.o.ConsumerID, f.pos.Snapshot); err != nil {
 		return err
 	}
 	f.consumer = f.pos.Snapshot
 	return nil
 }
 
-// Consumer files (consumer/consumer-<id>, Paimon's ConsumerManager layout).
-
-func validConsumerID(id string) error {
-	if id == "" || strings.ContainsAny(id, "/\\") || strings.Contains(id, "..") || len(id) > 200 {
-		return fmt.Errorf("consumer id %q: use a non-empty name without '/', '\\' or '..'", id)
-	}
-	for _, r := range id {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("consumer id %q: control characters are not allowed", id)
-		}
-	}
-	return nil
-}
-
-func (t *Table) followConsumerPath(id string) string {
-	return t.Join("consumer", "consumer-"+id)
-}
-
 // readFollowConsumer reads a consumer's nextSnapshot; ok is false when it has none.
 func (t *Table) readFollowConsumer(ctx context.Context, id string) (next int64, ok bool, err error) {
-	data, err := t.fio.ReadFile(ctx, t.followConsumerPath(id))
+	data, err := t.fio.ReadFile(ctx, t.consumerFile(id))
 	if errors.Is(err, fileio.ErrNotExist) {
 		return 0, false, nil
 	}
 	if err != nil {
 		return 0, false, fmt.Errorf("consumer %q of %s: %w", id, t.path, err)
 	}
-	var c struct {
-		NextSnapshot *int64 `json:"nextSnapshot"`
+	next, err = parseConsumer(data)
+	if err != nil {
+		return 0, false, fmt.Errorf("consumer %q of %s: %w", id, t.path, err)
 	}
-	if err := json.Unmarshal(data, &c); err != nil || c.NextSnapshot == nil {
-		return 0, false, fmt.Errorf("consumer %q of %s: not a consumer file: %q", id, t.path, data)
-	}
-	return *c.NextSnapshot, true, nil
-}
-
-// writeFollowConsumer records a consumer's nextSnapshot, in Paimon's JSON form.
-func (t *Table) writeFollowConsumer(ctx context.Context, id string, next int64) error {
-	data := fmt.Appendf(nil, "{\n  \"nextSnapshot\" : %d\n}", next)
-	if err := t.fio.WriteFile(ctx, t.followConsumerPath(id), data); err != nil {
-		return fmt.Errorf("consumer %q of %s: %w", id, t.path, err)
-	}
-	return nil
+	return next, true, nil
 }
 
 // Commit notifications: tails in this process wake as soon as a commit to their table
