@@ -81,9 +81,11 @@ type WriterOptions struct {
 	OnAppend func(ctx context.Context, partition []byte, bucket int, rec arrow.RecordBatch) error
 	// CompactionBudget limits the writer's background compactions; nil: no limit.
 	CompactionBudget Budget
-	// NoCompaction turns off compaction inside the writer (for a dedicated compaction job;
-	// tables whose readers skip level 0 compact level 0 on every commit regardless).
-	NoCompaction bool
+	// Compact runs Paimon's universal compaction inside the writer, in the background,
+	// for long-lived writers (streaming ingest). Short-lived writers leave compaction to
+	// Table.Compact or the server's workers. Tables whose readers skip level 0 (deletion
+	// vectors, first-row) compact level 0 on every commit regardless.
+	Compact bool
 	// SequenceFloor, when set, gives the lowest sequence number a bucket may use next;
 	// the writer starts at the larger of it and what the table's files hold.
 	SequenceFloor func(partition []byte, bucket int) int64
@@ -180,7 +182,7 @@ func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error)
 	if o.WriteBufferSize > 0 {
 		w.limit = o.WriteBufferSize
 	}
-	w.budget, w.noCompaction = o.CompactionBudget, o.NoCompaction
+	w.budget, w.noCompaction = o.CompactionBudget, !o.Compact
 	w.bgCtx, w.bgCancel = context.WithCancel(context.Background())
 	w.partIdx = schema.FieldIndexes(schema.PartitionKeys)
 	if opts.Bucket > 0 {
@@ -792,6 +794,15 @@ func (w *Writer) Close() {
 	if w.bgCancel != nil {
 		w.bgCancel()
 		w.bgWG.Wait()
+		// Files of compactions no commit took are unreferenced: remove them.
+		for _, bw := range w.buckets {
+			if bw.bg != nil {
+				for _, f := range bw.bg.after {
+					_ = w.t.fio.Delete(context.Background(), fileio.Join(bw.dir, f.FileName))
+				}
+				bw.bg = nil
+			}
+		}
 	}
 	for _, bw := range w.buckets {
 		for _, b := range bw.batches {

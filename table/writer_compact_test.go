@@ -25,7 +25,7 @@ func TestWriterBackgroundCompaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := tbl.NewWriter(ctx, table.WriterOptions{})
+	w, err := tbl.NewWriter(ctx, table.WriterOptions{Compact: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,6 +98,7 @@ func cmdWrite(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	inFormat := fs.String("format", "", "input format: jsonl, csv or parquet (default: from the file name, else jsonl)")
 	every := fs.Int64("commit-every", 0, "commit after every N rows (default: one commit for the whole input)")
 	user := fs.String("commit-user", "", "commit user (default: a new one per run)")
+	compact := fs.Bool("compact", false, "compact in the background while writing (a long write with --commit-every); by default compaction is left to 'tarn compact' or the server")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -144,7 +145,7 @@ func cmdWrite(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*user = "tarn-write-" + randomID()
 	}
 	bar := progress.New(stderr, "writing", "rows", 0)
-	w, err := t.NewWriter(ctx, table.WriterOptions{})
+	w, err := t.NewWriter(ctx, table.WriterOptions{Compact: *compact})
 	if err != nil {
 		return err
 	}
