@@ -104,7 +104,7 @@ func (d *avroDec) bytes() ([]byte, error) {
 }
 
 func (d *avroDec) fixed(n int) ([]byte, error) {
-	if n > len(d.b)-d.off {
+	if n < 0 || n > len(d.b)-d.off {
 		return nil, errAvroShort
 	}
 	v := d.b[d.off : d.off+n]

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -235,7 +236,8 @@ func (it *avroBlocks) next() (int64, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if count > int64(len(data))+1<<20 && count > 1<<24 {
+	// Every record of a Paimon schema takes a byte at least.
+	if count > int64(len(data)) && len(it.f.schema.Fields()) > 0 {
 		return 0, nil, fmt.Errorf("block of %d records in %d bytes is corrupt", count, len(data))
 	}
 	return count, data, nil
@@ -773,7 +775,8 @@ func (n *avroNode) read(d *avroDec) error {
 					return err
 				}
 			}
-			if count > int64(len(d.b)-d.off)+1 && count > 1<<20 {
+			// Every item of a Paimon schema takes a byte at least.
+			if count > int64(len(d.b)-d.off) {
 				return fmt.Errorf("collection of %d items in a %d-byte block", count, len(d.b))
 			}
 			for ; count > 0; count-- {
@@ -826,7 +829,7 @@ func (n *avroNode) appendInt(v int64) error {
 	case *array.TimestampBuilder:
 		b.Append(arrow.Timestamp(v))
 	case *array.Decimal128Builder:
-		d, err := decimal128.FromI64(v).Rescale(0, n.outScale)
+		d, err := rescaleDecimal(decimal128.FromI64(v), 0, n.outScale)
 		if err != nil {
 			return err
 		}
@@ -849,7 +852,7 @@ func (n *avroNode) appendBytes(v []byte) error {
 			return err
 		}
 		if n.decScale != n.outScale {
-			if d, err = d.Rescale(n.decScale, n.outScale); err != nil {
+			if d, err = rescaleDecimal(d, n.decScale, n.outScale); err != nil {
 				return err
 			}
 		}
@@ -880,4 +883,29 @@ func decimalFromBigEndian(v []byte) (decimal128.Num, error) {
 	}
 	copy(buf[16-len(v):], v)
 	return decimal128.New(int64(binary.BigEndian.Uint64(buf[:8])), binary.BigEndian.Uint64(buf[8:])), nil
+}
+
+// rescaleDecimal changes a decimal's scale, failing (rather than panicking, as
+// decimal128's Rescale can) on overflow or lost digits.
+func rescaleDecimal(d decimal128.Num, from, to int32) (decimal128.Num, error) {
+	if from == to {
+		return d, nil
+	}
+	if from < 0 || to < 0 || from > 76 || to > 76 {
+		return decimal128.Num{}, fmt.Errorf("decimal scale %d to %d", from, to)
+	}
+	v := d.BigInt()
+	if to > from {
+		v.Mul(v, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(to-from)), nil))
+	} else {
+		var r big.Int
+		v.QuoRem(v, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(from-to)), nil), &r)
+		if r.Sign() != 0 {
+			return decimal128.Num{}, fmt.Errorf("decimal of scale %d loses digits at scale %d", from, to)
+		}
+	}
+	if v.BitLen() > 127 {
+		return decimal128.Num{}, fmt.Errorf("decimal overflows 128 bits at scale %d", to)
+	}
+	return decimal128.FromBigInt(v), nil
 }

@@ -533,7 +533,7 @@ func (c *orcCol) appendInts(b array.Builder, valid []bool, vals []int64) error {
 				bb.AppendNull()
 				continue
 			}
-			d, err := decimal128.FromI64(vals[j]).Rescale(0, int32(c.want.Scale))
+			d, err := rescaleDecimal(decimal128.FromI64(vals[j]), 0, int32(c.want.Scale))
 			if err != nil {
 				return err
 			}
@@ -678,7 +678,7 @@ func (c *orcCol) readDecimals(b array.Builder, valid []bool, k int) error {
 			if s < 0 || s > 38 {
 				return fmt.Errorf("decimal scale %d", s)
 			}
-			if d, err = d.Rescale(s, want); err != nil {
+			if d, err = rescaleDecimal(d, s, want); err != nil {
 				return err
 			}
 		}
@@ -748,6 +748,9 @@ func (c *orcCol) readTimestamps(b array.Builder, valid []bool, k int) error {
 	return nil
 }
 
+// maxORCItems bounds the list or map items of one batch (a guard against corrupt lengths).
+const maxORCItems = 1 << 24
+
 var errTimestampRange = errors.New("timestamp is outside the range of nanosecond timestamps (1677-09-21..2262-04-11)")
 
 // timestampIn converts seconds and nanoseconds to an Arrow timestamp of a unit
@@ -783,7 +786,7 @@ func (c *orcCol) lengths(valid []bool, k int, base int) ([]int32, int, error) {
 		if v {
 			l := lens[j]
 			j++
-			if l < 0 || l > math.MaxInt32 || int64(base+total)+l > math.MaxInt32 {
+			if l < 0 || l > maxORCItems || int64(total)+l > maxORCItems {
 				return nil, 0, fmt.Errorf("collection of %d items", l)
 			}
 			total += int(l)

@@ -15,6 +15,9 @@ import (
 // at most this): a guard against corrupt headers.
 const maxChunk = 16 << 20
 
+// maxStream bounds a stream's decompressed size.
+const maxStream = 1 << 30
+
 // codec decompresses and compresses ORC compression chunks: each chunk has a 3-byte
 // little-endian header, length << 1 | isOriginal, then the compressed (or original)
 // bytes of at most the file's compression block size.
@@ -74,6 +77,9 @@ func (c *codec) decompress(dst, in []byte) ([]byte, error) {
 		}
 		chunk := in[:n]
 		in = in[n:]
+		if len(dst) > maxStream {
+			return nil, fmt.Errorf("stream decompresses to more than %d bytes", maxStream)
+		}
 		if h&1 == 1 {
 			dst = append(dst, chunk...)
 			continue

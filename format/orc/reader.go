@@ -70,11 +70,20 @@ func NewReader(src io.ReaderAt, size int64) (*Reader, error) {
 	if err := r.checkTypes(); err != nil {
 		return nil, err
 	}
+	var rows uint64
 	for i, s := range r.Foot.Stripes {
 		end := s.Offset + s.IndexLength + s.DataLength + s.FooterLength
 		if s.Offset < uint64(len(Magic)) || end < s.Offset || end > uint64(size) {
 			return nil, fmt.Errorf("stripe %d at %d+%d outside the file", i, s.Offset, end-s.Offset)
 		}
+		// A guard against corrupt counts: no stripe holds more than 16384 rows a byte.
+		if s.NumberOfRows > max(1<<20, (end-s.Offset)<<14) {
+			return nil, fmt.Errorf("stripe %d of %d bytes claims %d rows", i, end-s.Offset, s.NumberOfRows)
+		}
+		rows += s.NumberOfRows
+	}
+	if rows != r.Foot.NumberOfRows {
+		return nil, fmt.Errorf("stripes hold %d rows, the footer says %d", rows, r.Foot.NumberOfRows)
 	}
 	return r, nil
 }
