@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tarnlake/tarn/format"
+	"github.com/tarnlake/tarn/metrics"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -81,7 +82,23 @@ func (s *Service) doPut(stream flight.FlightService_DoPutServer, desc *flight.Fl
 		}
 		res, err := tbl.Commit(cctx, table.Commit{User: user, Identifier: ident, Messages: msgs})
 		if err != nil {
+			result := "error"
+			if errors.Is(err, table.ErrConflict) {
+				result = "conflict"
+			}
+			metrics.CommitDone(cmd.Table, "flight", result, 0, 0)
 			return fmt.Errorf("DoPut into %s: commit of %d rows: %w", cmd.Table, pending, err)
+		}
+		if res.Skipped {
+			metrics.CommitDone(cmd.Table, "flight", "skipped", 0, 0)
+		} else {
+			var size int64
+			for _, m := range msgs {
+				for _, f := range m.NewFiles {
+					size += f.FileSize
+				}
+			}
+			metrics.CommitDone(cmd.Table, "flight", "ok", pending, size)
 		}
 		if ident != format.BatchCommitIdentifier {
 			ident++

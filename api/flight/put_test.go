@@ -13,10 +13,12 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	tarnflight "github.com/tarnlake/tarn/api/flight"
+	"github.com/tarnlake/tarn/metrics"
 )
 
 // put sends batches (JSON rows of schema sc) with a descriptor and returns the PutResults.
@@ -105,6 +107,11 @@ func TestDoPutThenScan(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("after DoPut:\n%s", strings.Join(got, "\n"))
+	}
+	var m dto.Metric
+	if err := metrics.Commits.WithLabelValues("db.p", "flight", "ok").Write(&m); err != nil || m.GetCounter().GetValue() < 4 {
+		n := m.GetCounter().GetValue()
+		t.Errorf("tarn_commits_total{source=flight,result=ok} = %v, want >= 4", n)
 	}
 	// A retried stream with the same commit user and identifier commits once.
 	retry := &flight.FlightDescriptor{Type: flight.DescriptorCMD, Cmd: []byte(`{"table":"db.p","commit_user":"job-7","commit_identifier":40}`)}

@@ -17,6 +17,7 @@ import (
 	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/format/datafile"
 	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/metrics"
 	"github.com/tarnlake/tarn/predicate"
 	"github.com/tarnlake/tarn/table"
 )
@@ -181,6 +182,7 @@ func (s *Service) flightInfo(ctx context.Context, desc *flight.FlightDescriptor)
 	if err != nil {
 		return nil, err
 	}
+	metrics.ScanPlanned(sp.name, "flight")
 	return s.scanInfo(ctx, sp, desc)
 }
 
@@ -406,6 +408,11 @@ func (s *Service) doGetScan(tk *ScanTicket, stream flight.FlightService_DoGetSer
 	w := flight.NewRecordWriter(stream, ipc.WithSchema(sp.out), ipc.WithAllocator(s.o.Mem))
 	defer w.Close()
 	sent := int64(0)
+	kind := "scan"
+	if sp.incr != nil {
+		kind = "incremental"
+	}
+	defer func() { rowsSent.WithLabelValues(kind).Add(float64(sent)) }()
 	for _, open := range readers {
 		if sp.limit > 0 && sent >= sp.limit {
 			break

@@ -149,7 +149,7 @@ type planEntry struct {
 	at   time.Time
 }
 
-const planCacheMax = 256
+const planCacheMax = 32
 
 func newPlanCache(ttl time.Duration) *planCache {
 	return &planCache{ttl: ttl, m: map[string]*planEntry{}}

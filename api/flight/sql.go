@@ -18,6 +18,7 @@ import (
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/metrics"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -95,6 +96,9 @@ func (q *sqlServer) query(ctx context.Context, sql string, desc *flight.FlightDe
 	}
 	if st.Limit < 0 { // LIMIT 0
 		return &flight.FlightInfo{Schema: flight.SerializeSchema(sp.out, q.s.o.Mem), FlightDescriptor: desc, TotalRecords: 0, TotalBytes: -1}, sp.out, nil
+	}
+	if desc != nil {
+		metrics.ScanPlanned(name, "flight-sql")
 	}
 	info, err := q.s.scanInfo(ctx, sp, desc)
 	return info, sp.out, err

@@ -85,6 +85,8 @@ func (s *Service) doGetTail(tc *TailCommand, stream flight.FlightService_DoGetSe
 		return err
 	}
 	defer f.Close()
+	tailsActive.Inc()
+	defer tailsActive.Dec()
 	s.log.Debug("tail started", "table", tc.Table, "position", f.Position(), "consumer", tc.Consumer)
 	w := flight.NewRecordWriter(stream, ipc.WithSchema(f.Schema()), ipc.WithAllocator(s.o.Mem))
 	defer w.Close()
@@ -111,6 +113,7 @@ func (s *Service) doGetTail(tc *TailCommand, stream flight.FlightService_DoGetSe
 			continue
 		}
 		err = w.WriteWithAppMetadata(b.Record, tailMetadata(b.Position, false))
+		rowsSent.WithLabelValues("tail").Add(float64(b.Record.NumRows()))
 		b.Record.Release()
 		if err != nil {
 			return err
