@@ -25,7 +25,7 @@ func init() {
 // kafkaFlags are the settings of a Kafka cluster.
 type kafkaFlags struct {
 	brokers, mechanism, user, password, caFile, certFile, keyFile string
-	tls, insecure                                                  bool
+	tls, insecure                                                 bool
 }
 
 func addKafkaFlags(fs *flag.FlagSet) *kafkaFlags {
