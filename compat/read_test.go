@@ -18,16 +18,12 @@ import (
 // knownGaps are the table shapes Tarn cannot read yet, with the reason the matrix shows.
 // A gap that starts passing fails the test until it is removed from this list.
 var knownGaps = map[string]string{
-	"ref.types_pk_parquet":             tsRange,
-	"ref.types_append_parquet":         tsRange,
-	"ref.types_no_multiset_pk_parquet": tsRange,
-	"ref.types_pk_orc":                 tsRange,
-	"ref.types_append_orc":             tsRange,
+	"ref.types_ts9_extremes": tsRange,
 }
 
 // tsRange: Arrow's nanosecond timestamps hold 1677-09-21..2262-04-11; Tarn reports
 // TIMESTAMP(7..9) values outside that range as an error rather than wrapping them.
-const tsRange = "TIMESTAMP(9) values of year 0001/9999 do not fit Arrow nanosecond timestamps (reported as an error)"
+const tsRange = "TIMESTAMP(7..9) values outside 1677-09-21..2262-04-11 do not fit Arrow nanosecond timestamps (reported as an error, never wrapped)"
 
 // gapFor returns the reason a reference table is expected to fail, if any.
 func gapFor(rt refTable) string {

@@ -111,6 +111,9 @@ final class Gen {
         "2024-06-30T23:59:59.5"
     };
 
+    /** Whether TIMESTAMP(7..9) values may lie outside 1678..2261 (nanoseconds in a long). */
+    boolean nanoExtremes;
+
     boolean chance(double p) {
         return rnd.nextDouble() < p;
     }
@@ -243,6 +246,15 @@ final class Gen {
                     }
                     int unit = (int) Math.pow(10, 9 - p);
                     dt = dt.withNano(dt.getNano() / unit * unit);
+                    if (p > 6 && !nanoExtremes) {
+                        // Nanosecond values beyond 1678..2261 are exercised by the
+                        // types_ts9_extremes table of their own.
+                        if (dt.getYear() < 1678) {
+                            dt = LocalDateTime.of(1678, 1, 1, 0, 0).withNano(dt.getNano());
+                        } else if (dt.getYear() > 2261) {
+                            dt = LocalDateTime.of(2261, 12, 31, 23, 59, 59).withNano(dt.getNano());
+                        }
+                    }
                     if (orc && dt.getYear() < 1900) {
                         dt = LocalDateTime.of(1900, 1, 1, 0, 0); // ORC uses the Julian calendar before 1582
                     }

@@ -68,6 +68,7 @@ final class Generate {
             typesTable("types_append_" + fmt, fmt, false);
         }
         typesTable("types_no_multiset_pk_parquet", "parquet", true);
+        ts9ExtremesTable();
         pkTable("pk_bucket1", 1, new String[0], opts(), "parquet", "unpartitioned, fixed bucket 1");
         pkTable("pk_bucket4", 4, new String[0], opts(), "parquet", "unpartitioned, fixed bucket 4");
         pkTable("pk_dynamic_bucket", -1, new String[0], opts("dynamic-bucket.target-row-num", "20"), "parquet",
@@ -415,6 +416,25 @@ final class Generate {
         }
         verify(name, t, model);
         record(name, shape + "; inserts, updates, deletes over 3 commits", List.of("updates", "deletes"));
+    }
+
+    /** TIMESTAMP(9) at the edges of Paimon's range (years 0001 and 9999). */
+    private void ts9ExtremesTable() throws Exception {
+        String name = "types_ts9_extremes";
+        RowType type = RowType.of(new DataType[] {DataTypes.INT().notNull(), DataTypes.TIMESTAMP(9)},
+                new String[] {"id", "c_ts9"});
+        FileStoreTable t = create(name, type, new String[] {"id"}, new String[0], 1, "parquet", opts());
+        Model model = new Model(type, new String[] {"id"});
+        List<GenericRow> batch = new ArrayList<>();
+        String[] values = {"0001-01-01T00:00:00", "9999-12-31T23:59:59.999999999", "1677-09-21T00:12:43.145224191",
+            "2262-04-11T23:47:16.854775808", "1970-01-01T00:00:00.000000001"};
+        for (int i = 0; i < values.length; i++) {
+            batch.add(GenericRow.of(i, Timestamp.fromLocalDateTime(LocalDateTime.parse(values[i]))));
+        }
+        commit(t, batch);
+        model.apply(batch);
+        verify(name, t, model);
+        record(name, "TIMESTAMP(9) at the edges of its range (years 0001 and 9999)", List.of("timestamp-range"));
     }
 
     private void compositeKeyTable() throws Exception {

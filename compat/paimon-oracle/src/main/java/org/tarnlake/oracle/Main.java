@@ -26,6 +26,7 @@ public final class Main {
             "  changes TABLE --from N --to M [--with-snapshot-id]  streaming changes of snapshots N+1..M",
             "  check TABLE [--all]                check snapshots, manifests and files; read latest (--all: every snapshot)",
             "  write TABLE                        canonical JSON Lines on stdin, one batch commit",
+            "  buckets TABLE                      the bucket of each JSON Lines row on stdin (fixed-bucket tables)",
             "  compact TABLE [--full]             compact every partition and bucket",
             "  schema TABLE                       the table schema as Paimon's JSON",
             "  verify DIR                         check and re-read every table of a generated DIR against its expected files",
@@ -206,6 +207,15 @@ public final class Main {
                         long n = Ops.write(t, in);
                         System.err.println("wrote " + n + " rows; latest snapshot "
                                 + t.snapshotManager().latestSnapshotId());
+                        return 0;
+                    }
+                case "buckets":
+                    {
+                        allow(flags);
+                        need(pos, 2);
+                        FileStoreTable t = env.table(pos.get(1));
+                        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+                        Ops.buckets(t, in, out);
                         return 0;
                     }
                 case "compact":

@@ -182,6 +182,30 @@ public final class Ops {
         return rows.size();
     }
 
+    /**
+     * The bucket Paimon's row key extractor assigns each JSON Lines row (a full row of the
+     * table; fields missing from the object are null), one number per input line.
+     */
+    public static long buckets(FileStoreTable t, BufferedReader in, java.io.PrintWriter out) throws Exception {
+        RowType type = t.rowType();
+        org.apache.paimon.table.sink.KeyAndBucketExtractor<org.apache.paimon.data.InternalRow> ex =
+                new org.apache.paimon.table.sink.FixedBucketRowKeyExtractor(t.schema());
+        String line;
+        long n = 0;
+        while ((line = in.readLine()) != null) {
+            if (line.trim().isEmpty()) {
+                continue;
+            }
+            n++;
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) Json.parse(line);
+            ex.setRecord(FromJson.row(m, type));
+            out.print(ex.bucket());
+            out.print('\n');
+        }
+        return n;
+    }
+
     /** One batch commit of the rows (row kinds as set on them). */
     public static void commitRows(FileStoreTable t, List<GenericRow> rows) throws Exception {
         BatchWriteBuilder b = t.newBatchWriteBuilder();
