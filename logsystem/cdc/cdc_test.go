@@ -139,3 +139,28 @@ func TestPaimonTypes(t *testing.T) {
 		t.Errorf("no type: %s", got)
 	}
 }
+
+func TestParseDecimalFast(t *testing.T) {
+	tests := []struct {
+		in   string
+		p, s int
+		want int64
+		ok   bool
+	}{
+		{"12.5", 10, 2, 1250, true},
+		{"-0.01", 10, 2, -1, true},
+		{"007", 5, 0, 7, true},
+		{"+3", 5, 1, 30, true},
+		{"1.234", 10, 2, 0, false}, // needs rounding
+		{"1e3", 10, 2, 0, false},
+		{"", 10, 2, 0, false},
+		{"12345678901234567890", 38, 0, 0, false},
+		{"123456", 5, 0, 0, false},
+	}
+	for _, tc := range tests {
+		got, ok := cdc.ParseDecimalFast(tc.in, tc.p, tc.s)
+		if ok != tc.ok || (ok && got != tc.want) {
+			t.Errorf("%q (%d,%d): %d %v, want %d %v", tc.in, tc.p, tc.s, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -398,6 +398,10 @@ func newSetter(b array.Builder, t types.DataType) (setter, error) {
 			if err != nil {
 				return err
 			}
+			if n, ok := parseDecimalFast(s, t.Precision, t.Scale); ok {
+				c.d = decimal128.FromI64(n)
+				return nil
+			}
 			d, err := render.ParseDecimal(s, t.Precision, t.Scale)
 			if err != nil {
 				return err
@@ -532,6 +536,51 @@ func newSetter(b array.Builder, t types.DataType) (setter, error) {
 		}, func(c *cell) { bb.Append(arrow.Timestamp(c.i)) }}, nil
 	}
 	return setter{}, fmt.Errorf("type %s cannot be ingested from CDC messages", t)
+}
+
+// parseDecimalFast parses a plain decimal ("-12.5") of at most 18 digits whose fraction
+// fits the scale into its unscaled value; other forms are left to render.ParseDecimal.
+func parseDecimalFast(s string, precision, scale int) (int64, bool) {
+	neg := false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	var n int64
+	digits, frac := 0, -1
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if digits == 0 && c == '0' && frac < 0 {
+				continue // leading zeros
+			}
+			n = n*10 + int64(c-'0')
+			digits++
+			if frac >= 0 {
+				frac++
+			}
+		case c == '.' && frac < 0:
+			frac = 0
+		default:
+			return 0, false
+		}
+	}
+	if len(s) == 0 || frac > scale {
+		return 0, false
+	}
+	frac = max(frac, 0)
+	for ; frac < scale; frac++ {
+		n *= 10
+		digits++
+	}
+	if digits > 18 || digits > precision {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 func unsafeBytes(s string) []byte {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -125,10 +126,26 @@ type ingestion struct {
 	dirty  bool
 	warned map[string]bool
 
+	// The writer goroutine writes batches and commits while the caller's goroutine
+	// fetches and decodes the next messages.
+	jobs    chan job
+	pending sync.WaitGroup
+	wdone   chan struct{}
+
 	mu       sync.Mutex
 	stats    Stats
 	dlqErr   error
 	dlqCount int64
+	werr     error
+}
+
+// job is work for the writer goroutine: a batch to write and/or a commit of everything
+// written so far with the offsets consumed up to it.
+type job struct {
+	batch   arrow.RecordBatch
+	commit  bool
+	offsets map[int32]int64
+	done    chan error
 }
 
 func newIngestion(ctx context.Context, o Options) (*ingestion, error) {
@@ -217,7 +234,50 @@ func newIngestion(ctx context.Context, o Options) (*ingestion, error) {
 		in.close()
 		return nil, err
 	}
+	in.jobs, in.wdone = make(chan job, 2), make(chan struct{})
+	go in.writer(context.WithoutCancel(ctx))
 	return in, nil
+}
+
+// writer runs jobs until the jobs channel closes.
+func (in *ingestion) writer(ctx context.Context) {
+	defer close(in.wdone)
+	for j := range in.jobs {
+		var err error
+		if in.writeErr() == nil {
+			if j.batch != nil {
+				err = in.tw.Write(ctx, j.batch)
+			}
+			if err == nil && j.commit {
+				err = in.doCommit(ctx, j.offsets)
+			}
+		}
+		if j.batch != nil {
+			j.batch.Release()
+		}
+		if err != nil {
+			in.mu.Lock()
+			if in.werr == nil {
+				in.werr = err
+			}
+			in.mu.Unlock()
+		}
+		if j.done != nil {
+			j.done <- in.writeErr()
+		}
+		in.pending.Done()
+	}
+}
+
+func (in *ingestion) writeErr() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.werr
+}
+
+func (in *ingestion) submit(j job) {
+	in.pending.Add(1)
+	in.jobs <- j
 }
 
 // restore reads the offsets and the commit identifier of the last snapshot this
@@ -364,6 +424,11 @@ func (in *ingestion) openWriter(ctx context.Context) error {
 }
 
 func (in *ingestion) close() {
+	if in.jobs != nil {
+		close(in.jobs)
+		<-in.wdone
+		in.jobs = nil
+	}
 	if in.tw != nil {
 		in.tw.Close()
 	}
@@ -403,15 +468,15 @@ func (in *ingestion) run(ctx context.Context) error {
 				return err
 			}
 		}
-		if ctx.Err() != nil {
-			// Commit what was consumed before stopping.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			err := in.commit(cctx)
-			cancel()
+		if err := in.writeErr(); err != nil {
 			return err
 		}
+		if ctx.Err() != nil {
+			// Commit what was consumed before stopping.
+			return in.commit(context.WithoutCancel(ctx), true)
+		}
 		if time.Since(lastCommit) >= in.o.CommitInterval {
-			if err := in.commit(ctx); err != nil {
+			if err := in.commit(ctx, false); err != nil {
 				return err
 			}
 			lastCommit = time.Now()
@@ -424,10 +489,7 @@ func (in *ingestion) run(ctx context.Context) error {
 			in.o.Progress(in.snapshotStats())
 		}
 		if in.o.ExitAtEnd && in.atEnd() {
-			if err := in.commit(ctx); err != nil {
-				return err
-			}
-			return nil
+			return in.commit(ctx, true)
 		}
 	}
 }
@@ -566,9 +628,10 @@ func (in *ingestion) evolve(ctx context.Context, m *Message) error {
 		return nil
 	}
 	// The rows so far were written with the old schema: commit them first.
-	if err := in.commit(ctx); err != nil {
+	if err := in.commit(ctx, true); err != nil {
 		return err
 	}
+	in.pending.Wait()
 	t, err := in.o.AddColumns(ctx, in.tbl, add)
 	if err != nil {
 		return fmt.Errorf("cdc: add columns to %s: %w", in.o.Table, err)
@@ -618,24 +681,38 @@ func (in *ingestion) bad(ctx context.Context, r *kgo.Record, cause error) error 
 	return nil
 }
 
-func (in *ingestion) flushBatch(ctx context.Context) error {
-	b := in.bt.NewBatch()
-	if b == nil {
-		return nil
+// flushBatch hands the rows converted so far to the writer goroutine.
+func (in *ingestion) flushBatch(context.Context) error {
+	if b := in.bt.NewBatch(); b != nil {
+		in.submit(job{batch: b})
 	}
-	defer b.Release()
-	return in.tw.Write(ctx, b)
+	return in.writeErr()
 }
 
-// commit writes what was consumed since the last commit, with the offsets, as one
-// snapshot. Dead letters are flushed first so that no message is lost between the two.
-func (in *ingestion) commit(ctx context.Context) error {
+// commit has everything consumed since the last commit committed, with the offsets, as
+// one snapshot, by the writer goroutine; with wait it waits for the commit.
+func (in *ingestion) commit(ctx context.Context, wait bool) error {
 	if !in.dirty {
-		return nil
+		if wait {
+			in.pending.Wait()
+		}
+		return in.writeErr()
 	}
-	if err := in.flushBatch(ctx); err != nil {
-		return err
+	j := job{batch: in.bt.NewBatch(), commit: true, offsets: maps.Clone(in.next)}
+	if wait {
+		j.done = make(chan error, 1)
 	}
+	in.submit(j)
+	in.dirty = false
+	if wait {
+		return <-j.done
+	}
+	return in.writeErr()
+}
+
+// doCommit runs in the writer goroutine. Dead letters are flushed first so that no
+// message is lost between the two.
+func (in *ingestion) doCommit(ctx context.Context, next map[int32]int64) error {
 	if in.dlq != nil {
 		if err := in.dlq.Flush(ctx); err != nil {
 			return fmt.Errorf("cdc: dead-letter topic: %w", err)
@@ -652,7 +729,7 @@ func (in *ingestion) commit(ctx context.Context) error {
 		return err
 	}
 	offs := map[string]map[string]int64{in.o.Topic: {}}
-	for p, off := range in.next {
+	for p, off := range next {
 		offs[in.o.Topic][strconv.Itoa(int(p))] = off
 	}
 	raw, _ := json.Marshal(offs)
@@ -668,9 +745,8 @@ func (in *ingestion) commit(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cdc: commit: %w", err)
 	}
-	maps.Copy(in.done, in.next)
-	in.dirty = false
 	in.mu.Lock()
+	maps.Copy(in.done, next)
 	in.stats.Commits++
 	in.stats.Snapshot = res.SnapshotID
 	in.mu.Unlock()

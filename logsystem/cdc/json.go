@@ -29,18 +29,24 @@ const (
 
 // node is one value. Objects and arrays list their children as a linked range in the
 // arena: first child, and each child's next sibling.
+// Nodes hold no pointers (spans are offsets into the input), so the arena costs the
+// garbage collector nothing.
 type node struct {
 	kind    Kind
-	escaped bool   // a string holding backslash escapes
-	raw     []byte // string contents without quotes, number text, "true"/"false"
-	key     []byte // the member name when the node is an object member
+	escaped bool // a string holding backslash escapes
 	keyEsc  bool
-	first   int32 // first child, -1 if none
-	next    int32 // next sibling, -1 if last
-	n       int32 // number of children
-	start   int32 // an object's or array's span in the input
-	end     int32
+	hasKey  bool
+	// raw: string contents without quotes, number text, "true"/"false", or an object's
+	// or array's whole span; key: the member name when the node is an object member.
+	rawStart, rawEnd int32
+	keyStart, keyEnd int32
+	first            int32 // first child, -1 if none
+	next             int32 // next sibling, -1 if last
+	n                int32 // number of children
 }
+
+func (p *parser) raw(n *node) []byte { return p.buf[n.rawStart:n.rawEnd] }
+func (p *parser) key(n *node) []byte { return p.buf[n.keyStart:n.keyEnd] }
 
 // Value is a parsed JSON value; it is valid until the parser parses the next document.
 type Value struct {
@@ -104,11 +110,11 @@ func (p *parser) value() (int32, error) {
 	case c == '[':
 		return p.array()
 	case c == '"':
-		s, esc, err := p.str()
+		s, e, esc, err := p.str()
 		if err != nil {
 			return 0, err
 		}
-		return p.add(node{kind: String, raw: s, escaped: esc, first: -1, next: -1}), nil
+		return p.add(node{kind: String, rawStart: s, rawEnd: e, escaped: esc, first: -1, next: -1}), nil
 	case c == 't':
 		return p.literal("true", Bool)
 	case c == 'f':
@@ -125,9 +131,9 @@ func (p *parser) literal(lit string, k Kind) (int32, error) {
 	if len(p.buf)-p.pos < len(lit) || string(p.buf[p.pos:p.pos+len(lit)]) != lit {
 		return 0, p.fail("bad literal")
 	}
-	raw := p.buf[p.pos : p.pos+len(lit)]
+	start := int32(p.pos)
 	p.pos += len(lit)
-	return p.add(node{kind: k, raw: raw, first: -1, next: -1}), nil
+	return p.add(node{kind: k, rawStart: start, rawEnd: int32(p.pos), first: -1, next: -1}), nil
 }
 
 func (p *parser) number() (int32, error) {
@@ -163,11 +169,11 @@ func (p *parser) number() (int32, error) {
 			return 0, p.fail("bad number")
 		}
 	}
-	return p.add(node{kind: Number, raw: p.buf[start:p.pos], first: -1, next: -1}), nil
+	return p.add(node{kind: Number, rawStart: int32(start), rawEnd: int32(p.pos), first: -1, next: -1}), nil
 }
 
-// str reads a string at pos (on its quote) and returns its raw contents.
-func (p *parser) str() ([]byte, bool, error) {
+// str reads a string at pos (on its quote) and returns the span of its raw contents.
+func (p *parser) str() (int32, int32, bool, error) {
 	p.pos++
 	start := p.pos
 	esc := false
@@ -175,19 +181,19 @@ func (p *parser) str() ([]byte, bool, error) {
 		c := p.buf[p.pos]
 		switch {
 		case c == '"':
-			s := p.buf[start:p.pos]
+			end := p.pos
 			p.pos++
-			return s, esc, nil
+			return int32(start), int32(end), esc, nil
 		case c == '\\':
 			esc = true
 			p.pos += 2
 		case c < 0x20:
-			return nil, false, p.fail("control character in string")
+			return 0, 0, false, p.fail("control character in string")
 		default:
 			p.pos++
 		}
 	}
-	return nil, false, p.fail("unterminated string")
+	return 0, 0, false, p.fail("unterminated string")
 }
 
 func (p *parser) object() (int32, error) {
@@ -196,8 +202,8 @@ func (p *parser) object() (int32, error) {
 		return 0, p.fail("nested too deep")
 	}
 	defer func() { p.depth-- }()
-	self := p.add(node{kind: Object, first: -1, next: -1, start: int32(p.pos)})
-	defer func() { p.nodes[self].end = int32(p.pos) }()
+	self := p.add(node{kind: Object, first: -1, next: -1, rawStart: int32(p.pos)})
+	defer func() { p.nodes[self].rawEnd = int32(p.pos) }()
 	p.pos++
 	p.skipSpace()
 	if p.pos < len(p.buf) && p.buf[p.pos] == '}' {
@@ -210,7 +216,7 @@ func (p *parser) object() (int32, error) {
 		if p.pos >= len(p.buf) || p.buf[p.pos] != '"' {
 			return 0, p.fail("expected a member name")
 		}
-		key, keyEsc, err := p.str()
+		ks, ke, keyEsc, err := p.str()
 		if err != nil {
 			return 0, err
 		}
@@ -223,7 +229,8 @@ func (p *parser) object() (int32, error) {
 		if err != nil {
 			return 0, err
 		}
-		p.nodes[child].key, p.nodes[child].keyEsc = key, keyEsc
+		c := &p.nodes[child]
+		c.keyStart, c.keyEnd, c.keyEsc, c.hasKey = ks, ke, keyEsc, true
 		if last < 0 {
 			p.nodes[self].first = child
 		} else {
@@ -253,8 +260,8 @@ func (p *parser) array() (int32, error) {
 		return 0, p.fail("nested too deep")
 	}
 	defer func() { p.depth-- }()
-	self := p.add(node{kind: Array, first: -1, next: -1, start: int32(p.pos)})
-	defer func() { p.nodes[self].end = int32(p.pos) }()
+	self := p.add(node{kind: Array, first: -1, next: -1, rawStart: int32(p.pos)})
+	defer func() { p.nodes[self].rawEnd = int32(p.pos) }()
 	p.pos++
 	p.skipSpace()
 	if p.pos < len(p.buf) && p.buf[p.pos] == ']' {
@@ -311,10 +318,10 @@ func (v Value) Get(name string) Value {
 	}
 	for c := v.p.nodes[v.i].first; c >= 0; c = v.p.nodes[c].next {
 		n := &v.p.nodes[c]
-		if !n.keyEsc && string(n.key) == name {
+		if !n.keyEsc && string(v.p.key(n)) == name {
 			return Value{p: v.p, i: c}
 		}
-		if n.keyEsc && unescape(n.key) == name {
+		if n.keyEsc && unescape(v.p.key(n)) == name {
 			return Value{p: v.p, i: c}
 		}
 	}
@@ -337,11 +344,11 @@ func (v Value) Each(fn func(name string, e Value)) {
 	for c := v.p.nodes[v.i].first; c >= 0; c = v.p.nodes[c].next {
 		n := &v.p.nodes[c]
 		name := ""
-		if n.key != nil {
+		if n.hasKey {
 			if n.keyEsc {
-				name = unescape(n.key)
+				name = unescape(v.p.key(n))
 			} else {
-				name = unsafeString(n.key)
+				name = unsafeString(v.p.key(n))
 			}
 		}
 		fn(name, Value{p: v.p, i: c})
@@ -356,9 +363,9 @@ func (v Value) Str() string {
 	}
 	n := &v.p.nodes[v.i]
 	if n.kind == String && n.escaped {
-		return unescape(n.raw)
+		return unescape(v.p.raw(n))
 	}
-	return unsafeString(n.raw)
+	return unsafeString(v.p.raw(n))
 }
 
 // Raw is the raw text of a scalar (a string without quotes, escapes kept), or the input
@@ -367,11 +374,7 @@ func (v Value) Raw() []byte {
 	if v.p == nil {
 		return nil
 	}
-	n := &v.p.nodes[v.i]
-	if n.kind == Object || n.kind == Array {
-		return v.p.buf[n.start:n.end]
-	}
-	return n.raw
+	return v.p.raw(&v.p.nodes[v.i])
 }
 
 // Text returns the JSON text of any value, re-serialized for objects and arrays.

@@ -1,0 +1,4 @@
+package cdc
+
+// ParseDecimalFast is parseDecimalFast, for tests.
+var ParseDecimalFast = parseDecimalFast
