@@ -186,3 +186,36 @@ func TestTransactionalKilledWriter(t *testing.T) {
 	}
 	t.Logf("%s broker; tail: %v", brokerKind, gotTail)
 }
+
+// TestSASLPlain writes and tails a table's log over the real broker's SASL/PLAIN listener.
+func TestSASLPlain(t *testing.T) {
+	if realKafka == nil {
+		t.Skip("needs the Apache Kafka broker (SASL listener)")
+	}
+	ctx := context.Background()
+	conf := logsystem.Config{Brokers: []string{realKafka.SASLAddr}, SASLMechanism: "PLAIN", SASLUser: realKafka.SASLUser, SASLPassword: realKafka.SASLPassword}
+	tbl := newTable(t, "id INT NOT NULL, v STRING", "id", map[string]string{"bucket": "1"})
+	w := openWriter(t, tbl, conf)
+	defer w.close()
+	w.write(t, `{"id":1,"v":"a"}`)
+	s1 := w.commit(t)
+	tl, err := logsystem.NewTail(ctx, tbl, conf, logsystem.TailOptions{Snapshot: s1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.Close()
+	readTail(t, tl, s1, time.Minute)
+	w.write(t, `{"id":2,"v":"b"}`)
+	s2 := w.commit(t)
+	if got := readTail(t, tl, s2, time.Minute); len(got) != 1 || tl.Stats().LogSnapshots != 1 {
+		t.Fatalf("over SASL: %v, stats %+v", got, tl.Stats())
+	}
+	bad := conf
+	bad.SASLPassword = "wrong"
+	bad.DialTimeout = 5 * time.Second
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := logsystem.NewWriter(cctx, tbl, bad, logsystem.WriterOptions{}); err == nil {
+		t.Fatal("a wrong SASL password was accepted")
+	}
+}
