@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/tarnlake/tarn/format/binaryrow"
+	"github.com/tarnlake/tarn/format/datafile"
 	"github.com/tarnlake/tarn/format/types"
 	"github.com/tarnlake/tarn/table"
 )
@@ -185,7 +186,7 @@ func (p *Predicate) Apply(ctx context.Context, b arrow.RecordBatch) (arrow.Recor
 			if !found {
 				return nil, false
 			}
-			return arrowValue(b.Column(i), r), true
+			return rowValue(b.Column(i), r), true
 		}) == yes
 		all = all && ok
 		mb.UnsafeAppend(ok)
@@ -246,7 +247,7 @@ type cmpNode struct {
 
 func (n cmpNode) String() string { return fmt.Sprintf("%s %s %v", n.col, n.op, n.values) }
 
-// eval applies SQL semantics: a comparison with null is unknown, which filters a row out.
+// eval applies SQL semantics: a comparison with null is not true, which filters a row out.
 func (n cmpNode) eval(lookup func(string) (any, bool)) tri {
 	v, ok := lookup(n.col)
 	if !ok {
@@ -259,7 +260,9 @@ func (n cmpNode) eval(lookup func(string) (any, bool)) tri {
 		return boolTri(v != nil)
 	}
 	if v == nil {
-		return unknown
+		// A comparison with null is never true; negations were pushed into the leaves,
+		// so "not true" is final.
+		return no
 	}
 	switch n.op {
 	case In, NotIn:
@@ -457,51 +460,11 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// arrowValue reads row i of arr as the Go value binaryrow uses.
-func arrowValue(arr arrow.Array, i int) any {
-	if arr.IsNull(i) {
-		return nil
+// rowValue reads a row's value for evaluation; nested columns are only tested for null,
+// so any non-null marker does.
+func rowValue(arr arrow.Array, i int) any {
+	if v := datafile.Value(arr, i); v != nil || arr.IsNull(i) {
+		return v
 	}
-	switch a := arr.(type) {
-	case *array.Boolean:
-		return a.Value(i)
-	case *array.Int8:
-		return a.Value(i)
-	case *array.Int16:
-		return a.Value(i)
-	case *array.Int32:
-		return a.Value(i)
-	case *array.Int64:
-		return a.Value(i)
-	case *array.Float32:
-		return a.Value(i)
-	case *array.Float64:
-		return a.Value(i)
-	case *array.String:
-		return a.Value(i)
-	case *array.Binary:
-		return a.Value(i)
-	case *array.Decimal128:
-		return binaryrow.Decimal{Unscaled: a.Value(i).BigInt(), Scale: int(a.DataType().(*arrow.Decimal128Type).Scale)}
-	case *array.Date32:
-		return binaryrow.Date(a.Value(i))
-	case *array.Time32:
-		return binaryrow.Time(a.Value(i))
-	case *array.Timestamp:
-		v := int64(a.Value(i))
-		var ns int64
-		switch a.DataType().(*arrow.TimestampType).Unit {
-		case arrow.Second:
-			ns = v * 1e9
-		case arrow.Millisecond:
-			ns = v * 1e6
-		case arrow.Microsecond:
-			ns = v * 1e3
-		default:
-			ns = v
-		}
-		ms := floorDiv(ns, 1_000_000)
-		return binaryrow.Timestamp{Millis: ms, NanoOfMilli: int32(ns - ms*1_000_000)}
-	}
-	return true // nested: only IS [NOT] NULL applies
+	return true
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/tarnlake/tarn/format/binaryrow"
+	"github.com/tarnlake/tarn/format/datafile"
 	"github.com/tarnlake/tarn/format/types"
 )
 
@@ -71,29 +72,10 @@ func newFieldSetter(arr arrow.Array, t types.DataType) (fieldSetter, error) {
 	case *array.Timestamp:
 		unit := a.DataType().(*arrow.TimestampType).Unit
 		return wrap(func(w *binaryrow.Writer, pos, i int) {
-			w.WriteTimestamp(pos, t.Precision, timestampFromArrow(int64(a.Value(i)), unit), false)
+			w.WriteTimestamp(pos, t.Precision, datafile.TimestampOf(int64(a.Value(i)), unit), false)
 		}), nil
 	}
 	return nil, fmt.Errorf("column of type %s cannot be a key or partition column", arr.DataType())
-}
-
-func timestampFromArrow(v int64, unit arrow.TimeUnit) binaryrow.Timestamp {
-	var ns int64
-	switch unit {
-	case arrow.Second:
-		return binaryrow.Timestamp{Millis: v * 1000}
-	case arrow.Millisecond:
-		return binaryrow.Timestamp{Millis: v}
-	case arrow.Microsecond:
-		ns = v * 1000
-	default:
-		ns = v
-	}
-	ms := ns / 1_000_000
-	if ns%1_000_000 < 0 {
-		ms--
-	}
-	return binaryrow.Timestamp{Millis: ms, NanoOfMilli: int32(ns - ms*1_000_000)}
 }
 
 // rowEncoder encodes chosen columns of a batch as BinaryRows (partition, bucket key).

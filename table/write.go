@@ -911,12 +911,12 @@ func (fw *fileWriter) write(rec arrow.RecordBatch, seqs *array.Int64, kinds *arr
 		}
 		last := make([]any, fw.nkeys)
 		for k := 0; k < fw.nkeys; k++ {
-			last[k] = arrowScalar(cols[k], n-1)
+			last[k] = datafile.Value(cols[k], n-1)
 		}
 		if !fw.firstSeen {
 			fw.minKey = make([]any, fw.nkeys)
 			for k := 0; k < fw.nkeys; k++ {
-				fw.minKey[k] = arrowScalar(cols[k], 0)
+				fw.minKey[k] = datafile.Value(cols[k], 0)
 			}
 		}
 		fw.maxKey = last
@@ -1004,40 +1004,4 @@ func simpleStats(fields []types.DataField, cs []datafile.ColStats) (manifest.Sim
 		return manifest.SimpleStats{}, fmt.Errorf("max stats: %w", err)
 	}
 	return manifest.SimpleStats{MinValues: lo.Serialize(), MaxValues: hi.Serialize(), NullCounts: nulls}, nil
-}
-
-// arrowScalar reads row i of a key column as a binaryrow value.
-func arrowScalar(a arrow.Array, i int) any {
-	if a.IsNull(i) {
-		return nil
-	}
-	switch a := a.(type) {
-	case *array.Boolean:
-		return a.Value(i)
-	case *array.Int8:
-		return a.Value(i)
-	case *array.Int16:
-		return a.Value(i)
-	case *array.Int32:
-		return a.Value(i)
-	case *array.Int64:
-		return a.Value(i)
-	case *array.Float32:
-		return a.Value(i)
-	case *array.Float64:
-		return a.Value(i)
-	case *array.String:
-		return a.Value(i)
-	case *array.Binary:
-		return bytes.Clone(a.Value(i))
-	case *array.Date32:
-		return binaryrow.Date(a.Value(i))
-	case *array.Time32:
-		return binaryrow.Time(a.Value(i))
-	case *array.Decimal128:
-		return binaryrow.Decimal{Unscaled: a.Value(i).BigInt(), Scale: int(a.DataType().(*arrow.Decimal128Type).Scale)}
-	case *array.Timestamp:
-		return timestampFromArrow(int64(a.Value(i)), a.DataType().(*arrow.TimestampType).Unit)
-	}
-	return nil
 }

@@ -266,7 +266,7 @@ func (s *colStats) result(t types.DataType) ColStats {
 		cs.Min, cs.Max = binaryrow.Time(s.i64min), binaryrow.Time(s.i64max)
 	case types.Timestamp, types.LocalZonedTimestamp:
 		unit := types.TimeUnit(t.Precision)
-		cs.Min, cs.Max = timestampOf(s.i64min, unit), timestampOf(s.i64max, unit)
+		cs.Min, cs.Max = TimestampOf(s.i64min, unit), TimestampOf(s.i64max, unit)
 	case types.Float:
 		cs.Min, cs.Max = float32(s.f64min), float32(s.f64max)
 	case types.Double:
@@ -286,26 +286,6 @@ func (s *colStats) result(t types.DataType) ColStats {
 		}
 	}
 	return cs
-}
-
-// TimestampOf converts an Arrow timestamp of a unit to Paimon's timestamp.
-func timestampOf(v int64, unit arrow.TimeUnit) binaryrow.Timestamp {
-	var ns int64
-	switch unit {
-	case arrow.Second:
-		ns = v * 1e9
-	case arrow.Millisecond:
-		return binaryrow.Timestamp{Millis: v}
-	case arrow.Microsecond:
-		ns = v * 1e3
-	default:
-		ns = v
-	}
-	ms := ns / 1e6
-	if ns%1e6 < 0 {
-		ms--
-	}
-	return binaryrow.Timestamp{Millis: ms, NanoOfMilli: int32(ns - ms*1e6)}
 }
 
 // truncateString applies truncate(16) to bounds (TruncateSimpleColStatsCollector): the
