@@ -114,4 +114,3 @@ func replaceFiles(files, before, after []manifest.DataFileMeta) []manifest.DataF
 
 // waitCompactions waits for background compactions (used by Close and tests).
 func (w *Writer) waitCompactions() { w.bgWG.Wait() }
-
