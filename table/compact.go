@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/format/datafile"
 	"github.com/tarnlake/tarn/format/types"
@@ -26,6 +27,8 @@ type CompactOptions struct {
 	Full bool
 	// Partition selects partitions (nil: all).
 	Partition func(values []any) bool
+	// Bucket, when set, compacts only this bucket (of the partitions selected).
+	Bucket *int
 	// User is the commit user (default "tarn-compact").
 	User string
 	// Progress is called after each bucket with the buckets done and the total.
@@ -53,7 +56,7 @@ func (t *Table) Compact(ctx context.Context, o CompactOptions) (CompactSummary, 
 	if err != nil {
 		return sum, err
 	}
-	plan, err := t.Plan(ctx, ScanOptions{AllLevels: true})
+	plan, err := t.Plan(ctx, ScanOptions{AllLevels: true, Bucket: o.Bucket})
 	if err != nil {
 		return sum, err
 	}
@@ -75,6 +78,7 @@ func (t *Table) Compact(ctx context.Context, o CompactOptions) (CompactSummary, 
 	sum.Buckets = len(splits)
 	f := newFileFactory(t, schema, nil)
 	var msgs []CommitMessage
+	var dirs []string // each message's bucket directory
 	for i, s := range splits {
 		msg, st, err := t.compactSplit(ctx, &f, plan, s, o.Full)
 		if err != nil {
@@ -93,6 +97,7 @@ func (t *Table) Compact(ctx context.Context, o CompactOptions) (CompactSummary, 
 				sum.BytesOut += f.FileSize
 			}
 			msgs = append(msgs, msg)
+			dirs = append(dirs, s.BucketPath)
 		}
 		if o.Progress != nil {
 			o.Progress(i+1, len(splits))
@@ -105,12 +110,35 @@ func (t *Table) Compact(ctx context.Context, o CompactOptions) (CompactSummary, 
 		}
 		res, err := t.Commit(ctx, Commit{User: user, Identifier: format.BatchCommitIdentifier, Kind: format.CommitCompact, Messages: msgs})
 		if err != nil {
+			if errors.Is(err, ErrConflict) {
+				// No snapshot took the rewritten files: remove them (moved files keep
+				// their names and stay).
+				t.removeCompactOutput(context.WithoutCancel(ctx), msgs, dirs)
+			}
 			return sum, err
 		}
 		sum.SnapshotID = res.SnapshotID
 	}
 	sum.Duration = time.Since(start)
 	return sum, nil
+}
+
+// removeCompactOutput deletes the files compactions wrote that no commit took.
+func (t *Table) removeCompactOutput(ctx context.Context, msgs []CommitMessage, dirs []string) {
+	for i, m := range msgs {
+		kept := map[string]bool{}
+		for _, f := range m.CompactBefore {
+			kept[f.FileName] = true
+		}
+		for _, f := range m.CompactAfter {
+			if !kept[f.FileName] {
+				p := fileio.Join(dirs[i], f.FileName)
+				if err := t.fio.Delete(ctx, p); err != nil {
+					slog.Debug("cannot remove an uncommitted compaction file", "path", p, "err", err)
+				}
+			}
+		}
+	}
 }
 
 type compactStats struct {
