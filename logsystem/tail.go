@@ -104,6 +104,7 @@ type Tail struct {
 	pending    map[int32][]logRow
 	snapRows   map[int64][]logRow
 	markers    map[int64]int32
+	broken     map[int64]bool // snapshots whose markers disagree with the rows read
 	lastMarker map[int32]int64
 	watermark  map[string]int64
 	waiting    time.Time // when snapshot emitted+1 was found committed without its markers
@@ -320,6 +321,7 @@ func (tl *Tail) trySwitch(ctx context.Context) error {
 	tl.pending = map[int32][]logRow{}
 	tl.snapRows = map[int64][]logRow{}
 	tl.markers = map[int64]int32{}
+	tl.broken = map[int64]bool{}
 	tl.lastMarker = map[int32]int64{}
 	for p := int32(0); p < tl.cfg.Partitions; p++ {
 		tl.lastMarker[p] = k
@@ -364,7 +366,7 @@ func (tl *Tail) closeLog() {
 		tl.unsubscribe()
 		tl.unsubscribe, tl.wake = nil, nil
 	}
-	tl.pending, tl.snapRows, tl.markers = nil, nil, nil
+	tl.pending, tl.snapRows, tl.markers, tl.broken = nil, nil, nil, nil
 }
 
 // toFiles falls back to a file-based tail after the emitted snapshot.
@@ -441,6 +443,13 @@ func (tl *Tail) stepLog(ctx context.Context) error {
 		}
 		if m.Snapshot <= tl.emitted {
 			return // delivered already (from the snapshot we started at, or from files)
+		}
+		if tl.cfg.Consistency == Transactional && int64(len(rows)) != m.Rows {
+			// The partition's rows of this commit are not what the writer wrote: read
+			// the snapshot from files.
+			slog.Warn("log rows disagree with their commit marker; reading the snapshot from files", "topic", tl.cfg.Topic,
+				"snapshot", m.Snapshot, "partition", r.Partition, "rows", len(rows), "marker_rows", m.Rows)
+			tl.broken[m.Snapshot] = true
 		}
 		tl.snapRows[m.Snapshot] = append(tl.snapRows[m.Snapshot], rows...)
 		tl.markers[m.Snapshot]++
@@ -578,6 +587,10 @@ func (tl *Tail) finish(k int64, files bool) {
 // emitLog delivers snapshot k from its log rows.
 func (tl *Tail) emitLog(ctx context.Context, k int64) error {
 	rows := tl.snapRows[k]
+	if tl.broken[k] {
+		delete(tl.broken, k)
+		return tl.readFiles(ctx, k)
+	}
 	if err := tl.emitRows(ctx, rows, k, true); err != nil {
 		return err
 	}
