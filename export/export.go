@@ -6,6 +6,7 @@ package export
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/tarnlake/tarn/format/types"
@@ -41,7 +42,9 @@ func Write(ctx context.Context, t *table.Table, o Options, out io.Writer) (int64
 		return 0, err
 	}
 	so := o.Scan
-	if snap != nil {
+	// Time travel reads with the snapshot's schema, the latest snapshot with the latest
+	// schema (as table.Plan does).
+	if snap != nil && (so.SnapshotID > 0 || so.Tag != "" || so.TimestampMillis != 0) {
 		if sch, err = t.Schema(ctx, snap.SchemaID); err != nil {
 			return 0, err
 		}
@@ -81,6 +84,9 @@ func Write(ctx context.Context, t *table.Table, o Options, out io.Writer) (int64
 	plan, err := t.Plan(ctx, so)
 	if err != nil {
 		return 0, err
+	}
+	if plan.Schema.ID != sch.ID {
+		return 0, fmt.Errorf("the table's schema changed during the scan (from %d to %d): scan again", sch.ID, plan.Schema.ID)
 	}
 	ro := table.ReadOptions{Columns: o.Columns}
 	if pred != nil {

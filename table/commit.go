@@ -167,6 +167,14 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 				return CommitResult{SnapshotID: id, Skipped: true, Retries: attempt}, nil
 			}
 		}
+		if c.CheckSchema {
+			// Again on every attempt: an alter may have written a new schema meanwhile.
+			if s, err := t.LatestSchema(ctx); err != nil {
+				return CommitResult{}, err
+			} else if s.ID != c.SchemaID {
+				return CommitResult{}, fmt.Errorf("commit: the files were written with schema %d but the table's schema is now %d; rewrite them with the new schema: %w", c.SchemaID, s.ID, ErrConflict)
+			}
+		}
 		delta := deltaMetas
 		deltaEntries := changes
 		if c.Overwrite || hasDeletes(changes) {

@@ -84,8 +84,10 @@ func (s *Split) RowCount() int64 {
 // Plan is the result of planning a scan.
 type Plan struct {
 	Snapshot *format.Snapshot // nil for an empty table
-	Schema   *format.TableSchema
-	Splits   []Split
+	// Schema is what rows are read as: the schema of a snapshot travelled to, else the
+	// table's latest.
+	Schema *format.TableSchema
+	Splits []Split
 }
 
 // ResolveSnapshot finds the snapshot a scan reads (nil if the table is empty and no
@@ -115,7 +117,15 @@ func (t *Table) Plan(ctx context.Context, o ScanOptions) (*Plan, error) {
 		}
 		return &Plan{Schema: s}, nil
 	}
-	schema, err := t.Schema(ctx, snap.SchemaID)
+	// Time travel reads with the schema of the snapshot travelled to; a read of the latest
+	// snapshot with the table's latest schema (Paimon's FileStoreTable does the same).
+	// Files are mapped to it by field id either way.
+	var schema *format.TableSchema
+	if o.SnapshotID > 0 || o.Tag != "" || o.TimestampMillis != 0 {
+		schema, err = t.Schema(ctx, snap.SchemaID)
+	} else {
+		schema, err = t.LatestSchema(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package table
 import (
 	"context"
 	"fmt"
+	"math/big"
 
 	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/format/binaryrow"
@@ -12,8 +13,9 @@ import (
 
 // fileStats decodes a data file's statistics for pruning. For primary-key tables only the
 // key statistics are used: value columns of a file may be superseded by other files.
-// Columns are matched to the scan schema by field id; a column whose type changed since
-// the file was written is left out (its stats are in the old type).
+// Columns are matched to the scan schema by field id; statistics of a column whose type
+// was widened since the file was written are converted to the new type, other changed
+// types are left out, and a column added since is all nulls.
 func (t *Table) fileStats(ctx context.Context, scan *format.TableSchema, f *manifest.DataFileMeta) (*FileStats, error) {
 	fileSchema, err := t.Schema(ctx, f.SchemaID)
 	if err != nil {
@@ -39,6 +41,12 @@ func (t *Table) fileStats(ctx context.Context, scan *format.TableSchema, f *mani
 			}
 		}
 		stats = f.ValueStats
+		// A column added after the file was written reads as null in all its rows.
+		for _, sf := range scan.Fields {
+			if types.FieldByID(fileSchema.Fields, sf.ID) < 0 && !sf.Type.IsNested() {
+				st.Min[sf.Name], st.Max[sf.Name], st.NullCounts[sf.Name] = nil, nil, f.RowCount
+			}
+		}
 	}
 	if len(fields) == 0 {
 		return st, nil
@@ -50,7 +58,12 @@ func (t *Table) fileStats(ctx context.Context, scan *format.TableSchema, f *mani
 	}
 	for i, fd := range fields {
 		j := types.FieldByID(scan.Fields, fd.ID)
-		if j < 0 || !scan.Fields[j].Type.WithNullable(true).Equal(fd.Type.WithNullable(true)) || fd.Type.IsNested() {
+		if j < 0 || fd.Type.IsNested() {
+			continue
+		}
+		to := scan.Fields[j].Type
+		same := to.WithNullable(true).Equal(fd.Type.WithNullable(true))
+		if !same && !widenable(fd.Type, to) {
 			continue
 		}
 		name := scan.Fields[j].Name
@@ -62,6 +75,9 @@ func (t *Table) fileStats(ctx context.Context, scan *format.TableSchema, f *mani
 		if err != nil {
 			return nil, fmt.Errorf("data file %s: max stats: %w", f.FileName, err)
 		}
+		if !same {
+			lo, hi = widenStat(lo, to), widenStat(hi, to)
+		}
 		st.Min[name], st.Max[name] = lo, hi
 		st.NullCounts[name] = -1
 		if i < len(stats.NullCounts) && stats.NullCounts[i] != nil {
@@ -69,4 +85,83 @@ func (t *Table) fileStats(ctx context.Context, scan *format.TableSchema, f *mani
 		}
 	}
 	return st, nil
+}
+
+// widenable reports the type changes whose statistics convert exactly, the widenings
+// schema evolution allows (catalog.LosslessCast): integers to wider integers, to FLOAT
+// (TINYINT, SMALLINT), to DOUBLE (up to INT) and to a DECIMAL with enough integer digits;
+// FLOAT to DOUBLE; DECIMAL to a DECIMAL of no fewer integer and fraction digits; CHAR and
+// VARCHAR to a VARCHAR, BINARY and VARBINARY to a VARBINARY no shorter; timestamps to a
+// higher precision.
+func widenable(from, to types.DataType) bool {
+	rank := map[types.Root]int{types.TinyInt: 1, types.SmallInt: 2, types.Int: 3, types.BigInt: 4}
+	digits := map[types.Root]int{types.TinyInt: 3, types.SmallInt: 5, types.Int: 10, types.BigInt: 19}
+	fr, fromInt := rank[from.Root]
+	switch to.Root {
+	case types.TinyInt, types.SmallInt, types.Int, types.BigInt:
+		return fromInt && rank[to.Root] >= fr
+	case types.Float:
+		return fromInt && fr <= 2
+	case types.Double:
+		return fromInt && fr <= 3 || from.Root == types.Float
+	case types.Decimal:
+		if fromInt {
+			return to.Precision-to.Scale >= digits[from.Root]
+		}
+		return from.Root == types.Decimal && to.Scale >= from.Scale && to.Precision-to.Scale >= from.Precision-from.Scale
+	case types.VarChar:
+		return from.IsString() && to.Length >= from.Length
+	case types.VarBinary:
+		return from.IsBinary() && to.Length >= from.Length
+	case types.Timestamp, types.LocalZonedTimestamp:
+		return from.Root == to.Root && to.Precision >= from.Precision
+	}
+	return false
+}
+
+// widenStat converts a statistics value (binaryrow's Go form) to the form of type to;
+// widenable said the conversion exists.
+func widenStat(v any, to types.DataType) any {
+	var n int64
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case int8:
+		n = int64(x)
+	case int16:
+		n = int64(x)
+	case int32:
+		n = int64(x)
+	case int64:
+		n = x
+	case float32:
+		if to.Root == types.Double {
+			return float64(x)
+		}
+		return v
+	case binaryrow.Decimal:
+		if to.Root == types.Decimal && to.Scale > x.Scale {
+			u := new(big.Int).Mul(x.Unscaled, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(to.Scale-x.Scale)), nil))
+			return binaryrow.Decimal{Unscaled: u, Scale: to.Scale}
+		}
+		return v
+	default:
+		return v // strings, binaries and timestamps keep their form
+	}
+	switch to.Root {
+	case types.TinyInt:
+		return int8(n)
+	case types.SmallInt:
+		return int16(n)
+	case types.Int:
+		return int32(n)
+	case types.Float:
+		return float32(n)
+	case types.Double:
+		return float64(n)
+	case types.Decimal:
+		u := new(big.Int).Mul(big.NewInt(n), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(to.Scale)), nil))
+		return binaryrow.Decimal{Unscaled: u, Scale: to.Scale}
+	}
+	return n
 }
