@@ -4,7 +4,9 @@ package catalog
 // paimon-api, plus the log-system and connector keys tables commonly carry). Keys with a
 // prefix in knownPrefixes are accepted too.
 var knownOptions = map[string]bool{
+	"add-column-before-partition":                           true,
 	"aggregation.remove-record-on-delete":                   true,
+	"alter-column-null-to-not-null.disabled":                true,
 	"async-file-write":                                      true,
 	"auto-create":                                           true,
 	"batch-scan-mode":                                       true,
@@ -102,6 +104,7 @@ var knownOptions = map[string]bool{
 	"deletion-vectors.enabled":                              true,
 	"deletion-vectors.merge-on-read":                        true,
 	"deletion-vectors.modifiable":                           true,
+	"disable-explicit-type-casting":                         true,
 	"dynamic-bucket.assigner-parallelism":                   true,
 	"dynamic-bucket.initial-buckets":                        true,
 	"dynamic-bucket.max-buckets":                            true,
