@@ -96,11 +96,12 @@ func TestConsumers(t *testing.T) {
 			}
 			// Consumers not updated for consumer.expiration-time are deleted, first thing in
 			// an expiry, and stop holding snapshots back.
-			time.Sleep(40 * time.Millisecond)
+			// Generous margins: a loaded machine may take long between the steps.
+			time.Sleep(2 * time.Second)
 			if _, err := tbl.RegisterConsumer(ctx, "late", 8); err != nil {
 				t.Fatal(err)
 			}
-			res, err := tbl.ExpireSnapshots(ctx, table.ExpireOptions{RetainMin: 1, TimeRetained: time.Nanosecond, ConsumerExpiration: 20 * time.Millisecond})
+			res, err := tbl.ExpireSnapshots(ctx, table.ExpireOptions{RetainMin: 1, TimeRetained: time.Nanosecond, ConsumerExpiration: 1500 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}

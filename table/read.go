@@ -39,6 +39,10 @@ type ReadOptions struct {
 	Filter    RowFilter
 	BatchSize int
 	Mem       memory.Allocator
+
+	// rowGroups, set by ReadSplit when the filter can prune, skips Parquet row groups
+	// whose statistics rule out a match; only reads without a merge use it.
+	rowGroups datafile.RowGroupFilter
 }
 
 // OutputFields resolves the projected fields of a plan's schema.
@@ -89,6 +93,9 @@ func (t *Table) ReadSplit(ctx context.Context, plan *Plan, split *Split, o ReadO
 	}
 	schema := plan.Schema
 	opts := ParseCoreOptions(schema.Options)
+	if pf, ok := o.Filter.(Filter); ok {
+		o.rowGroups = rowGroupFilter(pf, read, o.Filter.Columns())
+	}
 	var r datafile.BatchReader
 	if len(schema.PrimaryKeys) == 0 {
 		r = &chain{next: filesReaders(t, split, split.Files, read, o, false)}
@@ -180,8 +187,34 @@ func filesReaders(t *Table, split *Split, files []manifest.DataFileMeta, fields 
 	return out
 }
 
+// rowGroupFilter adapts a file-statistics filter to Parquet row groups: the statistics of
+// the filter's columns in a row group are handed to the filter as a file's would be.
+func rowGroupFilter(f Filter, fields []types.DataField, columns []string) datafile.RowGroupFilter {
+	var cols []types.DataField
+	for _, c := range columns {
+		if i := types.FieldByName(fields, c); i >= 0 {
+			cols = append(cols, fields[i])
+		}
+	}
+	if len(cols) == 0 {
+		return nil
+	}
+	return func(rows int64, stats func(types.DataField) (datafile.RowGroupStat, bool)) bool {
+		fs := &FileStats{RowCount: rows, Min: map[string]any{}, Max: map[string]any{}, NullCounts: map[string]int64{}}
+		for _, c := range cols {
+			st, ok := stats(c)
+			if !ok {
+				continue
+			}
+			fs.Min[c.Name], fs.Max[c.Name], fs.NullCounts[c.Name] = st.Min, st.Max, st.NullCount
+		}
+		return f.KeepFile(fs)
+	}
+}
+
 // filesReadersRaw reads files with exactly the given (key-value) fields.
 func filesReadersRaw(t *Table, split *Split, files []manifest.DataFileMeta, fields []types.DataField, o ReadOptions) []func(context.Context) (datafile.BatchReader, error) {
+	o.rowGroups = nil // merge inputs must keep every version of a key
 	out := make([]func(context.Context) (datafile.BatchReader, error), len(files))
 	for i := range files {
 		f := &files[i]
@@ -224,7 +257,15 @@ func (t *Table) openDataFile(ctx context.Context, split *Split, f *manifest.Data
 		return nil, fmt.Errorf("data file %s has %d rows, its manifest entry says %d", p, pf.NumRows(), f.RowCount)
 	}
 	// Closing the data file closes file too.
-	r, err := pf.ReadFields(ctx, fields, o.BatchSize)
+	_, hasDV := split.DeletionFiles[f.FileName]
+	var r datafile.BatchReader
+	if sel, ok := pf.(datafile.RowGroupReader); ok && o.rowGroups != nil && !hasDV {
+		// Row positions shift when row groups are skipped, so files with deletion
+		// vectors are read whole.
+		r, err = sel.ReadSelected(ctx, fields, o.rowGroups, o.BatchSize)
+	} else {
+		r, err = pf.ReadFields(ctx, fields, o.BatchSize)
+	}
 	if err != nil {
 		pf.Close()
 		return nil, err

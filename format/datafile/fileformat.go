@@ -103,6 +103,16 @@ func (p parquetDataFile) ReadFields(ctx context.Context, fields []types.DataFiel
 	return p.ParquetFile.Read(ctx, fields, nil, batchSize)
 }
 
+// RowGroupReader is a DataFile that can skip row groups by their statistics (Parquet).
+type RowGroupReader interface {
+	// ReadSelected reads like ReadFields, from the row groups keep accepts only.
+	ReadSelected(ctx context.Context, fields []types.DataField, keep RowGroupFilter, batchSize int) (BatchReader, error)
+}
+
+func (p parquetDataFile) ReadSelected(ctx context.Context, fields []types.DataField, keep RowGroupFilter, batchSize int) (BatchReader, error) {
+	return p.ParquetFile.Read(ctx, fields, p.SelectRowGroups(keep), batchSize)
+}
+
 // closeSource closes a source that is an io.Closer.
 func closeSource(src Source) error {
 	if c, ok := src.(io.Closer); ok {
