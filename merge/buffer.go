@@ -92,7 +92,7 @@ func sortBuffer(batches []arrow.RecordBatch, o *BufferOptions) (*core, *sortedRo
 					return c, nil, err
 				}
 			}
-			rows = append(rows, row{Record{Ref{int32(bi), int32(i)}, seqs[i], kinds[i]}, int32(from), int32(len(keys))})
+			rows = append(rows, row{Record{Ref: Ref{Batch: int32(bi), Row: int32(i)}, Sequence: seqs[i], Kind: kinds[i]}, int32(from), int32(len(keys))})
 		}
 	}
 	slices.SortStableFunc(rows, func(a, b row) int {

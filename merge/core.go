@@ -38,6 +38,16 @@ type core struct {
 	nRows    int
 	copyRefs bool // build selected records too (engines that compute rows)
 	keyDesc  []byte
+
+	// Lookup merging and changelog production (lookup.go).
+	lookup    *Lookup
+	clogOpts  *Changelog
+	groupKey  []byte      // memcomparable key of the group being merged
+	clog      []clogEntry // changelog of the pending output; refs like pending's
+	clogOut   []arrow.RecordBatch
+	valueCols []int // value columns compared by Changelog.Deduplicate
+	scratch   []Record
+	eqA, eqB  []byte
 }
 
 type useqField struct {
@@ -159,6 +169,9 @@ func (c *core) cellOf(r Ref, col int) cell {
 // mergeGroup decides the records of one key and adds the result to the output.
 func (c *core) mergeGroup(g []Record) error {
 	c.sortGroup(g)
+	if c.lookup != nil || c.clogOpts != nil {
+		return c.mergeLookup(g)
+	}
 	if c.eng == nil {
 		if i := c.picker.Pick(g); i >= 0 {
 			c.pending = append(c.pending, g[i].Ref)
@@ -214,7 +227,7 @@ func (c *core) flush(out []int, schema *arrow.Schema) (arrow.RecordBatch, error)
 	if c.nRows > 0 {
 		cb := c.rows.finish(c.mem)
 		defer cb.Release()
-		if c.nRows == n {
+		if c.nRows == n && len(c.clog) == 0 {
 			// Every row is computed, in order.
 			for i, col := range out {
 				cols[i] = cb.Column(col)
@@ -230,6 +243,16 @@ func (c *core) flush(out []int, schema *arrow.Schema) (arrow.RecordBatch, error)
 			if c.pending[k].Batch < 0 {
 				c.pending[k].Batch = id
 			}
+		}
+		for k := range c.clog {
+			if c.clog[k].ref.Batch < 0 {
+				c.clog[k].ref.Batch = id
+			}
+		}
+	}
+	if len(c.clog) > 0 {
+		if err := c.flushChangelog(); err != nil {
+			return nil, err
 		}
 	}
 	for i, col := range out {

@@ -28,6 +28,10 @@ type Record struct {
 	Ref
 	Sequence int64
 	Kind     int8
+	// context marks a record of a Lookup.Context input.
+	context bool
+	// Level is the LSM level of the record's file (0 unless its input is Leveled).
+	Level int32
 }
 
 // Sequence is a table's user-defined ordering of a key's records (sequence.field,

@@ -37,6 +37,10 @@ type Options struct {
 	// records must keep shadowing older levels. Output should then be every input
 	// column (the key-value layout).
 	KeepDeletes bool
+	// Lookup merges keys as Paimon's lookup tables do (see Lookup); nil: plainly.
+	Lookup *Lookup
+	// Changelog produces a changelog beside the output (see Changelog, TakeChangelog).
+	Changelog *Changelog
 }
 
 type cursor struct {
@@ -50,6 +54,8 @@ type cursor struct {
 	seq     *array.Int64
 	kind    *array.Int8
 	done    bool
+	level   int32 // of the current batch (inputs implementing Leveled)
+	context bool  // a Lookup.Context input
 }
 
 func (c *cursor) key() []byte { return c.keys[c.offs[c.row]:c.offs[c.row+1]] }
@@ -77,8 +83,11 @@ func NewSortMerge(inputs []Input, opts Options) *SortMerge {
 		opts.Mem = memory.DefaultAllocator
 	}
 	m := &SortMerge{opts: opts, c: newCore(opts.Engine, opts.KeepDeletes, opts.Mem)}
+	m.c.lookup, m.c.clogOpts = opts.Lookup, opts.Changelog
 	for i, in := range inputs {
-		m.cursors = append(m.cursors, &cursor{in: in, run: i})
+		c := &cursor{in: in, run: i}
+		c.context = opts.Lookup != nil && i < len(opts.Lookup.Context) && opts.Lookup.Context[i]
+		m.cursors = append(m.cursors, c)
 	}
 	return m
 }
@@ -103,6 +112,9 @@ func (m *SortMerge) advanceBatch(ctx context.Context, c *cursor) error {
 			continue
 		}
 		c.batch = b
+		if l, ok := c.in.(Leveled); ok {
+			c.level = int32(l.Level())
+		}
 		c.batchID = int32(len(m.c.batches))
 		m.c.batches = append(m.c.batches, b) // owned by m.c.batches now
 		c.row = 0
@@ -162,6 +174,12 @@ func (m *SortMerge) start(ctx context.Context) error {
 		}
 		need[c] = true
 	}
+	if m.opts.Changelog != nil {
+		// Changelog records carry every input column.
+		for i := range need {
+			need[i] = true
+		}
+	}
 	keys := make([]int, m.opts.KeyCount)
 	for i := range keys {
 		keys[i] = i
@@ -180,44 +198,59 @@ func (m *SortMerge) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			return nil, err
 		}
 	}
-	for len(m.c.pending) < m.opts.BatchSize && len(m.h) > 0 {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		// Collect every record of the smallest key.
-		m.group = m.group[:0]
-		m.key = append(m.key[:0], m.h[0].key()...)
-		for len(m.h) > 0 && bytes.Equal(m.h[0].key(), m.key) {
-			c := m.h[0]
-			m.group = append(m.group, Record{Ref: Ref{Batch: c.batchID, Row: int32(c.row)}, Sequence: c.seq.Value(c.row), Kind: c.kind.Value(c.row)})
-			c.row++
-			if c.row >= int(c.batch.NumRows()) {
-				if err := m.advanceBatch(ctx, c); err != nil {
-					m.err = err
-					return nil, err
-				}
-				if c.done {
-					heap.Pop(&m.h)
-					continue
-				}
+	for {
+		for len(m.c.pending) < m.opts.BatchSize && len(m.c.clog) < m.opts.BatchSize && len(m.h) > 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
 			}
-			heap.Fix(&m.h, 0)
+			// Collect every record of the smallest key.
+			m.group = m.group[:0]
+			m.key = append(m.key[:0], m.h[0].key()...)
+			for len(m.h) > 0 && bytes.Equal(m.h[0].key(), m.key) {
+				c := m.h[0]
+				m.group = append(m.group, Record{Ref: Ref{Batch: c.batchID, Row: int32(c.row)}, Sequence: c.seq.Value(c.row), Kind: c.kind.Value(c.row), Level: c.level, context: c.context})
+				c.row++
+				if c.row >= int(c.batch.NumRows()) {
+					if err := m.advanceBatch(ctx, c); err != nil {
+						m.err = err
+						return nil, err
+					}
+					if c.done {
+						heap.Pop(&m.h)
+						continue
+					}
+				}
+				heap.Fix(&m.h, 0)
+			}
+			m.c.groupKey = m.key
+			if err := m.c.mergeGroup(m.group); err != nil {
+				m.err = err
+				return nil, err
+			}
 		}
-		if err := m.c.mergeGroup(m.group); err != nil {
+		if len(m.c.pending) == 0 && len(m.c.clog) == 0 {
+			return nil, io.EOF
+		}
+		out, err := m.c.flush(m.opts.Output, m.opts.Schema)
+		if err != nil {
 			m.err = err
 			return nil, err
 		}
+		m.releaseUnused()
+		if out.NumRows() > 0 {
+			return out, nil
+		}
+		out.Release() // only changelog so far
 	}
-	if len(m.c.pending) == 0 {
-		return nil, io.EOF
-	}
-	out, err := m.c.flush(m.opts.Output, m.opts.Schema)
-	if err != nil {
-		m.err = err
-		return nil, err
-	}
-	m.releaseUnused()
-	return out, nil
+}
+
+// TakeChangelog returns the changelog batches produced so far (Options.Changelog), in
+// key order, and forgets them; the caller releases them. Call it after each Next,
+// including the one that returns io.EOF.
+func (m *SortMerge) TakeChangelog() []arrow.RecordBatch {
+	out := m.c.clogOut
+	m.c.clogOut = nil
+	return out
 }
 
 // releaseUnused renumbers the batches still in use by cursors and releases the rest.
@@ -253,6 +286,10 @@ func (m *SortMerge) Close() error {
 		b.Release()
 	}
 	m.c.batches = nil
+	for _, b := range m.c.clogOut {
+		b.Release()
+	}
+	m.c.clogOut = nil
 	m.c.release()
 	return first
 }
