@@ -851,7 +851,7 @@ func (a *alteration) updateType(c UpdateColumnType) error {
 		if from.IsNested() || to.IsNested() {
 			return nil, refusef("column type %s[%s] cannot be converted to %s: change nested fields one by one (e.g. %s.x, %s.element)", col, from, to, col, col)
 		}
-		if !LosslessCast(from, to) {
+		if !types.LosslessCast(from, to) {
 			return nil, refusef("column type %s[%s] cannot be converted to %s without losing information (Tarn changes a type only to one that holds every old value exactly; Paimon's explicit and narrowing casts are refused)", col, from, to)
 		}
 		*target = to
@@ -947,39 +947,6 @@ func (a *alteration) moveColumn(m Move) error {
 	f := a.fields[from]
 	a.fields = slices.Insert(slices.Delete(a.fields, from, from+1), to, f)
 	return nil
-}
-
-// LosslessCast reports whether every value of type from reads as the same value of type
-// to: the type changes AlterTable accepts (nullability aside). All are implicit casts in
-// Paimon (DataTypeCasts), so Paimon's readers read old files the same way.
-func LosslessCast(from, to types.DataType) bool {
-	from, to = from.WithNullable(true), to.WithNullable(true)
-	if from.Equal(to) {
-		return true
-	}
-	intRank := map[types.Root]int{types.TinyInt: 1, types.SmallInt: 2, types.Int: 3, types.BigInt: 4}
-	intDigits := map[types.Root]int{types.TinyInt: 3, types.SmallInt: 5, types.Int: 10, types.BigInt: 19}
-	fr, fromInt := intRank[from.Root]
-	switch to.Root {
-	case types.TinyInt, types.SmallInt, types.Int, types.BigInt:
-		return fromInt && intRank[to.Root] >= fr
-	case types.Float:
-		return fromInt && fr <= 2
-	case types.Double:
-		return fromInt && fr <= 3 || from.Root == types.Float
-	case types.Decimal:
-		if fromInt {
-			return to.Precision-to.Scale >= intDigits[from.Root]
-		}
-		return from.Root == types.Decimal && to.Scale >= from.Scale && to.Precision-to.Scale >= from.Precision-from.Scale
-	case types.VarChar:
-		return from.IsString() && to.Length >= from.Length
-	case types.VarBinary:
-		return from.IsBinary() && to.Length >= from.Length
-	case types.Timestamp, types.LocalZonedTimestamp:
-		return from.Root == to.Root && to.Precision >= from.Precision
-	}
-	return false
 }
 
 // ---------------------------------------------------------------- validation

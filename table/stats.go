@@ -63,7 +63,7 @@ func (t *Table) fileStats(ctx context.Context, scan *format.TableSchema, f *mani
 		}
 		to := scan.Fields[j].Type
 		same := to.WithNullable(true).Equal(fd.Type.WithNullable(true))
-		if !same && !widenable(fd.Type, to) {
+		if !same && !types.LosslessCast(fd.Type, to) {
 			continue
 		}
 		name := scan.Fields[j].Name
@@ -87,40 +87,8 @@ func (t *Table) fileStats(ctx context.Context, scan *format.TableSchema, f *mani
 	return st, nil
 }
 
-// widenable reports the type changes whose statistics convert exactly, the widenings
-// schema evolution allows (catalog.LosslessCast): integers to wider integers, to FLOAT
-// (TINYINT, SMALLINT), to DOUBLE (up to INT) and to a DECIMAL with enough integer digits;
-// FLOAT to DOUBLE; DECIMAL to a DECIMAL of no fewer integer and fraction digits; CHAR and
-// VARCHAR to a VARCHAR, BINARY and VARBINARY to a VARBINARY no shorter; timestamps to a
-// higher precision.
-func widenable(from, to types.DataType) bool {
-	rank := map[types.Root]int{types.TinyInt: 1, types.SmallInt: 2, types.Int: 3, types.BigInt: 4}
-	digits := map[types.Root]int{types.TinyInt: 3, types.SmallInt: 5, types.Int: 10, types.BigInt: 19}
-	fr, fromInt := rank[from.Root]
-	switch to.Root {
-	case types.TinyInt, types.SmallInt, types.Int, types.BigInt:
-		return fromInt && rank[to.Root] >= fr
-	case types.Float:
-		return fromInt && fr <= 2
-	case types.Double:
-		return fromInt && fr <= 3 || from.Root == types.Float
-	case types.Decimal:
-		if fromInt {
-			return to.Precision-to.Scale >= digits[from.Root]
-		}
-		return from.Root == types.Decimal && to.Scale >= from.Scale && to.Precision-to.Scale >= from.Precision-from.Scale
-	case types.VarChar:
-		return from.IsString() && to.Length >= from.Length
-	case types.VarBinary:
-		return from.IsBinary() && to.Length >= from.Length
-	case types.Timestamp, types.LocalZonedTimestamp:
-		return from.Root == to.Root && to.Precision >= from.Precision
-	}
-	return false
-}
-
 // widenStat converts a statistics value (binaryrow's Go form) to the form of type to;
-// widenable said the conversion exists.
+// types.LosslessCast said the conversion exists.
 func widenStat(v any, to types.DataType) any {
 	var n int64
 	switch x := v.(type) {
