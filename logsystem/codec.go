@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/tarnlake/tarn/format/binaryrow"
+	"github.com/tarnlake/tarn/format/datafile"
 	"github.com/tarnlake/tarn/format/types"
 )
 
@@ -406,7 +407,7 @@ func newKeySetter(arr arrow.Array, t types.DataType) (keySetter, error) {
 	case *array.Timestamp:
 		unit := a.DataType().(*arrow.TimestampType).Unit
 		f = func(w *binaryrow.Writer, pos, i int) {
-			w.WriteTimestamp(pos, t.Precision, timestampOf(int64(a.Value(i)), unit), false)
+			w.WriteTimestamp(pos, t.Precision, datafile.TimestampOf(int64(a.Value(i)), unit), false)
 		}
 	default:
 		return nil, fmt.Errorf("type %s cannot be a key column", arr.DataType())
@@ -421,25 +422,6 @@ func newKeySetter(arr arrow.Array, t types.DataType) (keySetter, error) {
 		}
 		f(w, pos, i)
 	}, nil
-}
-
-func timestampOf(v int64, unit arrow.TimeUnit) binaryrow.Timestamp {
-	var ns int64
-	switch unit {
-	case arrow.Second:
-		return binaryrow.Timestamp{Millis: v * 1000}
-	case arrow.Millisecond:
-		return binaryrow.Timestamp{Millis: v}
-	case arrow.Microsecond:
-		ns = v * 1000
-	default:
-		ns = v
-	}
-	ms := ns / 1_000_000
-	if ns%1_000_000 < 0 {
-		ms--
-	}
-	return binaryrow.Timestamp{Millis: ms, NanoOfMilli: int32(ns - ms*1_000_000)}
 }
 
 // RowDecoder appends decoded rows of one schema to Arrow builders.
