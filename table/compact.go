@@ -29,6 +29,10 @@ type CompactOptions struct {
 	Partition func(values []any) bool
 	// Bucket, when set, compacts only this bucket (of the partitions selected).
 	Bucket *int
+	// Pick, when set, is told what was picked in each bucket before it is compacted
+	// (buckets that need nothing too, without files); returning false skips the bucket.
+	// With a Pick that refuses every bucket, Compact changes nothing (a dry run).
+	Pick func(BucketPick) bool
 	// User is the commit user (default "tarn-compact").
 	User string
 	// Progress is called after each bucket with the buckets done and the total.
@@ -80,7 +84,7 @@ func (t *Table) Compact(ctx context.Context, o CompactOptions) (CompactSummary, 
 	var msgs []CommitMessage
 	var dirs []string // each message's bucket directory
 	for i, s := range splits {
-		msg, st, err := t.compactSplit(ctx, &f, plan, s, o.Full)
+		msg, st, err := t.compactSplit(ctx, &f, plan, s, o.Full, o.Pick)
 		if err != nil {
 			return sum, fmt.Errorf("compact bucket %d of partition %v: %w", s.Bucket, s.PartitionValues, err)
 		}
@@ -147,11 +151,11 @@ type compactStats struct {
 }
 
 // compactSplit picks and performs the compaction of one bucket.
-func (t *Table) compactSplit(ctx context.Context, f *fileFactory, plan *Plan, s *Split, full bool) (CommitMessage, compactStats, error) {
+func (t *Table) compactSplit(ctx context.Context, f *fileFactory, plan *Plan, s *Split, full bool, pick func(BucketPick) bool) (CommitMessage, compactStats, error) {
 	msg := CommitMessage{Partition: s.Partition, Bucket: s.Bucket, TotalBuckets: s.TotalBuckets}
 	var st compactStats
 	if !f.pk {
-		return t.compactAppendSplit(ctx, f, plan, s, full)
+		return t.compactAppendSplit(ctx, f, plan, s, full, pick)
 	}
 	enc, err := newKeyEncoder(f.keys)
 	if err != nil {
@@ -170,6 +174,9 @@ func (t *Table) compactSplit(ctx context.Context, f *fileFactory, plan *Plan, s 
 	} else {
 		picker := lsm.Universal{MaxSizeAmp: f.opts.MaxSizeAmplification, SizeRatio: f.opts.SizeRatio, Trigger: f.opts.NumSortedRunTrigger}
 		unit, ok = picker.Pick(levels.NumLevels, runs)
+	}
+	if pick != nil && !pick(newBucketPick(plan, s, len(runs), ok, unit.Files())) {
+		return msg, st, nil
 	}
 	if !ok {
 		return msg, st, nil
@@ -365,7 +372,7 @@ func (t *Table) rewriteSections(ctx context.Context, f *fileFactory, s *Split, s
 
 // compactAppendSplit rewrites an append-only bucket's small files, in sequence order,
 // into target-size files once there are compaction.min.file-num of them (or all, Full).
-func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Plan, s *Split, full bool) (CommitMessage, compactStats, error) {
+func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Plan, s *Split, full bool, pick func(BucketPick) bool) (CommitMessage, compactStats, error) {
 	msg := CommitMessage{Partition: s.Partition, Bucket: s.Bucket, TotalBuckets: s.TotalBuckets}
 	st := compactStats{runsBefore: len(s.Files)}
 	minFileSize := int64(float64(f.target) * 0.7)
@@ -375,7 +382,11 @@ func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Pl
 			small = append(small, file)
 		}
 	}
-	if len(small) < 2 || (!full && len(small) < 5) {
+	needed := len(small) >= 2 && (full || len(small) >= 5)
+	if pick != nil && !pick(newBucketPick(plan, s, len(s.Files), needed, small)) {
+		return msg, st, nil
+	}
+	if !needed {
 		return msg, st, nil
 	}
 	sort.Slice(small, func(i, j int) bool { return small[i].MinSequenceNumber < small[j].MinSequenceNumber })
