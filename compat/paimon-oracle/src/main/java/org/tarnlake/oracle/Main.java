@@ -28,8 +28,12 @@ public final class Main {
             "  write TABLE                        canonical JSON Lines on stdin, one batch commit",
             "  buckets TABLE                      the bucket of each JSON Lines row on stdin (fixed-bucket tables)",
             "  compact TABLE [--full]             compact every partition and bucket",
-            "  schema TABLE                       the table schema as Paimon's JSON",
+            "  schema TABLE [--id N]              the table schema as Paimon's JSON (--id: schema-N as Paimon's SchemaManager loads it, no path option added)",
             "  verify DIR                         check and re-read every table of a generated DIR against its expected files",
+            "  rest-read URI DB.TABLE [--token T] [--warehouse W] [--snapshot N | --tag T]",
+            "                                     batch read through Paimon's REST catalog client, canonical JSON Lines",
+            "  rest-write URI DB.TABLE [--token T] [--warehouse W]",
+            "                                     JSON Lines on stdin, one batch commit through the REST catalog",
             "  version                            the Paimon version in this jar",
             "TABLE/DIR: a local path, file:///..., or s3://bucket/path");
 
@@ -228,9 +232,36 @@ public final class Main {
                     }
                 case "schema":
                     {
-                        allow(flags);
+                        allow(flags, "id");
                         need(pos, 2);
-                        out.print(Ops.schema(env.table(pos.get(1))) + "\n");
+                        FileStoreTable t = env.table(pos.get(1));
+                        if (flags.containsKey("id")) {
+                            out.print(Ops.schemaAsStored(t, Long.parseLong(flags.get("id"))) + "\n");
+                        } else {
+                            out.print(Ops.schema(t) + "\n");
+                        }
+                        return 0;
+                    }
+                case "rest-read":
+                    {
+                        allow(flags, "token", "warehouse", "snapshot", "tag");
+                        need(pos, 3);
+                        if (flags.containsKey("snapshot") && flags.containsKey("tag")) {
+                            throw new UsageException("--snapshot and --tag exclude each other");
+                        }
+                        Long snap = flags.containsKey("snapshot") ? Long.parseLong(flags.get("snapshot")) : null;
+                        Rest.read(env, pos.get(1), pos.get(2), flags.get("token"), flags.getOrDefault("warehouse", "tarn"),
+                                snap, flags.get("tag"), out);
+                        return 0;
+                    }
+                case "rest-write":
+                    {
+                        allow(flags, "token", "warehouse");
+                        need(pos, 3);
+                        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+                        Long latest = Rest.write(env, pos.get(1), pos.get(2), flags.get("token"),
+                                flags.getOrDefault("warehouse", "tarn"), in);
+                        out.print("snapshot " + latest + "\n");
                         return 0;
                     }
                 default:
@@ -271,7 +302,7 @@ public final class Main {
 
     private static void need(List<String> pos, int n) {
         if (pos.size() != n) {
-            throw new UsageException(pos.get(0) + " takes " + (n - 1) + " path argument(s)");
+            throw new UsageException(pos.get(0) + " takes " + (n - 1) + " argument(s)");
         }
     }
 }

@@ -325,4 +325,12 @@ public final class Ops {
     public static String schema(FileStoreTable t) {
         return JsonSerdeUtil.toJson(t.schema());
     }
+
+    /**
+     * schema-N of the table as Paimon's SchemaManager parses it, serialized again: unlike
+     * {@link #schema}, without the path option a loaded table adds.
+     */
+    public static String schemaAsStored(FileStoreTable t, long id) {
+        return JsonSerdeUtil.toJson(new org.apache.paimon.schema.SchemaManager(t.fileIO(), t.location()).schema(id));
+    }
 }
