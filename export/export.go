@@ -20,7 +20,7 @@ type Options struct {
 	Scan    table.ScanOptions // snapshot, tag or time; Filter is set from Where
 	Columns []string          // nil: all columns of the snapshot's schema
 	Where   string            // filter expression (package predicate)
-	Format  render.Format
+	Format  render.Format // "": JSON Lines
 	Limit   int64 // 0: all rows
 	// Unsorted streams rows in read order; otherwise rows are sorted by primary key
 	// (all columns for append-only tables), the canonical order.
@@ -74,7 +74,11 @@ func Write(ctx context.Context, t *table.Table, o Options, out io.Writer) (int64
 			sortBy = nil // a key column is projected away: order by all columns
 		}
 	}
-	w, err := render.NewWriter(out, o.Format, fields, !o.Unsorted, sortBy)
+	format := o.Format
+	if format == "" {
+		format = render.JSONL
+	}
+	w, err := render.NewWriter(out, format, fields, !o.Unsorted, sortBy)
 	if err != nil {
 		return 0, errors.Join(ErrBadRequest, err)
 	}

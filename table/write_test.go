@@ -3,55 +3,20 @@ package table_test
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
 	"testing"
 
 	"github.com/tarnlake/tarn/catalog"
+	"github.com/tarnlake/tarn/export"
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format/types"
 	"github.com/tarnlake/tarn/internal/arrowtest"
-	"github.com/tarnlake/tarn/render"
 	"github.com/tarnlake/tarn/table"
 )
 
 func scanJSONL(t *testing.T, tbl *table.Table, o table.ScanOptions) string {
 	t.Helper()
-	ctx := context.Background()
-	plan, err := tbl.Plan(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var buf bytes.Buffer
-	var sortBy []int
-	for _, k := range plan.Schema.PrimaryKeys {
-		sortBy = append(sortBy, types.FieldByName(plan.Schema.Fields, k))
-	}
-	w, err := render.NewWriter(&buf, render.JSONL, plan.Schema.Fields, true, sortBy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range plan.Splits {
-		r, err := tbl.ReadSplit(ctx, plan, &plan.Splits[i], table.ReadOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			b, err := r.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := w.Write(b); err != nil {
-				t.Fatal(err)
-			}
-			b.Release()
-		}
-		r.Close()
-	}
-	if err := w.Close(); err != nil {
+	if _, err := export.Write(context.Background(), tbl, export.Options{Scan: o}, &buf); err != nil {
 		t.Fatal(err)
 	}
 	return buf.String()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
+	"github.com/apache/arrow-go/v18/parquet/schema"
 
 	"github.com/tarnlake/tarn/format/binaryrow"
 	"github.com/tarnlake/tarn/format/types"
@@ -19,7 +20,10 @@ type RowGroupStat struct {
 
 // RowGroupStats returns the statistics of a top-level column (found by field id) in a row
 // group, converted to the field's Paimon type; ok is false when the file has no usable
-// statistics for it (nested, INT96, floats holding NaN, missing).
+// statistics for it (nested, INT96, floats holding NaN, missing). The field's type may be
+// a widening of the type the file was written with (schema evolution): the values are read
+// by the file's own annotations (timestamp unit, decimal scale) and converted exactly, or
+// reported as unknown.
 func (p *ParquetFile) RowGroupStats(rg int, f types.DataField) (RowGroupStat, bool) {
 	top := p.ColumnIndex(f)
 	if top < 0 || f.Type.IsNested() {
@@ -47,14 +51,26 @@ func (p *ParquetFile) RowGroupStats(rg int, f types.DataField) (RowGroupStat, bo
 	if !st.HasMinMax() {
 		return out, true
 	}
-	lo, hi, ok := statValues(st, f.Type)
+	lo, hi, ok := statValues(st, p.rdr.MetaData().Schema.Column(sf.ColIndex).LogicalType(), f.Type)
 	if ok {
 		out.Min, out.Max = lo, hi
 	}
 	return out, true
 }
 
-func statValues(st metadata.TypedStatistics, t types.DataType) (any, any, bool) {
+func statValues(st metadata.TypedStatistics, logical schema.LogicalType, t types.DataType) (any, any, bool) {
+	// Decimals need the file's scale to be the type's; timestamps and dates need their
+	// annotation (the unit comes from the file, not from the type's precision).
+	dec, isDec := logical.(schema.DecimalLogicalType)
+	if t.Root == types.Decimal && (!isDec || int(dec.Scale()) != t.Scale) {
+		return nil, nil, false
+	}
+	if t.Root != types.Decimal && isDec {
+		return nil, nil, false
+	}
+	if _, isDate := logical.(schema.DateLogicalType); isDate != (t.Root == types.Date) {
+		return nil, nil, false
+	}
 	switch s := st.(type) {
 	case *metadata.BooleanStatistics:
 		if t.Root == types.Boolean {
@@ -69,6 +85,8 @@ func statValues(st metadata.TypedStatistics, t types.DataType) (any, any, bool) 
 			return int16(lo), int16(hi), true
 		case types.Int:
 			return lo, hi, true
+		case types.BigInt:
+			return int64(lo), int64(hi), true
 		case types.Date:
 			return binaryrow.Date(lo), binaryrow.Date(hi), true
 		case types.Time:
@@ -84,19 +102,33 @@ func statValues(st metadata.TypedStatistics, t types.DataType) (any, any, bool) 
 		case types.Decimal:
 			return binaryrow.Decimal{Unscaled: big.NewInt(lo), Scale: t.Scale}, binaryrow.Decimal{Unscaled: big.NewInt(hi), Scale: t.Scale}, true
 		case types.Timestamp, types.LocalZonedTimestamp:
-			unit := arrow.Millisecond
-			if t.Precision > 3 {
-				unit = arrow.Microsecond
+			ts, ok := logical.(schema.TimestampLogicalType)
+			if !ok {
+				return nil, nil, false
 			}
-			if t.Precision > 6 {
+			var unit arrow.TimeUnit
+			switch ts.TimeUnit() {
+			case schema.TimeUnitMillis:
+				unit = arrow.Millisecond
+			case schema.TimeUnitMicros:
+				unit = arrow.Microsecond
+			case schema.TimeUnitNanos:
+				unit = arrow.Nanosecond
+			default:
 				return nil, nil, false
 			}
 			return TimestampOf(lo, unit), TimestampOf(hi, unit), true
 		}
 	case *metadata.Float32Statistics:
 		lo, hi := s.Min(), s.Max()
-		if t.Root == types.Float && !math.IsNaN(float64(lo)) && !math.IsNaN(float64(hi)) {
+		if math.IsNaN(float64(lo)) || math.IsNaN(float64(hi)) {
+			break
+		}
+		switch t.Root {
+		case types.Float:
 			return lo, hi, true
+		case types.Double:
+			return float64(lo), float64(hi), true
 		}
 	case *metadata.Float64Statistics:
 		lo, hi := s.Min(), s.Max()

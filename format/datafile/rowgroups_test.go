@@ -83,3 +83,70 @@ func TestSelectRowGroups(t *testing.T) {
 	}
 	bs[0].Release()
 }
+
+// Statistics read through a widened type (schema evolution) keep their values: the unit
+// of a timestamp and the scale of a decimal come from the file, and a scale the type does
+// not share makes them unknown instead of wrong.
+func TestRowGroupStatsWidened(t *testing.T) {
+	fields, err := types.ParseColumns("i INT, f FLOAT, ts TIMESTAMP(3), d DECIMAL(5, 2)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range fields {
+		fields[i].ID = i
+	}
+	var buf bytes.Buffer
+	w, err := NewParquetWriter(&buf, fields, WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _, err := array.RecordFromJSON(memory.DefaultAllocator, w.Schema(), strings.NewReader(
+		`[{"i":-7,"f":1.5,"ts":"2024-01-02 00:00:00.250","d":"1.25"},{"i":9,"f":2.5,"ts":"2024-01-03 00:00:00","d":"-3.50"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	rec.Release()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p, err := OpenParquet(bytesSource{bytes.NewReader(buf.Bytes())}, "mem.parquet", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	tests := []struct {
+		field    int
+		as       string
+		min, max string // fmt.Sprint of the values; "" when unknown
+	}{
+		{0, "INT", "-7", "9"},
+		{0, "BIGINT", "-7", "9"},
+		{1, "DOUBLE", "1.5", "2.5"},
+		{2, "TIMESTAMP(3)", "{1704153600250 0}", "{1704240000000 0}"},
+		{2, "TIMESTAMP(6)", "{1704153600250 0}", "{1704240000000 0}"},
+		{3, "DECIMAL(5, 2)", "-3.50", "1.25"},
+		{3, "DECIMAL(7, 2)", "-3.50", "1.25"},
+		{3, "DECIMAL(7, 4)", "", ""},
+		{0, "DECIMAL(12, 2)", "", ""},
+	}
+	for _, tt := range tests {
+		f := fields[tt.field]
+		f.Type = types.MustParse(tt.as)
+		st, ok := p.RowGroupStats(0, f)
+		if !ok {
+			t.Fatalf("%s as %s: no statistics", f.Name, tt.as)
+		}
+		got := func(v any) string {
+			if v == nil {
+				return ""
+			}
+			return fmt.Sprint(v)
+		}
+		if got(st.Min) != tt.min || got(st.Max) != tt.max {
+			t.Errorf("%s as %s: min %s max %s, want %q %q", f.Name, tt.as, got(st.Min), got(st.Max), tt.min, tt.max)
+		}
+	}
+}

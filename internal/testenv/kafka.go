@@ -154,13 +154,9 @@ func StartKafka(ctx context.Context) (s *KafkaServer, stop func(), err error) {
 }
 
 func (s *KafkaServer) start(ctx context.Context, java, libs string) error {
-	var ports [3]int
-	for i := range ports {
-		p, err := FreePort()
-		if err != nil {
-			return err
-		}
-		ports[i] = p
+	ports, err := FreePorts(3)
+	if err != nil {
+		return err
 	}
 	s.Addr = "127.0.0.1:" + strconv.Itoa(ports[0])
 	s.SASLAddr = "127.0.0.1:" + strconv.Itoa(ports[2])

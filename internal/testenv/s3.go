@@ -96,15 +96,12 @@ func startS3(ctx context.Context, spec s3Spec) (*S3Server, func(), error) {
 		}
 	}
 	for attempt := 1; ; attempt++ {
-		s.ports = s.ports[:0]
-		for range spec.nPorts {
-			port, err := FreePort()
-			if err != nil {
-				os.RemoveAll(dir)
-				return nil, nil, err
-			}
-			s.ports = append(s.ports, port)
+		ports, err := FreePorts(spec.nPorts)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, nil, err
 		}
+		s.ports = ports
 		s.Endpoint = "127.0.0.1:" + strconv.Itoa(s.ports[0])
 		s.URL = scheme + s.Endpoint
 		s.Options = fileio.Options{

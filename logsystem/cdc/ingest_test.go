@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -17,12 +16,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tarnlake/tarn/catalog"
+	"github.com/tarnlake/tarn/export"
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format/types"
 	"github.com/tarnlake/tarn/internal/testenv"
 	"github.com/tarnlake/tarn/logsystem"
 	"github.com/tarnlake/tarn/logsystem/cdc"
-	"github.com/tarnlake/tarn/render"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -103,41 +102,8 @@ func produce(t testing.TB, topic string, recs [][2][]byte) {
 // scan renders a table's rows as canonical JSON Lines sorted by primary key.
 func scan(t testing.TB, tbl *table.Table) string {
 	t.Helper()
-	ctx := context.Background()
-	plan, err := tbl.Plan(ctx, table.ScanOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var buf bytes.Buffer
-	var sortBy []int
-	for _, k := range plan.Schema.PrimaryKeys {
-		sortBy = append(sortBy, types.FieldByName(plan.Schema.Fields, k))
-	}
-	w, err := render.NewWriter(&buf, render.JSONL, plan.Schema.Fields, true, sortBy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range plan.Splits {
-		r, err := tbl.ReadSplit(ctx, plan, &plan.Splits[i], table.ReadOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			b, err := r.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := w.Write(b); err != nil {
-				t.Fatal(err)
-			}
-			b.Release()
-		}
-		r.Close()
-	}
-	if err := w.Close(); err != nil {
+	if _, err := export.Write(context.Background(), tbl, export.Options{}, &buf); err != nil {
 		t.Fatal(err)
 	}
 	return buf.String()
