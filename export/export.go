@@ -20,8 +20,8 @@ type Options struct {
 	Scan    table.ScanOptions // snapshot, tag or time; Filter is set from Where
 	Columns []string          // nil: all columns of the snapshot's schema
 	Where   string            // filter expression (package predicate)
-	Format  render.Format // "": JSON Lines
-	Limit   int64 // 0: all rows
+	Format  render.Format     // "": JSON Lines
+	Limit   int64             // 0: all rows
 	// Unsorted streams rows in read order; otherwise rows are sorted by primary key
 	// (all columns for append-only tables), the canonical order.
 	Unsorted bool
