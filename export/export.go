@@ -32,6 +32,7 @@ type Options struct {
 var ErrBadRequest = errors.New("bad request")
 
 // Write scans t and writes the rows to out. It returns the number of rows written.
+// Sorted output is buffered in memory until the end (use Unsorted for large scans).
 func Write(ctx context.Context, t *table.Table, o Options, out io.Writer) (int64, error) {
 	snap, err := t.ResolveSnapshot(ctx, o.Scan)
 	if err != nil {
@@ -96,40 +97,43 @@ func Write(ctx context.Context, t *table.Table, o Options, out io.Writer) (int64
 	if pred != nil {
 		ro.Filter = pred
 	}
-	var n int64
+	// A sorted scan with a limit reads every row and keeps the first ones in canonical
+	// order (bounded memory); an unsorted one stops reading at the limit.
+	w.SetLimit(int(o.Limit))
+	stopAt := o.Limit
+	if !o.Unsorted {
+		stopAt = 0
+	}
+	var n int64 // rows read
 	for i := range plan.Splits {
-		if o.Limit > 0 && n >= o.Limit {
+		if stopAt > 0 && n >= stopAt {
 			break
 		}
 		r, err := t.ReadSplit(ctx, plan, &plan.Splits[i], ro)
 		if err != nil {
-			return n, err
+			return 0, err
 		}
-		for o.Limit == 0 || n < o.Limit {
+		for stopAt == 0 || n < stopAt {
 			b, err := r.Next(ctx)
 			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {
 				r.Close()
-				return n, err
-			}
-			if o.Limit > 0 && n+b.NumRows() > o.Limit {
-				s := b.NewSlice(0, o.Limit-n)
-				b.Release()
-				b = s
+				return 0, err
 			}
 			n += b.NumRows()
 			err = w.Write(b)
 			b.Release()
 			if err != nil {
 				r.Close()
-				return n, err
+				return 0, err
 			}
 		}
 		if err := r.Close(); err != nil {
-			return n, err
+			return 0, err
 		}
 	}
-	return n, w.Close()
+	rows := int64(w.Rows())
+	return rows, w.Close()
 }

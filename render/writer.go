@@ -38,6 +38,7 @@ type Writer struct {
 	sorted bool
 	rows   []row
 	wrote  int
+	limit  int // 0: no limit
 	csv    *csv.Writer
 }
 
@@ -78,12 +79,19 @@ func NewWriter(w io.Writer, f Format, fields []types.DataField, sorted bool, sor
 	return wr, nil
 }
 
+// SetLimit keeps at most n rows (0: all). A sorted writer keeps the first n in canonical
+// order, holding at most 2n rows while it reads; an unsorted one the first n it is given.
+func (w *Writer) SetLimit(n int) { w.limit = n }
+
 // Write renders one batch.
 func (w *Writer) Write(b arrow.RecordBatch) error {
 	if int(b.NumCols()) != len(w.fields) {
 		return fmt.Errorf("render: batch has %d columns, expected %d", b.NumCols(), len(w.fields))
 	}
 	for i := 0; i < int(b.NumRows()); i++ {
+		if w.limit > 0 && !w.sorted && w.Rows() >= w.limit {
+			return nil
+		}
 		var r row
 		if w.format == JSONL {
 			line, err := w.jsonLine(b, i)
@@ -109,6 +117,10 @@ func (w *Writer) Write(b arrow.RecordBatch) error {
 				}
 			}
 			w.rows = append(w.rows, r)
+			if w.sorted && w.limit > 0 && len(w.rows) >= 2*w.limit {
+				w.sortRows()
+				w.rows = w.rows[:w.limit]
+			}
 			continue
 		}
 		if err := w.emit(r); err != nil {
@@ -147,22 +159,35 @@ func (w *Writer) emit(r row) error {
 }
 
 // Rows is the number of rows written or buffered.
-func (w *Writer) Rows() int { return w.wrote + len(w.rows) }
+func (w *Writer) Rows() int {
+	if n := w.wrote + len(w.rows); w.limit == 0 || n < w.limit {
+		return n
+	}
+	return w.limit
+}
+
+// sortRows puts the buffered rows in canonical order.
+func (w *Writer) sortRows() {
+	slices.SortStableFunc(w.rows, func(a, b row) int {
+		for k := range a.keys {
+			if c := compareValues(a.keys[k], b.keys[k]); c != 0 {
+				return c
+			}
+		}
+		if c := strings.Compare(a.line, b.line); c != 0 {
+			return c
+		}
+		return slices.Compare(a.cells, b.cells)
+	})
+}
 
 // Close writes buffered rows and flushes.
 func (w *Writer) Close() error {
 	if w.sorted {
-		slices.SortStableFunc(w.rows, func(a, b row) int {
-			for k := range a.keys {
-				if c := compareValues(a.keys[k], b.keys[k]); c != 0 {
-					return c
-				}
-			}
-			if c := strings.Compare(a.line, b.line); c != 0 {
-				return c
-			}
-			return slices.Compare(a.cells, b.cells)
-		})
+		w.sortRows()
+		if w.limit > 0 && len(w.rows) > w.limit {
+			w.rows = w.rows[:w.limit]
+		}
 	}
 	if w.format == Table {
 		w.writeTable()
