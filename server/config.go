@@ -47,6 +47,9 @@ type Config struct {
 	Flight  FlightConfig `yaml:"flight"`
 	S3      S3Config     `yaml:"s3"`
 	Kafka   KafkaConfig  `yaml:"kafka"`
+	// Compaction and Maintenance configure the background work (background.go).
+	Compaction  CompactionConfig  `yaml:"compaction"`
+	Maintenance MaintenanceConfig `yaml:"maintenance"`
 	// ClientOptions are handed to REST-catalog clients as defaults (e.g. s3.endpoint).
 	ClientOptions map[string]string `yaml:"client_options"`
 	// ShutdownTimeout bounds how long a shutdown waits for requests and commits.
@@ -124,6 +127,8 @@ func Default() Config {
 		HTTP:            HTTPConfig{Addr: DefaultHTTPAddr},
 		Flight:          FlightConfig{Addr: DefaultFlightAddr},
 		ShutdownTimeout: Duration(DefaultShutdownTimeout),
+		Compaction:      CompactionConfig{Memory: DefaultCompactionMemory},
+		Maintenance:     MaintenanceConfig{Interval: Duration(DefaultMaintenanceInterval)},
 	}
 }
 
@@ -159,6 +164,10 @@ var envVars = []struct {
 	{"TARN_S3_REGION", func(c *Config, v string) error { c.S3.Region = v; return nil }},
 	{"TARN_S3_CA_FILE", func(c *Config, v string) error { c.S3.CAFile = v; return nil }},
 	{"TARN_KAFKA_BOOTSTRAP", func(c *Config, v string) error { c.Kafka.Bootstrap = v; return nil }},
+	{"TARN_COMPACTION_WORKERS", backgroundEnv("TARN_COMPACTION_WORKERS")},
+	{"TARN_COMPACTION_MEMORY", backgroundEnv("TARN_COMPACTION_MEMORY")},
+	{"TARN_NO_COMPACTION", backgroundEnv("TARN_NO_COMPACTION")},
+	{"TARN_MAINTENANCE_INTERVAL", backgroundEnv("TARN_MAINTENANCE_INTERVAL")},
 	{"TARN_SHUTDOWN_TIMEOUT", func(c *Config, v string) error {
 		d, err := parseDuration(v)
 		c.ShutdownTimeout = Duration(d)
@@ -185,6 +194,7 @@ type Flags struct {
 	configFile string
 	c          Config
 	timeout    string
+	bg         backgroundFlags
 }
 
 // AddFlags defines the configuration's flags on fs.
@@ -207,6 +217,7 @@ func AddFlags(fs *flag.FlagSet) *Flags {
 	fs.BoolVar(&f.c.S3.VirtualHostStyle, "s3-virtual-host", false, "virtual-host-style bucket addressing (default: path style)")
 	fs.StringVar(&f.c.Kafka.Bootstrap, "kafka", "", "log system: Kafka bootstrap servers, or embedded ($TARN_KAFKA_BOOTSTRAP)")
 	fs.StringVar(&f.timeout, "shutdown-timeout", DefaultShutdownTimeout.String(), "how long a shutdown waits for requests and commits ($TARN_SHUTDOWN_TIMEOUT)")
+	f.addBackgroundFlags(fs)
 	return f
 }
 
@@ -251,6 +262,10 @@ func (f *Flags) apply(c *Config) error {
 				err = fmt.Errorf("--shutdown-timeout: %w", perr)
 			}
 			c.ShutdownTimeout = Duration(d)
+		default:
+			if berr := f.applyBackground(fl.Name, c); berr != nil {
+				err = berr
+			}
 		}
 	})
 	return err
@@ -305,7 +320,7 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = Duration(DefaultShutdownTimeout)
 	}
-	return nil
+	return c.validateBackground()
 }
 
 // IsLocal reports whether the warehouse is on the local file system.

@@ -19,7 +19,9 @@ import (
 
 	"github.com/tarnlake/tarn/api/rest"
 	"github.com/tarnlake/tarn/catalog"
+	"github.com/tarnlake/tarn/compaction"
 	"github.com/tarnlake/tarn/fileio"
+	"github.com/tarnlake/tarn/table"
 )
 
 // FlightService is an Arrow Flight server the Server runs. Serve serves on the listener
@@ -38,6 +40,9 @@ type Deps struct {
 	// commit under the context it returns, so that shutdown waits for it.
 	Gate   *CommitGate
 	Logger *slog.Logger
+	// CompactionBudget is the background compaction's budget, for writers that compact
+	// (table.WriterOptions.CompactionBudget); nil when compaction is off.
+	CompactionBudget table.Budget
 }
 
 // FlightFactory builds the Flight service.
@@ -47,7 +52,9 @@ type FlightFactory func(ctx context.Context, d Deps) (FlightService, error)
 // last on shutdown.
 type LogSystemFactory func(ctx context.Context, d Deps) (io.Closer, error)
 
-// CompactorFactory builds the compactor behind the API's compaction routes.
+// CompactorFactory builds the compactor behind the API's compaction routes, replacing
+// the built-in background compaction; a compactor that is an io.Closer is closed on
+// shutdown.
 type CompactorFactory func(ctx context.Context, d Deps) (rest.Compactor, error)
 
 // Option configures a Server.
@@ -92,6 +99,12 @@ type Server struct {
 	serving    sync.WaitGroup
 	shutdownMu sync.Mutex
 	shutdown   bool
+
+	// Background work (background.go, compactor.go).
+	compactionOpts  []func(*compaction.SchedulerOptions)
+	scheduler       *compaction.Scheduler
+	maint           *maintainer
+	compactorCloser io.Closer
 }
 
 // New opens the warehouse and builds the server; Start starts serving.
@@ -147,7 +160,11 @@ func (s *Server) Gate() *CommitGate { return s.gate }
 func (s *Server) Handler() http.Handler { return s.api.Handler() }
 
 func (s *Server) deps() Deps {
-	return Deps{Config: &s.cfg, Catalog: s.cat, Gate: s.gate, Logger: s.log}
+	d := Deps{Config: &s.cfg, Catalog: s.cat, Gate: s.gate, Logger: s.log}
+	if s.scheduler != nil {
+		d.CompactionBudget = s.scheduler.Budget()
+	}
+	return d
 }
 
 // ready is the readiness check: not shutting down, and the warehouse reachable.
@@ -168,12 +185,17 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.cfg.Token == "" {
 		s.log.Warn("authentication is off: every client can read and write every table; set --token or TARN_TOKEN to require a bearer token")
 	}
+	if err := s.startBackground(ctx); err != nil {
+		s.stopBackground()
+		return fmt.Errorf("background work: %w", err)
+	}
 	if s.cfg.Kafka.Bootstrap != "" {
 		if s.logFactory == nil {
 			s.log.Warn("the log system is not built into this binary; Kafka settings are ignored", "bootstrap", s.cfg.Kafka.Bootstrap)
 		} else {
 			ls, err := s.logFactory(ctx, s.deps())
 			if err != nil {
+				s.stopBackground()
 				return fmt.Errorf("log system: %w", err)
 			}
 			s.logSystem = ls
@@ -182,17 +204,23 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.compactorFactory != nil {
 		c, err := s.compactorFactory(ctx, s.deps())
 		if err != nil {
+			s.stopBackground()
 			s.closeLogSystem()
 			return fmt.Errorf("compactor: %w", err)
 		}
+		s.compactorCloser, _ = c.(io.Closer)
 		s.api.SetCompactor(c)
+	} else if s.scheduler != nil {
+		s.api.SetCompactor(compactorAPI{sched: s.scheduler, maint: s.maint})
 	}
 	if err := s.startHTTP(); err != nil {
+		s.stopBackground()
 		s.closeLogSystem()
 		return err
 	}
 	if err := s.startFlight(ctx); err != nil {
 		_ = s.httpSrv.Close()
+		s.stopBackground()
 		s.closeLogSystem()
 		return err
 	}
@@ -325,6 +353,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
 	start := time.Now()
 	s.log.Info("shutting down", "commits_in_progress", s.gate.Inflight())
+	// Background compactions and maintenance stop first: what they leave undone is
+	// redone by the next server.
+	s.stopBackground()
 	var errs []error
 	if s.httpSrv != nil {
 		if err := s.httpSrv.Shutdown(ctx); err != nil {

@@ -892,6 +892,7 @@ func (a *API) applySnapshot(ctx context.Context, t *table.Table, s *format.Snaps
 	if err != nil {
 		return false, err
 	}
+	t.NotifyCommit() // tails and background compaction in this process
 	if err := t.FileIO().WriteFile(ctx, t.Join(format.SnapshotDir, format.LatestHint), []byte(strconv.FormatInt(s.ID, 10))); err != nil {
 		a.log.Warn("cannot update LATEST hint", "table", t.Path(), "err", err)
 	}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/metrics"
+	"github.com/tarnlake/tarn/table"
 )
 
 // Defaults of Options.
@@ -54,6 +55,14 @@ type Compactor interface {
 	// Trigger starts (or queues) a compaction of a table; full asks for a full
 	// compaction. The result is JSON-encodable.
 	Trigger(ctx context.Context, id catalog.Identifier, full bool) (any, error)
+}
+
+// CommitThrottler is implemented by a compactor that holds back row ingestion into
+// buckets with too many sorted runs (num-sorted-run.stop-trigger), as Paimon's writers
+// wait for their compaction. BeforeCommit is called with the files written, before they
+// are committed.
+type CommitThrottler interface {
+	BeforeCommit(ctx context.Context, t *table.Table, id catalog.Identifier, msgs []table.CommitMessage) error
 }
 
 // Options configure the API.

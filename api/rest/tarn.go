@@ -530,7 +530,7 @@ func (a *API) tCompactionStatus(w http.ResponseWriter, r *http.Request, id catal
 	}
 	st, err := c.Status(r.Context(), id)
 	if err != nil {
-		writeError(w, r, err)
+		writeError(w, r, compactorError(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
@@ -542,11 +542,27 @@ func (a *API) tCompact(w http.ResponseWriter, r *http.Request, id catalog.Identi
 		writeError(w, r, notImplemented("no compactor is running in this server; run tarn compact instead"))
 		return
 	}
-	full, _ := strconv.ParseBool(r.URL.Query().Get("full"))
+	full := false
+	if v := r.URL.Query().Get("full"); v != "" {
+		var err error
+		if full, err = strconv.ParseBool(v); err != nil {
+			writeError(w, r, badRequest("full=%q: want true or false", v))
+			return
+		}
+	}
 	res, err := c.Trigger(r.Context(), id, full)
 	if err != nil {
-		writeError(w, r, err)
+		writeError(w, r, compactorError(err))
 		return
 	}
 	writeJSON(w, http.StatusAccepted, res)
+}
+
+// compactorError classifies a compactor's error: one that is shutting down is
+// unavailable.
+func compactorError(err error) error {
+	if errors.Is(err, ErrShuttingDown) {
+		return &apiError{Status: http.StatusServiceUnavailable, Message: err.Error(), Err: err}
+	}
+	return err
 }

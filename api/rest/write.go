@@ -130,6 +130,11 @@ func (a *API) commitWriter(ctx context.Context, id catalog.Identifier, t *table.
 	if len(msgs) == 0 {
 		return res, nil
 	}
+	if th, ok := a.getCompactor().(CommitThrottler); ok {
+		if err := th.BeforeCommit(ctx, t, id, msgs); err != nil {
+			return nil, err
+		}
+	}
 	cr, err := t.Commit(ctx, table.Commit{User: user, Identifier: ident, Messages: msgs, SchemaID: wr.Schema().ID, CheckSchema: true})
 	name := id.String()
 	switch {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/tarnlake/tarn/api/flight"
 	"github.com/tarnlake/tarn/server"
@@ -76,6 +77,18 @@ func printConnectInfo(w io.Writer, srv *server.Server) {
 		fmt.Fprintf(w, "  Arrow Flight    not running\n")
 	}
 	fmt.Fprintf(w, "  Metrics         %s/metrics\n", url)
+	if sched := srv.Scheduler(); sched != nil {
+		o := sched.Options()
+		fmt.Fprintf(w, "  Compaction      %d workers, %s of input at once (GET/POST %s/api/v1/databases/DB/tables/T/compaction)\n",
+			o.Workers, server.ByteSize(o.Memory), url)
+	} else {
+		fmt.Fprintf(w, "  Compaction      off\n")
+	}
+	if cfg.Maintenance.Disabled {
+		fmt.Fprintf(w, "  Maintenance     off\n")
+	} else {
+		fmt.Fprintf(w, "  Maintenance     after commits and every %s (snapshot expiry, automatic tags)\n", time.Duration(cfg.Maintenance.Interval))
+	}
 	fmt.Fprintf(w, "  Authentication  %s\n\n", auth)
 	fmt.Fprintf(w, "Try:\n")
 	fmt.Fprintf(w, "  curl -s%s %s/api/v1/databases\n", authHeader, url)
