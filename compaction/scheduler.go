@@ -277,6 +277,7 @@ type Scheduler struct {
 	running   map[bucketKey]*job
 	bstate    map[bucketKey]*bucketState
 	waiters   []*waiter
+	pending   map[bucketKey][]*reservation // commits past BeforeCommit (reservation)
 	slots     int
 	mem       int64
 	evals     int
@@ -327,6 +328,7 @@ func NewScheduler(cat *catalog.Catalog, o SchedulerOptions) *Scheduler {
 		queue:   map[bucketKey]*job{},
 		running: map[bucketKey]*job{},
 		bstate:  map[bucketKey]*bucketState{},
+		pending: map[bucketKey][]*reservation{},
 		wake:    make(chan struct{}, 1),
 	}
 }
@@ -459,6 +461,11 @@ func (s *Scheduler) removeTableLocked(id catalog.Identifier) {
 	for k := range s.bstate {
 		if k.table == id {
 			delete(s.bstate, k)
+		}
+	}
+	for k := range s.pending {
+		if k.table == id {
+			delete(s.pending, k)
 		}
 	}
 	queueLength.Set(float64(len(s.queue)))
@@ -1142,119 +1149,226 @@ func (s *Scheduler) checkRunning() error {
 }
 
 // BeforeCommit holds back a commit of new files into buckets of a primary-key table that
-// already have num-sorted-run.stop-trigger - 1 sorted runs or more, as Paimon's writers
+// it would bring to num-sorted-run.stop-trigger sorted runs or more, as Paimon's writers
 // wait for their compaction: it queues those buckets first and waits until compactions
-// brought them below, for at most MaxStall (then, or when the scheduler stops, the commit
-// goes ahead). So buckets written through the server stay under the stop trigger.
-func (s *Scheduler) BeforeCommit(ctx context.Context, t *table.Table, id catalog.Identifier, msgs []table.CommitMessage) error {
+// brought them low enough, for at most MaxStall (then, or when the scheduler stops, the
+// commit goes ahead). Each new file is a sorted run of level 0, and commits held back here
+// that are not yet in the snapshot looked at count too, so concurrent writers into one
+// bucket cannot pass the check together. The returned function must be called once the
+// commit is over, with the snapshot it created (0 when it created none). So buckets written
+// only through BeforeCommit stay under the stop trigger; commits that bypass it (other
+// processes) are compacted as the scheduler finds them.
+func (s *Scheduler) BeforeCommit(ctx context.Context, t *table.Table, id catalog.Identifier, msgs []table.CommitMessage) (func(snapshotID int64), error) {
+	noop := func(int64) {}
 	if s.checkRunning() != nil {
-		return nil
+		return noop, nil
 	}
-	keys := map[bucketKey]bool{}
+	adds := map[bucketKey]int{} // new sorted runs per bucket
 	for _, m := range msgs {
 		if len(m.NewFiles) > 0 {
-			keys[bucketKey{table: id, partition: string(m.Partition), bucket: m.Bucket}] = true
+			adds[bucketKey{table: id, partition: string(m.Partition), bucket: m.Bucket}] += len(m.NewFiles)
 		}
 	}
-	if len(keys) == 0 {
-		return nil
+	if len(adds) == 0 {
+		return noop, nil
 	}
 	schema, err := t.LatestSchema(ctx)
 	if err != nil || len(schema.PrimaryKeys) == 0 {
-		return err
+		return noop, err
 	}
-	limit := table.ParseCoreOptions(schema.Options).NumSortedRunStop - 1
-	// Cheap first: each commit since the last evaluation added at most one run.
-	latest, _, err := t.LatestSnapshotID(ctx)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	ok := false
-	if st := s.tables[id]; st != nil && st.runs != nil && st.evaluated > 0 {
-		ok = true
-		for k := range keys {
-			if st.runs[k]+int(latest-st.evaluated) >= limit {
-				ok = false
-			}
+	stop := table.ParseCoreOptions(schema.Options).NumSortedRunStop
+	var only *bucketKey
+	if len(adds) == 1 {
+		for k := range adds {
+			only = &k
 		}
 	}
-	s.mu.Unlock()
-	if ok {
-		return nil
-	}
-	wake, unsub := t.Subscribe()
-	defer unsub()
 	start := time.Now()
+	var wake <-chan struct{}
 	deadline := time.NewTimer(s.o.MaxStall)
 	defer deadline.Stop()
-	logged := false
+	stalled := false
+	var (
+		runs       map[bucketKey]int
+		snap       int64
+		over       []bucketKey
+		waitOthers bool
+	)
 	for {
-		var only *bucketKey
-		if len(keys) == 1 {
-			for k := range keys {
-				only = &k
-			}
-		}
-		_, _, _, needs, err := tableNeeds(ctx, t, false, only)
+		latest, _, err := t.LatestSnapshotID(ctx)
 		if err != nil {
-			return err
+			return noop, err
 		}
-		var over []need
-		for _, n := range needs {
-			if keys[bucketKey{table: id, partition: string(n.partition), bucket: n.bucket}] && n.runs >= limit {
-				over = append(over, n)
+		// The sorted runs of each bucket at snapshot snap: from the last evaluation when
+		// it looked at the latest snapshot, else (or when a bucket is over) looked at now.
+		var needs []need
+		for exact := false; ; exact = true {
+			runs = map[bucketKey]int{}
+			snap = 0
+			if !exact {
+				s.mu.Lock()
+				if st := s.tables[id]; st != nil && st.runs != nil && st.evaluated == latest && latest > 0 {
+					snap = latest
+					for k := range adds {
+						runs[k] = st.runs[k]
+					}
+				}
+				s.mu.Unlock()
 			}
-		}
-		if len(over) == 0 {
-			if logged {
-				s.log.Info("commit resumed after compaction", "table", id, "waited", time.Since(start).Round(time.Millisecond))
+			if snap == 0 {
+				exact = true
+				_, _, snap, needs, err = tableNeeds(ctx, t, false, only)
+				if err != nil {
+					return noop, err
+				}
+				if snap == 0 {
+					snap = latest // the buckets have no files
+				}
+				for _, n := range needs {
+					k := bucketKey{table: id, partition: string(n.partition), bucket: n.bucket}
+					if _, ok := adds[k]; ok {
+						runs[k] = n.runs
+					}
+				}
 			}
-			return nil
-		}
-		s.mu.Lock()
-		if s.closed {
+			s.mu.Lock()
+			if s.closed {
+				s.mu.Unlock()
+				return noop, nil
+			}
+			over, waitOthers = nil, false
+			for k, n := range adds {
+				pending := s.pendingRunsLocked(k, snap)
+				if runs[k]+pending+n < stop {
+					continue
+				}
+				if runs[k] > 1 {
+					over = append(over, k) // a compaction can bring it down
+				} else if pending > 0 {
+					waitOthers = true // the commits ahead come first
+				}
+			}
+			if exact || len(over) == 0 && !waitOthers {
+				break // with the lock held
+			}
 			s.mu.Unlock()
-			return nil
+		}
+		overLimit := len(over) > 0 || waitOthers
+		if !overLimit || stalled {
+			// Reserve the runs this commit adds until a snapshot looked at holds them.
+			r := &reservation{runs: adds}
+			for k := range adds {
+				s.pending[k] = append(s.pending[k], r)
+			}
+			s.mu.Unlock()
+			if stalled || wake != nil {
+				s.log.Info("commit resumed after compaction", "table", id, "waited", time.Since(start).Round(time.Millisecond), "stalled", stalled)
+			}
+			var once sync.Once
+			return func(snapshotID int64) { once.Do(func() { s.release(r, snapshotID) }) }, nil
 		}
 		if s.tables[id] == nil {
 			s.addTableLocked(id, nil)
 		}
 		s.mu.Unlock()
-		for i, n := range over {
-			if !n.needed { // the picker leaves it (a stop trigger close to the trigger): all of it
-				k := bucketKey{table: id, partition: string(n.partition), bucket: n.bucket}
-				if _, _, _, f, err := tableNeeds(ctx, t, true, &k); err == nil && len(f) == 1 {
-					over[i], over[i].needed = f[0], false
+		// Queue the compaction of the buckets over the limit, ahead of the others.
+		for _, k := range over {
+			var n *need
+			for i := range needs {
+				if needs[i].bucket == k.bucket && string(needs[i].partition) == k.partition {
+					n = &needs[i]
 				}
 			}
-		}
-		s.mu.Lock()
-		for _, n := range over {
-			k := bucketKey{table: id, partition: string(n.partition), bucket: n.bucket}
-			if _, running := s.running[k]; running {
+			if n == nil || !n.needed {
+				// Not looked at now, or the picker leaves it (the runs are below the
+				// compaction trigger): all of the bucket.
+				if _, _, _, f, err := tableNeeds(ctx, t, true, &k); err == nil && len(f) == 1 {
+					f[0].needed = false // marks the full compaction below
+					n = &f[0]
+				}
+			}
+			if n == nil {
 				continue
 			}
-			s.enqueueLocked(k, n, !n.needed, false)
-			s.queue[k].NotBefore = nil // a writer waits: no back-off
+			s.mu.Lock()
+			if _, running := s.running[k]; !running && !s.closed {
+				s.enqueueLocked(k, *n, !n.needed, false)
+				s.queue[k].NotBefore = nil // a writer waits: no back-off
+			}
+			s.mu.Unlock()
 		}
-		s.mu.Unlock()
 		s.signal()
-		if !logged {
-			logged = true
-			s.log.Info("commit waits for compaction: buckets at the sorted-run stop trigger", "table", id,
-				"bucket", over[0].bucket, "partition", over[0].name, "sorted_runs", over[0].runs, "stop_trigger", limit+1)
+		if wake == nil {
+			ch, unsub := t.Subscribe()
+			defer unsub()
+			wake = ch
+			k := only
+			if k == nil && len(over) > 0 {
+				k = &over[0]
+			}
+			attrs := []any{"table", id, "stop_trigger", stop}
+			if k != nil {
+				attrs = append(attrs, "bucket", k.bucket, "sorted_runs", runs[*k], "adding", adds[*k])
+			}
+			s.log.Info("commit waits for compaction: it would bring a bucket to the sorted-run stop trigger", attrs...)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return noop, ctx.Err()
 		case <-s.ctx.Done():
-			return nil
+			stalled = true
 		case <-deadline.C:
 			s.log.Warn("commit waited for compaction too long; committing anyway", "table", id, "waited", s.o.MaxStall)
-			return nil
+			stalled = true
 		case <-wake:
 		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// reservation is a commit that passed BeforeCommit: the sorted runs it adds per bucket,
+// and the snapshot it created once it is over.
+type reservation struct {
+	runs     map[bucketKey]int
+	snapshot int64 // 0: not committed yet
+}
+
+// pendingRunsLocked is the sorted runs that commits past BeforeCommit add to the bucket
+// beyond snapshot snap; it forgets those that snap holds.
+func (s *Scheduler) pendingRunsLocked(k bucketKey, snap int64) int {
+	rs := s.pending[k]
+	n := 0
+	kept := rs[:0]
+	for _, r := range rs {
+		if r.snapshot != 0 && r.snapshot <= snap {
+			continue
+		}
+		kept = append(kept, r)
+		n += r.runs[k]
+	}
+	if len(kept) == 0 {
+		delete(s.pending, k)
+	} else {
+		s.pending[k] = kept
+	}
+	return n
+}
+
+// release ends a reservation: a commit that failed adds nothing; one that created
+// snapshotID counts until a snapshot looked at holds it.
+func (s *Scheduler) release(r *reservation, snapshotID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if snapshotID > 0 {
+		r.snapshot = snapshotID
+		return
+	}
+	for k := range r.runs {
+		if i := slices.Index(s.pending[k], r); i >= 0 {
+			s.pending[k] = slices.Delete(s.pending[k], i, i+1)
+		}
+		if len(s.pending[k]) == 0 {
+			delete(s.pending, k)
 		}
 	}
 }

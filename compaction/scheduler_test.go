@@ -77,13 +77,15 @@ func commitRowsVia(ctx context.Context, s *Scheduler, tbl *table.Table, ids []in
 	if err != nil {
 		return err
 	}
+	done := func(int64) {}
 	if s != nil {
 		name := tbl.Path()[strings.LastIndex(tbl.Path(), "/")+1:]
-		if err := s.BeforeCommit(ctx, tbl, catalog.Identifier{Database: "db", Table: name}, msgs); err != nil {
+		if done, err = s.BeforeCommit(ctx, tbl, catalog.Identifier{Database: "db", Table: name}, msgs); err != nil {
 			return err
 		}
 	}
-	_, err = tbl.Commit(ctx, table.Commit{User: "test-writer", Identifier: format.BatchCommitIdentifier, Messages: msgs})
+	res, err := tbl.Commit(ctx, table.Commit{User: "test-writer", Identifier: format.BatchCommitIdentifier, Messages: msgs})
+	done(res.SnapshotID)
 	return err
 }
 

@@ -59,6 +59,6 @@ func (c compactorAPI) Trigger(ctx context.Context, id catalog.Identifier, full b
 	return res, err
 }
 
-func (c compactorAPI) BeforeCommit(ctx context.Context, t *table.Table, id catalog.Identifier, msgs []table.CommitMessage) error {
+func (c compactorAPI) BeforeCommit(ctx context.Context, t *table.Table, id catalog.Identifier, msgs []table.CommitMessage) (func(int64), error) {
 	return c.sched.BeforeCommit(ctx, t, id, msgs)
 }

@@ -60,9 +60,10 @@ type Compactor interface {
 // CommitThrottler is implemented by a compactor that holds back row ingestion into
 // buckets with too many sorted runs (num-sorted-run.stop-trigger), as Paimon's writers
 // wait for their compaction. BeforeCommit is called with the files written, before they
-// are committed.
+// are committed; the function it returns is called once the commit is over, with the
+// snapshot it created (0 when it created none).
 type CommitThrottler interface {
-	BeforeCommit(ctx context.Context, t *table.Table, id catalog.Identifier, msgs []table.CommitMessage) error
+	BeforeCommit(ctx context.Context, t *table.Table, id catalog.Identifier, msgs []table.CommitMessage) (done func(snapshotID int64), err error)
 }
 
 // Options configure the API.

@@ -130,12 +130,18 @@ func (a *API) commitWriter(ctx context.Context, id catalog.Identifier, t *table.
 	if len(msgs) == 0 {
 		return res, nil
 	}
+	var created int64 // the snapshot the commit created
 	if th, ok := a.getCompactor().(CommitThrottler); ok {
-		if err := th.BeforeCommit(ctx, t, id, msgs); err != nil {
+		done, err := th.BeforeCommit(ctx, t, id, msgs)
+		if err != nil {
 			return nil, err
 		}
+		defer func() { done(created) }()
 	}
 	cr, err := t.Commit(ctx, table.Commit{User: user, Identifier: ident, Messages: msgs, SchemaID: wr.Schema().ID, CheckSchema: true})
+	if err == nil && !cr.Skipped {
+		created = cr.SnapshotID
+	}
 	name := id.String()
 	switch {
 	case err != nil:
