@@ -1262,7 +1262,9 @@ func (s *Scheduler) BeforeCommit(ctx context.Context, t *table.Table, id catalog
 			}
 			s.mu.Unlock()
 			if stalled || wake != nil {
-				s.log.Info("commit resumed after compaction", "table", id, "waited", time.Since(start).Round(time.Millisecond), "stalled", stalled)
+				waited := time.Since(start)
+				commitWait.WithLabelValues(id.String()).Observe(waited.Seconds())
+				s.log.Info("commit resumed after compaction", "table", id, "waited", waited.Round(time.Millisecond), "stalled", stalled)
 			}
 			var once sync.Once
 			return func(snapshotID int64) { once.Do(func() { s.release(r, snapshotID) }) }, nil
@@ -1532,13 +1534,18 @@ var (
 		Namespace: "tarn", Subsystem: "compaction", Name: "memory_in_use_bytes",
 		Help: "Estimated input bytes of the running background compactions.",
 	})
+	commitWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "tarn", Subsystem: "compaction", Name: "commit_wait_seconds",
+		Help:    "How long commits of row uploads waited for compaction at num-sorted-run.stop-trigger, by table (only commits that waited).",
+		Buckets: prometheus.ExponentialBuckets(0.01, 4, 7), // 10ms .. ~41s
+	}, []string{"table"})
 	registerOnce sync.Once
 )
 
 func registerMetrics() {
 	registerOnce.Do(func() {
 		if err := metrics.Register(compactionsTotal, compactionFailures, compactionBytesIn, compactionBytesOut,
-			compactionDuration, queueLength, runningGauge, slotsInUse, memoryInUse); err != nil {
+			compactionDuration, queueLength, runningGauge, slotsInUse, memoryInUse, commitWait); err != nil {
 			slog.Warn("compaction metrics not registered", "err", err)
 		}
 	})

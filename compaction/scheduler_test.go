@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -629,5 +630,230 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// prepareRows writes rows with the given ids and returns what the commit would carry.
+func prepareRows(ctx context.Context, tbl *table.Table, ids []int, tag string) ([]table.CommitMessage, error) {
+	var rows []string
+	for _, id := range ids {
+		rows = append(rows, fmt.Sprintf(`{"id":%d,"v":%q}`, id, tag))
+	}
+	schema, err := types.ArrowSchema(testFields)
+	if err != nil {
+		return nil, err
+	}
+	b, _, err := array.RecordFromJSON(memory.DefaultAllocator, schema, strings.NewReader("["+strings.Join(rows, ",")+"]"))
+	if err != nil {
+		return nil, err
+	}
+	defer b.Release()
+	w, err := tbl.NewWriter(ctx, table.WriterOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	if err := w.Write(ctx, b); err != nil {
+		return nil, err
+	}
+	return w.PrepareCommit(ctx)
+}
+
+// Two commits into one bucket that would together reach the stop trigger do not both
+// pass BeforeCommit: the first reserves its run, the second waits for a compaction of
+// the bucket, and the bucket stays under the stop trigger once both committed. A commit
+// that failed gives its reservation back.
+func TestBeforeCommitReservesRuns(t *testing.T) {
+	ctx := context.Background()
+	cat := catalog.New(fileio.NewLocal(), t.TempDir())
+	const stop = 4
+	tbl := createTable(t, cat, "t", true, map[string]string{"bucket": "1",
+		"num-sorted-run.compaction-trigger": "3", "num-sorted-run.stop-trigger": fmt.Sprint(stop)})
+	for c := range 2 {
+		if err := commitRows(ctx, tbl, seq(c*10, 10), fmt.Sprint(c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two sorted runs, below the compaction trigger: nothing compacts them on its own.
+	s := NewScheduler(cat, SchedulerOptions{Workers: 1, PollInterval: -1, MinEvaluateInterval: time.Hour, MaxStall: 30 * time.Second, Logger: quiet})
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	id := catalog.Identifier{Database: "db", Table: "t"}
+	msgsA, err := prepareRows(ctx, tbl, seq(100, 10), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgsB, err := prepareRows(ctx, tbl, seq(200, 10), "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A: 2 runs + 1 < 4.
+	start := time.Now()
+	doneA, err := s.BeforeCommit(ctx, tbl, id, msgsA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second || s.Stats().Totals.Compactions != 0 {
+		t.Fatalf("the first commit waited %s (%+v)", d, s.Stats().Totals)
+	}
+	// B: 2 runs + 1 reserved + 1 = 4: waits for a compaction.
+	type outcome struct {
+		done   func(int64)
+		err    error
+		runs   int // the bucket's sorted runs when it went ahead
+		kind   format.CommitKind
+		waited time.Duration
+	}
+	bc := make(chan outcome, 1)
+	go func() {
+		start := time.Now()
+		done, err := s.BeforeCommit(ctx, tbl, id, msgsB)
+		o := outcome{done: done, err: err, waited: time.Since(start)}
+		o.runs, _ = maxRuns(tbl)
+		if snap, err := tbl.LatestSnapshot(ctx); err == nil && snap != nil {
+			o.kind = snap.CommitKind
+		}
+		bc <- o
+	}()
+	var b outcome
+	select {
+	case b = <-bc:
+	case <-time.After(25 * time.Second):
+		t.Fatal("the second commit is still held back")
+	}
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	t.Logf("the second commit waited %s", b.waited)
+	if b.runs != 1 || b.kind != format.CommitCompact {
+		t.Fatalf("the second commit went ahead at %d sorted runs, the latest snapshot %s: not after a compaction of its bucket", b.runs, b.kind)
+	}
+	for _, c := range []struct {
+		msgs []table.CommitMessage
+		done func(int64)
+	}{{msgsA, doneA}, {msgsB, b.done}} {
+		res, err := tbl.Commit(ctx, table.Commit{User: "test-writer", Identifier: format.BatchCommitIdentifier, Messages: c.msgs})
+		c.done(res.SnapshotID)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, err := maxRuns(tbl); err != nil || r >= stop {
+		t.Errorf("%d sorted runs after both commits (%v), stop trigger %d", r, err, stop)
+	}
+	if got := countRows(t, tbl); got != 40 {
+		t.Errorf("%d rows, want 40", got)
+	}
+	// A commit that failed adds nothing.
+	doneC, err := s.BeforeCommit(ctx, tbl, id, msgsA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doneC(0)
+	s.mu.Lock()
+	for k, rs := range s.pending {
+		for _, r := range rs {
+			if r.snapshot == 0 {
+				t.Errorf("bucket %d: a reservation of a failed commit remains", k.bucket)
+			}
+		}
+	}
+	s.mu.Unlock()
+}
+
+// blockingFS holds the creation of data files, while block is set, until the context of
+// the write ends.
+type blockingFS struct {
+	fileio.FileIO
+	block   atomic.Bool
+	blocked chan struct{}
+}
+
+func (f *blockingFS) hold(ctx context.Context, path string) error {
+	if !f.block.Load() || !strings.Contains(path, "/bucket-") {
+		return nil
+	}
+	select {
+	case f.blocked <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (f *blockingFS) Create(ctx context.Context, path string) (fileio.Writer, error) {
+	if err := f.hold(ctx, path); err != nil {
+		return nil, err
+	}
+	return f.FileIO.Create(ctx, path)
+}
+
+func (f *blockingFS) WriteFile(ctx context.Context, path string, data []byte) error {
+	if err := f.hold(ctx, path); err != nil {
+		return err
+	}
+	return f.FileIO.WriteFile(ctx, path, data)
+}
+
+// Close cancels a running compaction: Close returns promptly, the compaction ends
+// "cancelled" without a snapshot, and the table is as it was.
+func TestCloseCancelsRunningCompaction(t *testing.T) {
+	ctx := context.Background()
+	fs := &blockingFS{FileIO: fileio.NewLocal(), blocked: make(chan struct{}, 1)}
+	cat := catalog.New(fs, t.TempDir())
+	tbl := createTable(t, cat, "t", true, map[string]string{"bucket": "1", "num-sorted-run.compaction-trigger": "2"})
+	for c := range 2 {
+		if err := commitRows(ctx, tbl, seq(c*10, 20), fmt.Sprint(c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs.block.Store(true)
+	var mu sync.Mutex
+	var results []Result
+	s := NewScheduler(cat, SchedulerOptions{Workers: 1, PollInterval: -1, Logger: quiet, Observe: func(e Event) {
+		if e.Kind == EventEnd {
+			mu.Lock()
+			results = append(results, *e.Result)
+			mu.Unlock()
+		}
+	}})
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-fs.blocked:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no compaction started")
+	}
+	if st := s.Stats(); st.Running != 1 {
+		t.Fatalf("while a compaction writes: %+v", st)
+	}
+	start := time.Now()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Close took %s", d)
+	}
+	mu.Lock()
+	if len(results) != 1 || results[0].Outcome != "cancelled" || results[0].SnapshotID != 0 {
+		t.Errorf("results %+v, want one cancelled", results)
+	}
+	mu.Unlock()
+	fs.block.Store(false)
+	latest, _, err := tbl.LatestSnapshotID(ctx)
+	if err != nil || latest != 2 {
+		t.Errorf("latest snapshot %d (%v), want 2: the cancelled compaction committed", latest, err)
+	}
+	if got := countRows(t, tbl); got != 30 {
+		t.Errorf("%d rows, want 30", got)
+	}
+	if st := s.Stats(); st.Running != 0 || st.SlotsInUse != 0 || st.MemoryInUse != 0 || st.Totals.Failures != 0 {
+		t.Errorf("after Close: %+v", st)
+	}
+	if _, err := s.TriggerTable(ctx, catalog.Identifier{Database: "db", Table: "t"}, true); !errors.Is(err, ErrClosed) {
+		t.Errorf("a closed scheduler took a trigger: %v", err)
 	}
 }
