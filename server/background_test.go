@@ -684,4 +684,8 @@ func TestCommitWaitsAtStopTrigger(t *testing.T) {
 	if v.Totals.Compactions == 0 {
 		t.Errorf("the upload did not wait for a compaction: %+v", v)
 	}
+	_, metricsBody := call(t, http.DefaultClient, "GET", s.HTTPURL()+"/metrics", nil, "")
+	if !strings.Contains(string(metricsBody), `tarn_compaction_commit_wait_seconds_count{table="db.t"}`) {
+		t.Error("metrics lack the commit's wait")
+	}
 }
