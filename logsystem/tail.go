@@ -31,6 +31,16 @@ type TailOptions struct {
 	Name string
 	// Snapshot is read in full first (0: the latest); then every later change follows.
 	Snapshot int64
+	// Follow, when set, says where the tail starts and what it reads instead, as for
+	// Table.Follow: Start, SnapshotID, TimestampMillis, Resume (a Position a previous
+	// tail's batch carried), ConsumerID (progress recorded in the table's consumer file,
+	// also while the tail reads the log) and Filter (applied to log rows as to files, so
+	// positions count the same rows). Its Columns, PollInterval, BatchSize and Mem are
+	// ignored in favour of this struct's.
+	Follow *table.FollowOptions
+	// Heartbeat, when positive, makes Next return a batch without a Record after this long
+	// without one.
+	Heartbeat time.Duration
 	// Columns to output (nil: all), before _ROW_KIND and _SNAPSHOT_ID.
 	Columns []string
 	// PollInterval is how often the tail looks at the table's snapshots while it waits
@@ -57,6 +67,11 @@ type TailBatch struct {
 	Record arrow.RecordBatch
 	// FromLog tells whether the rows came from the log (else from the table's files).
 	FromLog bool
+	// Position is where a tail resumes (TailOptions.Follow.Resume, or Table.Follow's) to
+	// continue after this batch: positions are those of a file-based tail, so either kind
+	// resumes from the other's. Rows an eventual-mode tail delivers before their snapshot
+	// commit do not move it: a tail resumed after them sees them again.
+	Position table.Position
 }
 
 // TailStats count what a tail did.
@@ -89,9 +104,17 @@ type Tail struct {
 	engine string
 	mem    memory.Allocator
 
-	emitted int64 // last snapshot delivered in full
-	queue   []TailBatch
-	stats   TailStats
+	emitted  int64 // last snapshot delivered in full
+	queue    []TailBatch
+	stats    TailStats
+	pos      table.Position // where the last batch Next returned leaves the tail
+	qpos     table.Position // where the last batch queued leaves it
+	extraIdx []int         // columns the filter reads beyond the output, in schema.Fields
+	wide     *arrow.Schema // the output with extraIdx's columns, for filtering
+	filter   table.Predicate
+	consumer string
+	saved    int64 // nextSnapshot last written to the consumer file
+	lastOut  time.Time
 
 	// file mode
 	follow      *table.Follower
@@ -139,11 +162,14 @@ func NewTail(ctx context.Context, t *table.Table, conn Config, o TailOptions) (*
 	if name == "" {
 		name = NameFromPath(t.Path())
 	}
-	tl := &Tail{t: t, conn: conn, o: o, mem: o.Mem, decoders: map[int64]*RowDecoder{}, schemas: map[int64]*format.TableSchema{}}
-	f, err := t.Follow(ctx, table.FollowOptions{
-		Start: table.StartFull, SnapshotID: o.Snapshot, Columns: o.Columns,
-		PollInterval: o.PollInterval, Heartbeat: o.LogRetryInterval, BatchSize: o.BatchSize, Mem: o.Mem,
-	})
+	tl := &Tail{t: t, conn: conn, o: o, mem: o.Mem, decoders: map[int64]*RowDecoder{}, schemas: map[int64]*format.TableSchema{},
+		saved: -1, lastOut: time.Now()}
+	fo := table.FollowOptions{Start: table.StartFull, SnapshotID: o.Snapshot}
+	if o.Follow != nil {
+		fo = *o.Follow
+	}
+	tl.filter, tl.consumer = fo.Filter, fo.ConsumerID
+	f, err := t.Follow(ctx, tl.followOptions(fo))
 	if err != nil {
 		return nil, err
 	}
@@ -166,13 +192,62 @@ func NewTail(ctx context.Context, t *table.Table, conn Config, o TailOptions) (*
 		tl.keyIdx = tl.schema.FieldIndexes(tl.schema.TrimmedPrimaryKeys())
 	}
 	tl.engine = table.ParseCoreOptions(tl.schema.Options).MergeEngine
+	if err := tl.filterColumns(); err != nil {
+		f.Close()
+		return nil, err
+	}
 	pos := f.Position()
+	tl.pos, tl.qpos = pos, pos
 	tl.emitted = pos.Snapshot - 1
 	if pos.Full {
 		tl.emitted = -1 // the full read of pos.Snapshot is under way
 	}
 	return tl, nil
 }
+
+// filterColumns finds the columns the filter reads that the output lacks: log rows are
+// built with them, filtered, then projected.
+func (tl *Tail) filterColumns() error {
+	if tl.filter == nil {
+		return nil
+	}
+	fields := slices.Clone(tl.out.Fields())
+	for _, c := range tl.filter.Columns() {
+		if tl.out.HasField(c) {
+			continue
+		}
+		i := types.FieldByName(tl.schema.Fields, c)
+		if i < 0 {
+			return fmt.Errorf("logsystem: tail filter reads column %q, which table %s does not have", c, tl.cfg.Topic)
+		}
+		af, err := types.ArrowField(tl.schema.Fields[i])
+		if err != nil {
+			return err
+		}
+		tl.extraIdx = append(tl.extraIdx, i)
+		fields = append(fields, af)
+	}
+	if len(tl.extraIdx) > 0 {
+		tl.wide = arrow.NewSchema(fields, nil)
+	}
+	return nil
+}
+
+// followOptions completes the options of the file-based tail: the tail's columns and
+// read settings, and a heartbeat that brings it back to try the log.
+func (tl *Tail) followOptions(fo table.FollowOptions) table.FollowOptions {
+	o := tl.o
+	fo.Columns, fo.PollInterval, fo.BatchSize, fo.Mem = o.Columns, o.PollInterval, o.BatchSize, o.Mem
+	fo.Heartbeat = o.LogRetryInterval
+	if o.Heartbeat > 0 && o.Heartbeat < fo.Heartbeat {
+		fo.Heartbeat = o.Heartbeat
+	}
+	return fo
+}
+
+// Position is where the tail stands: resuming there continues after the last batch Next
+// returned.
+func (tl *Tail) Position() table.Position { return tl.pos }
 
 // Schema is the Arrow schema of the tail's batches.
 func (tl *Tail) Schema() *arrow.Schema { return tl.out }
@@ -193,10 +268,22 @@ func (tl *Tail) Next(ctx context.Context) (TailBatch, error) {
 			b := tl.queue[0]
 			tl.queue[0] = TailBatch{}
 			tl.queue = tl.queue[1:]
+			tl.pos = b.Position
+			tl.lastOut = time.Now()
+			if err := tl.saveConsumer(ctx); err != nil {
+				if b.Record != nil {
+					b.Record.Release()
+				}
+				return TailBatch{}, err
+			}
 			return b, nil
 		}
 		if err := ctx.Err(); err != nil {
 			return TailBatch{}, err
+		}
+		if tl.o.Heartbeat > 0 && time.Since(tl.lastOut) >= tl.o.Heartbeat {
+			tl.lastOut = time.Now()
+			return TailBatch{Position: tl.pos, FromLog: tl.cl != nil}, nil
 		}
 		var err error
 		if tl.follow != nil {
@@ -208,6 +295,19 @@ func (tl *Tail) Next(ctx context.Context) (TailBatch, error) {
 			return TailBatch{}, err
 		}
 	}
+}
+
+// saveConsumer records, while the tail reads the log, the next snapshot it needs in its
+// consumer file (the file-based tail records its own), so that expiry keeps it.
+func (tl *Tail) saveConsumer(ctx context.Context) error {
+	if tl.consumer == "" || tl.follow != nil || tl.pos.Full || tl.pos.Snapshot == tl.saved {
+		return nil
+	}
+	if _, err := tl.t.RegisterConsumer(ctx, tl.consumer, tl.pos.Snapshot); err != nil {
+		return fmt.Errorf("logsystem: tail consumer %s: %w", tl.consumer, err)
+	}
+	tl.saved = tl.pos.Snapshot
+	return nil
 }
 
 // Close stops the tail.
@@ -238,8 +338,9 @@ func (tl *Tail) stepFiles(ctx context.Context) error {
 	}
 	pos := b.Position
 	if b.Record != nil {
-		tl.queue = append(tl.queue, TailBatch{Record: b.Record})
+		tl.queue = append(tl.queue, TailBatch{Record: b.Record, Position: pos})
 	}
+	tl.qpos = pos
 	if pos.Full || pos.Offset != 0 {
 		return nil
 	}
@@ -247,7 +348,7 @@ func (tl *Tail) stepFiles(ctx context.Context) error {
 		tl.stats.FileSnapshots++
 		tl.emitted = pos.Snapshot - 1
 		if b.Record == nil {
-			tl.queue = append(tl.queue, TailBatch{})
+			tl.queue = append(tl.queue, TailBatch{Position: pos})
 		}
 	}
 	if tl.lastTry.IsZero() || time.Since(tl.lastTry) >= tl.o.LogRetryInterval {
@@ -373,10 +474,9 @@ func (tl *Tail) closeLog() {
 func (tl *Tail) toFiles(ctx context.Context, why string) error {
 	slog.Info("tail falls back to the table's files", "topic", tl.cfg.Topic, "after_snapshot", tl.emitted, "reason", why)
 	tl.closeLog()
-	f, err := tl.t.Follow(ctx, table.FollowOptions{
-		Start: table.StartFromSnapshot, SnapshotID: tl.emitted + 1, Columns: tl.o.Columns,
-		PollInterval: tl.o.PollInterval, Heartbeat: tl.o.LogRetryInterval, BatchSize: tl.o.BatchSize, Mem: tl.mem,
-	})
+	f, err := tl.t.Follow(ctx, tl.followOptions(table.FollowOptions{
+		Start: table.StartFromSnapshot, SnapshotID: tl.emitted + 1, ConsumerID: tl.consumer, Filter: tl.filter,
+	}))
 	if err != nil {
 		return err
 	}
@@ -532,12 +632,17 @@ func (tl *Tail) readFiles(ctx context.Context, k int64) error {
 	if err != nil {
 		return err
 	}
+	// Every split, unpruned: the watermarks must cover every bucket the snapshot wrote.
 	splits, err := tl.t.SnapshotChanges(ctx, snap, nil)
 	if err != nil {
 		return err
 	}
 	if len(splits) > 0 {
-		r, err := tl.t.ReadChanges(ctx, tl.schema, splits, table.ReadOptions{Columns: tl.o.Columns, BatchSize: tl.o.BatchSize, Mem: tl.mem})
+		ro := table.ReadOptions{Columns: tl.o.Columns, BatchSize: tl.o.BatchSize, Mem: tl.mem}
+		if tl.filter != nil {
+			ro.Filter = tl.filter
+		}
+		r, err := tl.t.ReadChanges(ctx, tl.schema, splits, ro)
 		if err != nil {
 			return err
 		}
@@ -550,7 +655,11 @@ func (tl *Tail) readFiles(ctx context.Context, k int64) error {
 				r.Close()
 				return err
 			}
-			tl.queue = append(tl.queue, TailBatch{Record: b})
+			if b.NumRows() == 0 {
+				b.Release()
+				continue
+			}
+			tl.queue = append(tl.queue, tl.positioned(TailBatch{Record: b}, k))
 		}
 		if err := r.Close(); err != nil {
 			return err
@@ -568,11 +677,27 @@ func (tl *Tail) readFiles(ctx context.Context, k int64) error {
 	return nil
 }
 
+// positioned gives a batch of snapshot k (k < 0: rows before their snapshot commit) the
+// position after it.
+func (tl *Tail) positioned(b TailBatch, k int64) TailBatch {
+	if k >= 0 && b.Record != nil {
+		if tl.qpos.Snapshot != k || tl.qpos.Full {
+			tl.qpos = table.Position{Snapshot: k}
+		}
+		tl.qpos.Offset += b.Record.NumRows()
+	}
+	b.Position = tl.qpos
+	return b
+}
+
 func (tl *Tail) finish(k int64, files bool) {
-	// Next returns at every snapshot: a batch without a Record when it had no rows.
+	// Next returns at every snapshot: a batch without a Record when it had no rows. The
+	// last batch of a snapshot carries the position of the next, as Table.Follow's does.
+	tl.qpos = table.Position{Snapshot: k + 1}
 	if len(tl.queue) == 0 {
 		tl.queue = append(tl.queue, TailBatch{FromLog: !files})
 	}
+	tl.queue[len(tl.queue)-1].Position = tl.qpos
 	delete(tl.snapRows, k)
 	delete(tl.markers, k)
 	tl.emitted = k
@@ -667,11 +792,15 @@ func (tl *Tail) emitRows(ctx context.Context, rows []logRow, snapshot int64, sor
 	}
 	for start := 0; start < len(order); start += tl.o.BatchSize {
 		part := order[start:min(start+tl.o.BatchSize, len(order))]
-		b, err := tl.build(batches, refs, keep, part, snapshot)
+		b, err := tl.build(ctx, batches, refs, keep, part, snapshot)
 		if err != nil {
 			return err
 		}
-		tl.queue = append(tl.queue, TailBatch{Record: b, FromLog: true})
+		if b.NumRows() == 0 {
+			b.Release()
+			continue
+		}
+		tl.queue = append(tl.queue, tl.positioned(TailBatch{Record: b, FromLog: true}, snapshot))
 	}
 	return nil
 }
@@ -829,12 +958,12 @@ func conformBatch(ctx context.Context, b arrow.RecordBatch, from, to []types.Dat
 var kindNames = [4]string{"+I", "-U", "+U", "-D"}
 
 // build gathers the output columns of rows part (indexes into rows/refs).
-func (tl *Tail) build(batches []arrow.RecordBatch, refs []merge.Ref, rows []logRow, part []int, snapshot int64) (arrow.RecordBatch, error) {
+func (tl *Tail) build(ctx context.Context, batches []arrow.RecordBatch, refs []merge.Ref, rows []logRow, part []int, snapshot int64) (arrow.RecordBatch, error) {
 	sel := make([]merge.Ref, len(part))
 	for i, idx := range part {
 		sel[i] = refs[idx]
 	}
-	cols := make([]arrow.Array, 0, len(tl.outIdx)+2)
+	cols := make([]arrow.Array, 0, len(tl.outIdx)+2+len(tl.extraIdx))
 	release := func() {
 		for _, c := range cols {
 			c.Release()
@@ -861,7 +990,34 @@ func (tl *Tail) build(batches []arrow.RecordBatch, refs []merge.Ref, rows []logR
 	cols = append(cols, kb.NewArray(), sb.NewArray())
 	kb.Release()
 	sb.Release()
-	out := array.NewRecordBatch(tl.out, cols, int64(len(part)))
+	for _, c := range tl.extraIdx {
+		a, err := merge.Gather(tl.mem, batches, c, sel)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		cols = append(cols, a)
+	}
+	schema := tl.out
+	if tl.wide != nil {
+		schema = tl.wide
+	}
+	out := array.NewRecordBatch(schema, cols, int64(len(part)))
 	release()
-	return out, nil
+	if tl.filter == nil {
+		return out, nil
+	}
+	kept, err := tl.filter.Apply(ctx, out)
+	out.Release()
+	if err != nil {
+		return nil, fmt.Errorf("logsystem: tail filter: %w", err)
+	}
+	if tl.wide == nil {
+		return kept, nil
+	}
+	// Drop the filter's extra columns.
+	n := len(tl.out.Fields())
+	narrow := array.NewRecordBatch(tl.out, kept.Columns()[:n], kept.NumRows())
+	kept.Release()
+	return narrow, nil
 }

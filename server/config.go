@@ -24,6 +24,8 @@ const (
 	DefaultFlightAddr      = "127.0.0.1:8815"
 	DefaultCatalogName     = "tarn"
 	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultKafka is the log system's cluster: an embedded broker.
+	DefaultKafka = "embedded"
 )
 
 // Config is the whole configuration of `tarn serve`. It is loaded from defaults, then an
@@ -87,12 +89,50 @@ type S3Config struct {
 	VirtualHostStyle   bool   `yaml:"virtual_host_style"`
 }
 
-// KafkaConfig configures the log system: Bootstrap is "" (off), "embedded" (an
-// in-process broker) or a comma-separated list of brokers.
+// KafkaConfig configures the log system: Bootstrap is "embedded" (an in-process
+// Kafka-protocol broker, the default), a comma-separated list of brokers, or "off".
 type KafkaConfig struct {
-	Bootstrap   string `yaml:"bootstrap"`
-	TopicPrefix string `yaml:"topic_prefix"`
+	Bootstrap string `yaml:"bootstrap"`
+	// EmbeddedAddr is where the embedded broker listens (default 127.0.0.1:9092, or a free
+	// port when 9092 is taken); EmbeddedDataDir keeps its log across restarts (default:
+	// in memory; tails then read older snapshots from the table's files).
+	EmbeddedAddr    string `yaml:"embedded_addr"`
+	EmbeddedDataDir string `yaml:"embedded_data_dir"`
+	// SASL ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512") and TLS for an external cluster.
+	SASLMechanism      string `yaml:"sasl_mechanism"`
+	SASLUser           string `yaml:"sasl_user"`
+	SASLPassword       string `yaml:"sasl_password"`
+	TLS                bool   `yaml:"tls"`
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	// CDC lists the CDC topics the server ingests continuously.
+	CDC []CDCConfig `yaml:"cdc"`
 }
+
+// CDCConfig is one CDC topic ingested into a primary-key table (see `tarn ingest kafka`).
+type CDCConfig struct {
+	Topic string `yaml:"topic"`
+	// Format is debezium-json, canal-json or maxwell-json.
+	Format string `yaml:"format"`
+	// Table is "db.table"; Create creates it from the first message (with Options).
+	Table   string            `yaml:"table"`
+	Create  bool              `yaml:"create"`
+	Options map[string]string `yaml:"options"`
+	// Bootstrap is the cluster of the topic (default: the log system's).
+	Bootstrap string `yaml:"bootstrap"`
+	// DeadLetterTopic receives messages that cannot be ingested (default: counted and
+	// logged); StopOnError stops this topic's ingestion at the first one.
+	DeadLetterTopic string   `yaml:"dead_letter_topic"`
+	StopOnError     bool     `yaml:"stop_on_error"`
+	CommitInterval  Duration `yaml:"commit_interval"`
+	// AddColumns adds new nullable columns found in messages to the table (default true).
+	AddColumns *bool `yaml:"add_columns"`
+}
+
+// Enabled reports whether the log system is on.
+func (k KafkaConfig) Enabled() bool { return k.Bootstrap != "" }
 
 // Duration is a time.Duration written as "30s" in configuration files.
 type Duration time.Duration
@@ -129,6 +169,7 @@ func Default() Config {
 		ShutdownTimeout: Duration(DefaultShutdownTimeout),
 		Compaction:      CompactionConfig{Memory: DefaultCompactionMemory},
 		Maintenance:     MaintenanceConfig{Interval: Duration(DefaultMaintenanceInterval)},
+		Kafka:           KafkaConfig{Bootstrap: DefaultKafka},
 	}
 }
 
@@ -164,6 +205,9 @@ var envVars = []struct {
 	{"TARN_S3_REGION", func(c *Config, v string) error { c.S3.Region = v; return nil }},
 	{"TARN_S3_CA_FILE", func(c *Config, v string) error { c.S3.CAFile = v; return nil }},
 	{"TARN_KAFKA_BOOTSTRAP", func(c *Config, v string) error { c.Kafka.Bootstrap = v; return nil }},
+	{"TARN_KAFKA_SASL_MECHANISM", func(c *Config, v string) error { c.Kafka.SASLMechanism = v; return nil }},
+	{"TARN_KAFKA_SASL_USER", func(c *Config, v string) error { c.Kafka.SASLUser = v; return nil }},
+	{"TARN_KAFKA_SASL_PASSWORD", func(c *Config, v string) error { c.Kafka.SASLPassword = v; return nil }},
 	{"TARN_COMPACTION_WORKERS", backgroundEnv("TARN_COMPACTION_WORKERS")},
 	{"TARN_COMPACTION_MEMORY", backgroundEnv("TARN_COMPACTION_MEMORY")},
 	{"TARN_NO_COMPACTION", backgroundEnv("TARN_NO_COMPACTION")},
@@ -215,7 +259,9 @@ func AddFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.c.S3.CAFile, "s3-ca-file", "", "PEM file of extra certificate authorities for S3 over TLS")
 	fs.BoolVar(&f.c.S3.InsecureSkipVerify, "s3-insecure-skip-verify", false, "do not verify the S3 server's TLS certificate")
 	fs.BoolVar(&f.c.S3.VirtualHostStyle, "s3-virtual-host", false, "virtual-host-style bucket addressing (default: path style)")
-	fs.StringVar(&f.c.Kafka.Bootstrap, "kafka", "", "log system: Kafka bootstrap servers, or embedded ($TARN_KAFKA_BOOTSTRAP)")
+	fs.StringVar(&f.c.Kafka.Bootstrap, "kafka", DefaultKafka, "log system: Kafka bootstrap servers host:port,..., embedded (an in-process broker), or off ($TARN_KAFKA_BOOTSTRAP)")
+	fs.StringVar(&f.c.Kafka.EmbeddedAddr, "kafka-embedded-addr", "", "listen address of the embedded Kafka broker (default 127.0.0.1:9092, or a free port when taken)")
+	fs.StringVar(&f.c.Kafka.EmbeddedDataDir, "kafka-embedded-data-dir", "", "keep the embedded broker's log in this directory across restarts (default: in memory)")
 	fs.StringVar(&f.timeout, "shutdown-timeout", DefaultShutdownTimeout.String(), "how long a shutdown waits for requests and commits ($TARN_SHUTDOWN_TIMEOUT)")
 	f.addBackgroundFlags(fs)
 	return f
@@ -256,6 +302,10 @@ func (f *Flags) apply(c *Config) error {
 			c.S3.VirtualHostStyle = f.c.S3.VirtualHostStyle
 		case "kafka":
 			c.Kafka.Bootstrap = f.c.Kafka.Bootstrap
+		case "kafka-embedded-addr":
+			c.Kafka.EmbeddedAddr = f.c.Kafka.EmbeddedAddr
+		case "kafka-embedded-data-dir":
+			c.Kafka.EmbeddedDataDir = f.c.Kafka.EmbeddedDataDir
 		case "shutdown-timeout":
 			d, perr := parseDuration(f.timeout)
 			if perr != nil {
@@ -320,6 +370,9 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = Duration(DefaultShutdownTimeout)
 	}
+	if err := c.validateKafka(); err != nil {
+		return err
+	}
 	return c.validateBackground()
 }
 
@@ -373,4 +426,38 @@ func (c *Config) flightTLS() (string, string) {
 		return c.Flight.TLSCert, c.Flight.TLSKey
 	}
 	return c.TLSCert, c.TLSKey
+}
+
+// validateKafka normalizes the log system's settings: "off" and "none" turn it off.
+func (c *Config) validateKafka() error {
+	k := &c.Kafka
+	k.Bootstrap = strings.TrimSpace(k.Bootstrap)
+	switch strings.ToLower(k.Bootstrap) {
+	case "off", "none", "false":
+		k.Bootstrap = ""
+	case "embedded":
+		k.Bootstrap = "embedded"
+	}
+	if len(k.CDC) > 0 && k.Bootstrap == "" {
+		for _, p := range k.CDC {
+			if p.Bootstrap == "" {
+				return fmt.Errorf("kafka.cdc topic %q: no cluster: set its bootstrap, or turn the log system on (--kafka)", p.Topic)
+			}
+		}
+	}
+	for i, p := range k.CDC {
+		if p.Topic == "" || p.Table == "" {
+			return fmt.Errorf("kafka.cdc[%d]: topic and table are required", i)
+		}
+		db, t, ok := strings.Cut(p.Table, ".")
+		if !ok || db == "" || t == "" {
+			return fmt.Errorf("kafka.cdc topic %q: table %q: want db.table", p.Topic, p.Table)
+		}
+		switch p.Format {
+		case "debezium-json", "canal-json", "maxwell-json":
+		default:
+			return fmt.Errorf("kafka.cdc topic %q: format %q: want debezium-json, canal-json or maxwell-json", p.Topic, p.Format)
+		}
+	}
+	return nil
 }

@@ -43,14 +43,26 @@ type Deps struct {
 	// CompactionBudget is the background compaction's budget, for writers that compact
 	// (table.WriterOptions.CompactionBudget); nil when compaction is off.
 	CompactionBudget table.Budget
+	// Log is the log system; nil when it is off.
+	Log LogSystem
 }
 
 // FlightFactory builds the Flight service.
 type FlightFactory func(ctx context.Context, d Deps) (FlightService, error)
 
-// LogSystemFactory starts the log system (Kafka) for Config.Kafka; the server closes it
-// last on shutdown.
-type LogSystemFactory func(ctx context.Context, d Deps) (io.Closer, error)
+// LogSystem is the log system (Kafka, package logsystem): the log that row ingestion
+// writes beside a table's files, and the tails that read it.
+type LogSystem interface {
+	io.Closer
+	// WriteLog opens a table's log for one write session (nil for a table without one).
+	WriteLog(ctx context.Context, t *table.Table) (table.WriteLog, error)
+	// Follow starts a tail of a table's changes.
+	Follow(ctx context.Context, t *table.Table, o table.FollowOptions) (table.ChangeFeed, error)
+}
+
+// LogSystemFactory starts the log system for Config.Kafka; the server closes it last on
+// shutdown.
+type LogSystemFactory func(ctx context.Context, d Deps) (LogSystem, error)
 
 // CompactorFactory builds the compactor behind the API's compaction routes, replacing
 // the built-in background compaction; a compactor that is an io.Closer is closed on
@@ -93,7 +105,7 @@ type Server struct {
 	flight     FlightService
 	flightLn   net.Listener
 	flightTLS  bool
-	logSystem  io.Closer
+	logSystem  LogSystem
 	draining   atomic.Bool
 	errc       chan error
 	serving    sync.WaitGroup
@@ -164,8 +176,14 @@ func (s *Server) deps() Deps {
 	if s.scheduler != nil {
 		d.CompactionBudget = s.scheduler.Budget()
 	}
+	if s.logSystem != nil {
+		d.Log = s.logSystem
+	}
 	return d
 }
+
+// LogSystem is the running log system, or nil.
+func (s *Server) LogSystem() LogSystem { return s.logSystem }
 
 // ready is the readiness check: not shutting down, and the warehouse reachable.
 func (s *Server) ready(ctx context.Context) error {
@@ -199,6 +217,7 @@ func (s *Server) Start(ctx context.Context) error {
 				return fmt.Errorf("log system: %w", err)
 			}
 			s.logSystem = ls
+			s.api.SetWriteLog(ls.WriteLog)
 		}
 	}
 	if s.compactorFactory != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/export"
 	"github.com/tarnlake/tarn/render"
+	"github.com/tarnlake/tarn/table"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -369,11 +370,11 @@ func TestTLSAndFlight(t *testing.T) {
 func TestLogSystemAndCompactorHooks(t *testing.T) {
 	closed := atomic.Bool{}
 	s := startServer(t, func(c *Config) { c.Kafka.Bootstrap = "embedded"; c.Flight.Disabled = true },
-		WithLogSystem(func(_ context.Context, d Deps) (io.Closer, error) {
+		WithLogSystem(func(_ context.Context, d Deps) (LogSystem, error) {
 			if d.Config.Kafka.Bootstrap != "embedded" {
 				t.Errorf("kafka config %+v", d.Config.Kafka)
 			}
-			return closerFunc(func() error { closed.Store(true); return nil }), nil
+			return fakeLog{closerFunc(func() error { closed.Store(true); return nil })}, nil
 		}),
 		WithCompactor(func(context.Context, Deps) (rest.Compactor, error) { return fakeCompactor{}, nil }))
 	st, b := call(t, http.DefaultClient, "POST", s.HTTPURL()+"/api/v1/databases", strings.NewReader(`{"name":"d"}`), "")
@@ -400,6 +401,15 @@ func TestLogSystemAndCompactorHooks(t *testing.T) {
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
+
+// fakeLog is a log system without logs: tables are written and tailed through files.
+type fakeLog struct{ io.Closer }
+
+func (fakeLog) WriteLog(context.Context, *table.Table) (table.WriteLog, error) { return nil, nil }
+
+func (fakeLog) Follow(ctx context.Context, t *table.Table, o table.FollowOptions) (table.ChangeFeed, error) {
+	return t.Follow(ctx, o)
+}
 
 type fakeCompactor struct{}
 

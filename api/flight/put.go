@@ -55,7 +55,19 @@ func (s *Service) doPut(stream flight.FlightService_DoPutServer, desc *flight.Fl
 		return invalidf("DoPut: cannot read the Arrow stream: %v", err)
 	}
 	defer rdr.Release()
-	w, err := tbl.NewWriter(ctx, table.WriterOptions{Mem: s.o.Mem})
+	wo := table.WriterOptions{Mem: s.o.Mem}
+	commitFn := tbl.Commit
+	if s.o.WriteLog != nil {
+		wl, err := s.o.WriteLog(ctx, tbl)
+		if err != nil {
+			return status.Error(codes.Unavailable, fmt.Sprintf("DoPut into %s: the table's Kafka log: %v (retry when Kafka is reachable)", cmd.Table, err))
+		}
+		if wl != nil {
+			defer wl.Release()
+			wo, commitFn = wl.WriterOptions(wo), wl.Commit
+		}
+	}
+	w, err := tbl.NewWriter(ctx, wo)
 	if err != nil {
 		return status.Error(codes.FailedPrecondition, fmt.Sprintf("DoPut into %s: %v", cmd.Table, err))
 	}
@@ -80,7 +92,7 @@ func (s *Service) doPut(stream flight.FlightService_DoPutServer, desc *flight.Fl
 		if err != nil {
 			return err
 		}
-		res, err := tbl.Commit(cctx, table.Commit{User: user, Identifier: ident, Messages: msgs})
+		res, err := commitFn(cctx, table.Commit{User: user, Identifier: ident, Messages: msgs})
 		if err != nil {
 			result := "error"
 			if errors.Is(err, table.ErrConflict) {

@@ -60,8 +60,14 @@ type Options struct {
 	// CommitGate, when set, registers each DoPut commit so that a shutdown can wait for
 	// it (server.CommitGate implements it); commits then run under the gate's context.
 	CommitGate CommitGate
-	Logger     *slog.Logger
-	Mem        memory.Allocator
+	// Follow starts the tails of DoGet tail commands (default Table.Follow); the log
+	// system's Service.Follow reads tables with a Kafka log from the log.
+	Follow func(ctx context.Context, t *table.Table, o table.FollowOptions) (table.ChangeFeed, error)
+	// WriteLog, when set, opens the log a DoPut also writes (the log system's
+	// Service.WriteLog); tables it returns no log for commit with Table.Commit.
+	WriteLog table.WriteLogOpener
+	Logger   *slog.Logger
+	Mem      memory.Allocator
 }
 
 // CommitGate tracks commits in progress: Begin registers one and returns the context to

@@ -80,7 +80,12 @@ func (s *Service) doGetTail(tc *TailCommand, stream flight.FlightService_DoGetSe
 	if err != nil {
 		return err
 	}
-	f, err := tbl.Follow(ctx, fo)
+	var f table.ChangeFeed
+	if s.o.Follow != nil {
+		f, err = s.o.Follow(ctx, tbl, fo)
+	} else {
+		f, err = tbl.Follow(ctx, fo)
+	}
 	if err != nil {
 		return err
 	}

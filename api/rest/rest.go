@@ -103,6 +103,8 @@ type API struct {
 
 	compactorMu sync.RWMutex
 	compactor   Compactor
+
+	writeLog table.WriteLogOpener // writelog.go
 }
 
 // SetCompactor registers the compactor that serves the compaction routes.

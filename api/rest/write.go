@@ -64,7 +64,13 @@ func (a *API) tWriteRows(w http.ResponseWriter, r *http.Request, id catalog.Iden
 		unlock := a.locks.lock(t.Path())
 		defer unlock()
 	}
-	wr, err := t.NewWriter(ctx, table.WriterOptions{})
+	wo, commit, release, err := a.openWriteLog(ctx, t)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	defer release()
+	wr, err := t.NewWriter(ctx, wo)
 	if err != nil {
 		// A table the writer cannot write (an unsupported file format or bucket mode) is
 		// the request's problem; storage errors are the server's.
@@ -103,7 +109,7 @@ func (a *API) tWriteRows(w http.ResponseWriter, r *http.Request, id catalog.Iden
 		return
 	}
 	defer end()
-	res, err := a.commitWriter(cctx, id, t, wr, user, ident)
+	res, err := a.commitWriter(cctx, id, t, wr, commit, user, ident)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -113,7 +119,7 @@ func (a *API) tWriteRows(w http.ResponseWriter, r *http.Request, id catalog.Iden
 }
 
 // commitWriter commits what a writer wrote.
-func (a *API) commitWriter(ctx context.Context, id catalog.Identifier, t *table.Table, wr *table.Writer, user string, ident int64) (*writeResult, error) {
+func (a *API) commitWriter(ctx context.Context, id catalog.Identifier, t *table.Table, wr *table.Writer, commit commitFunc, user string, ident int64) (*writeResult, error) {
 	msgs, err := wr.PrepareCommit(ctx)
 	if err != nil {
 		return nil, writerError(err)
@@ -138,7 +144,7 @@ func (a *API) commitWriter(ctx context.Context, id catalog.Identifier, t *table.
 		}
 		defer func() { done(created) }()
 	}
-	cr, err := t.Commit(ctx, table.Commit{User: user, Identifier: ident, Messages: msgs, SchemaID: wr.Schema().ID, CheckSchema: true})
+	cr, err := commit(ctx, table.Commit{User: user, Identifier: ident, Messages: msgs, SchemaID: wr.Schema().ID, CheckSchema: true})
 	if err == nil && !cr.Skipped {
 		created = cr.SnapshotID
 	}

@@ -752,3 +752,20 @@ func (in *ingestion) doCommit(ctx context.Context, next map[int32]int64) error {
 	in.mu.Unlock()
 	return nil
 }
+
+// CatalogAddColumns is an Options.AddColumns that adds the columns, nullable, to the
+// table's schema through the catalog (one new schema-N per call) and reloads the table.
+func CatalogAddColumns(cat *catalog.Catalog, id catalog.Identifier) func(context.Context, *table.Table, []types.DataField) (*table.Table, error) {
+	return func(ctx context.Context, _ *table.Table, cols []types.DataField) (*table.Table, error) {
+		changes := make([]catalog.SchemaChange, len(cols))
+		for i, c := range cols {
+			typ := c.Type
+			typ.Nullable = true
+			changes[i] = catalog.AddColumn{Path: []string{c.Name}, Type: typ, Comment: c.Description}
+		}
+		if _, err := cat.AlterTable(ctx, id, changes); err != nil {
+			return nil, err
+		}
+		return cat.LoadTable(ctx, id)
+	}
+}

@@ -20,12 +20,16 @@ var serveOptions = []server.Option{server.WithFlight(newFlightService)}
 // newFlightService is the Arrow Flight (and Flight SQL) service of api/flight. The server
 // hands it a listener already wrapped in TLS when TLS is configured.
 func newFlightService(_ context.Context, d server.Deps) (server.FlightService, error) {
-	return flight.NewService(d.Catalog, flight.Options{
+	o := flight.Options{
 		Token:       d.Config.Token,
 		CatalogName: d.Config.CatalogName,
 		CommitGate:  d.Gate,
 		Logger:      d.Logger,
-	}), nil
+	}
+	if d.Log != nil {
+		o.Follow, o.WriteLog = d.Log.Follow, d.Log.WriteLog
+	}
+	return flight.NewService(d.Catalog, o), nil
 }
 
 func init() {
@@ -77,6 +81,18 @@ func printConnectInfo(w io.Writer, srv *server.Server) {
 		fmt.Fprintf(w, "  Arrow Flight    not running\n")
 	}
 	fmt.Fprintf(w, "  Metrics         %s/metrics\n", url)
+	switch ls := srv.LogSystem(); {
+	case ls == nil:
+		fmt.Fprintf(w, "  Kafka log       off\n")
+	default:
+		if sl, ok := ls.(*serveLog); ok {
+			if a := sl.EmbeddedAddr(); a != "" {
+				fmt.Fprintf(w, "  Kafka log       embedded broker %s (tables with tarn.log.system=kafka)\n", a)
+			} else {
+				fmt.Fprintf(w, "  Kafka log       %s (tables with tarn.log.system=kafka)\n", strings.Join(sl.Conn().Brokers, ","))
+			}
+		}
+	}
 	if sched := srv.Scheduler(); sched != nil {
 		o := sched.Options()
 		fmt.Fprintf(w, "  Compaction      %d workers, %s of input at once (GET/POST %s/api/v1/databases/DB/tables/T/compaction)\n",

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	arrowflight "github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	tarnflight "github.com/tarnlake/tarn/api/flight"
+	"github.com/tarnlake/tarn/logsystem"
+)
+
+var (
+	kafkaLine       = regexp.MustCompile(`Kafka log\s+embedded broker (\S+)`)
+	plainFlightLine = regexp.MustCompile(`Arrow Flight\s+grpc://(\S+)`)
+)
+
+// TestServeKafkaLog: `tarn serve` starts the embedded Kafka broker by default; rows
+// uploaded over HTTP into a table with tarn.log.system=kafka land in its log topic (read
+// here with read_committed, as a plain Kafka client would) and reach a Flight tail, which
+// reads the table's changes from the log.
+func TestServeKafkaLog(t *testing.T) {
+	dir := t.TempDir()
+	url, out, stop := serve(t, "--warehouse", dir, "--http", "127.0.0.1:0", "--flight", "127.0.0.1:0",
+		"--kafka-embedded-addr", "127.0.0.1:0", "--no-compaction")
+	km := kafkaLine.FindStringSubmatch(out.String())
+	fm := plainFlightLine.FindStringSubmatch(out.String())
+	if km == nil || fm == nil {
+		t.Fatalf("no Kafka or Flight address in the connect info:\n%s", out.String())
+	}
+	if st, b := post(t, url+"/api/v1/databases", "", `{"name":"bank"}`); st != http.StatusCreated {
+		t.Fatalf("create database: %d %s", st, b)
+	}
+	if st, b := post(t, url+"/api/v1/databases/bank/tables", "", `{"name":"acct","columns":"id BIGINT NOT NULL, balance BIGINT",
+		"primaryKeys":["id"],"options":{"bucket":"2","tarn.log.system":"kafka"}}`); st != http.StatusCreated {
+		t.Fatalf("create table: %d %s", st, b)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, err := grpc.NewClient(fm[1], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := arrowflight.NewFlightServiceClient(conn)
+	tk, _ := json.Marshal(map[string]any{"tail": map[string]any{"table": "bank.acct", "start": "full"}})
+	stream, err := client.DoGet(ctx, &arrowflight.Ticket{Ticket: tk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdr, err := arrowflight.NewRecordReader(stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Release()
+
+	const commits, perCommit = 5, 10
+	for c := 0; c < commits; c++ {
+		var rows []string
+		for i := 0; i < perCommit; i++ {
+			rows = append(rows, fmt.Sprintf(`{"id":%d,"balance":%d}`, i, c*100+i))
+		}
+		if st, b := post(t, url+"/api/v1/databases/bank/tables/acct/rows", "", strings.Join(rows, "\n")); st != http.StatusOK {
+			t.Fatalf("upload %d: %d %s", c, st, b)
+		}
+	}
+
+	// The tail sees every change, snapshot by snapshot.
+	seen := map[int64]int{}
+	for len(seen) < commits || seen[int64(commits)] < perCommit {
+		if !rdr.Next() {
+			t.Fatalf("tail ended: %v (seen %v)", rdr.Err(), seen)
+		}
+		var meta tarnflight.TailMetadata
+		if err := json.Unmarshal(rdr.LatestAppMetadata(), &meta); err != nil {
+			t.Fatal(err)
+		}
+		b := rdr.RecordBatch()
+		snaps := b.Column(int(b.NumCols()) - 1).(*array.Int64)
+		for i := 0; i < snaps.Len(); i++ {
+			seen[snaps.Value(i)]++
+		}
+	}
+	for s := int64(1); s <= commits; s++ {
+		if seen[s] != perCommit {
+			t.Fatalf("tail rows per snapshot: %v, want %d each", seen, perCommit)
+		}
+	}
+
+	// The log topic holds every row, committed.
+	topic := logsystem.DefaultTopic("bank.acct")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(km[1]), kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	rows := 0
+	for deadline := time.Now().Add(30 * time.Second); rows < commits*perCommit && time.Now().Before(deadline); {
+		fctx, fcancel := context.WithTimeout(ctx, time.Second)
+		fs := cl.PollFetches(fctx)
+		fcancel()
+		fs.EachRecord(func(r *kgo.Record) {
+			d, err := logsystem.Decode(r.Value)
+			if err != nil {
+				t.Errorf("record at %d/%d: %v", r.Partition, r.Offset, err)
+				return
+			}
+			if d.Row != nil {
+				rows++
+			}
+		})
+	}
+	if rows != commits*perCommit {
+		t.Fatalf("log topic %s holds %d rows, want %d", topic, rows, commits*perCommit)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
