@@ -31,7 +31,7 @@ type ServiceOptions struct {
 	// without it the log lives in memory, and after a restart tails read the snapshots
 	// it held from the table's files.
 	EmbeddedDataDir string
-	Logger       *slog.Logger
+	Logger          *slog.Logger
 }
 
 // Service is a server's log system: its Kafka cluster (an embedded broker or an external

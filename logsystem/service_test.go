@@ -47,7 +47,7 @@ func session(ctx context.Context, svc *logsystem.Service, tbl *table.Table, user
 // nopTB lets batchOf run in goroutines; its input is generated, so it does not fail.
 type nopTB struct{ testing.TB }
 
-func (nopTB) Helper()          {}
+func (nopTB) Helper()           {}
 func (nopTB) Fatal(args ...any) { panic(fmt.Sprint(args...)) }
 
 type feedLine struct {

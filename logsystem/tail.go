@@ -109,8 +109,8 @@ type Tail struct {
 	stats    TailStats
 	pos      table.Position // where the last batch Next returned leaves the tail
 	qpos     table.Position // where the last batch queued leaves it
-	extraIdx []int         // columns the filter reads beyond the output, in schema.Fields
-	wide     *arrow.Schema // the output with extraIdx's columns, for filtering
+	extraIdx []int          // columns the filter reads beyond the output, in schema.Fields
+	wide     *arrow.Schema  // the output with extraIdx's columns, for filtering
 	filter   table.Predicate
 	consumer string
 	saved    int64 // nextSnapshot last written to the consumer file
