@@ -553,13 +553,20 @@ func (in *ingestion) handle(ctx context.Context, fs kgo.Fetches) error {
 }
 
 func (in *ingestion) record(ctx context.Context, r *kgo.Record) error {
-	in.next[r.Partition] = r.Offset + 1
-	in.dirty = true
 	in.last = time.Now()
 	in.mu.Lock()
 	in.stats.Messages++
 	in.mu.Unlock()
 	m, err := in.dec.Decode(r.Key, r.Value)
+	if err == nil && in.o.AddColumns != nil && len(m.Rows) > 0 {
+		// Columns are added before the message counts as consumed: the commit that
+		// precedes the schema change must not cover it.
+		if err := in.evolve(ctx, m); err != nil {
+			return err
+		}
+	}
+	in.next[r.Partition] = r.Offset + 1
+	in.dirty = true
 	if err != nil {
 		return in.bad(ctx, r, err)
 	}
@@ -579,11 +586,6 @@ func (in *ingestion) record(ctx context.Context, r *kgo.Record) error {
 	case m.Skipped != "":
 		count(&in.stats.Skipped)
 		return nil
-	}
-	if in.o.AddColumns != nil {
-		if err := in.evolve(ctx, m); err != nil {
-			return err
-		}
 	}
 	if err := in.bt.Append(m); err != nil {
 		return in.bad(ctx, r, err)

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,11 +15,15 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	arrowflight "github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
 	tarnflight "github.com/tarnlake/tarn/api/flight"
+	"github.com/tarnlake/tarn/catalog"
+	"github.com/tarnlake/tarn/export"
+	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/logsystem"
 )
 
@@ -124,6 +131,78 @@ func TestServeKafkaLog(t *testing.T) {
 	}
 	if rows != commits*perCommit {
 		t.Fatalf("log topic %s holds %d rows, want %d", topic, rows, commits*perCommit)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeCDC: a topic listed under kafka.cdc in the config file is ingested while the
+// server runs: the table is created from the first message, updates and deletes apply,
+// and a column that appears in later messages is added to the table.
+func TestServeCDC(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tarn.yaml")
+	if err := os.WriteFile(cfg, []byte(`
+kafka:
+  embedded_addr: 127.0.0.1:0
+  cdc:
+    - topic: canal-acct
+      format: canal-json
+      table: bank.acct
+      create: true
+      options: {bucket: "2"}
+      commit_interval: 100ms
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wh := filepath.Join(dir, "wh")
+	_, out, stop := serve(t, "--config", cfg, "--warehouse", wh, "--http", "127.0.0.1:0", "--flight", "off", "--no-compaction")
+	km := kafkaLine.FindStringSubmatch(out.String())
+	if km == nil {
+		t.Fatalf("no Kafka address in the connect info:\n%s", out.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(km[1]), kgo.DefaultProduceTopic("canal-acct"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 2, 1, nil, "canal-acct"); err != nil {
+		t.Fatal(err)
+	}
+	types := `"mysqlType":{"id":"int(11)","name":"varchar(64)"},"pkNames":["id"],"database":"bank","table":"acct","isDdl":false`
+	msgs := []string{
+		`{"data":[{"id":"1","name":"a"},{"id":"2","name":"x"}],` + types + `,"old":null,"type":"INSERT"}`,
+		`{"data":[{"id":"1","name":"b"}],` + types + `,"old":[{"name":"a"}],"type":"UPDATE"}`,
+		`{"data":[{"id":"2","name":"x"}],` + types + `,"old":null,"type":"DELETE"}`,
+		`not json at all`,
+		`{"data":[{"id":"3","name":"c","email":"c@x"}],"mysqlType":{"id":"int(11)","name":"varchar(64)","email":"varchar(64)"},"pkNames":["id"],"database":"bank","table":"acct","isDdl":false,"old":null,"type":"INSERT"}`,
+	}
+	for _, m := range msgs {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte(m)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := `{"id":1,"name":"b","email":null}` + "\n" + `{"id":3,"name":"c","email":"c@x"}` + "\n"
+	cat := catalog.New(fileio.NewLocal(), wh)
+	var got string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		tbl, err := cat.LoadTable(ctx, catalog.Identifier{Database: "bank", Table: "acct"})
+		if err != nil {
+			continue
+		}
+		var buf bytes.Buffer
+		if _, err := export.Write(ctx, tbl, export.Options{}, &buf); err != nil {
+			continue
+		}
+		if got = buf.String(); got == want {
+			break
+		}
+	}
+	if got != want {
+		t.Fatalf("table bank.acct:\n%s\nwant:\n%s\nserver output:\n%s", got, want, out.String())
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
