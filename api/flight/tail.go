@@ -3,6 +3,7 @@ package flight
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -102,6 +103,7 @@ func (s *Service) doGetTail(tc *TailCommand, stream flight.FlightService_DoGetSe
 	if err := w.WriteWithAppMetadata(empty, tailMetadata(f.Position(), true)); err != nil {
 		return err
 	}
+	lat := latencyProbe{start: time.Now()}
 	for {
 		b, err := f.Next(ctx)
 		if err != nil {
@@ -117,6 +119,7 @@ func (s *Service) doGetTail(tc *TailCommand, stream flight.FlightService_DoGetSe
 			}
 			continue
 		}
+		lat.observe(ctx, tbl, b.Record)
 		err = w.WriteWithAppMetadata(b.Record, tailMetadata(b.Position, false))
 		rowsSent.WithLabelValues("tail").Add(float64(b.Record.NumRows()))
 		b.Record.Release()
@@ -124,4 +127,32 @@ func (s *Service) doGetTail(tc *TailCommand, stream flight.FlightService_DoGetSe
 			return err
 		}
 	}
+}
+
+// latencyProbe measures, for each snapshot a tail sends, the time from its commit to its
+// first rows leaving, once per snapshot. Snapshots committed before the tail started
+// (catching up) are not measured.
+type latencyProbe struct {
+	start time.Time
+	last  int64
+}
+
+func (p *latencyProbe) observe(ctx context.Context, tbl *table.Table, b arrow.RecordBatch) {
+	if b.NumRows() == 0 || b.NumCols() == 0 {
+		return
+	}
+	ids, ok := b.Column(int(b.NumCols()) - 1).(*array.Int64)
+	if !ok || ids.IsNull(0) || ids.Value(0) == p.last {
+		return
+	}
+	p.last = ids.Value(0)
+	snap, err := tbl.Snapshot(ctx, p.last)
+	if err != nil {
+		return
+	}
+	committed := time.UnixMilli(snap.TimeMillis)
+	if committed.Before(p.start) {
+		return
+	}
+	tailLatency.Observe(time.Since(committed).Seconds())
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -103,6 +104,17 @@ func TestServeKafkaLog(t *testing.T) {
 		if seen[s] != perCommit {
 			t.Fatalf("tail rows per snapshot: %v, want %d each", seen, perCommit)
 		}
+	}
+
+	// The tail's commit-to-send latency is measured.
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsText, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if m := regexp.MustCompile(`(?m)^tarn_flight_tail_latency_seconds_count (\d+)`).FindSubmatch(metricsText); m == nil || string(m[1]) == "0" {
+		t.Errorf("no tail latency observed:\n%s", metricsText)
 	}
 
 	// The log topic holds every row, committed.
