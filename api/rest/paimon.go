@@ -624,25 +624,6 @@ func (a *API) createTableSpec(ctx context.Context, id catalog.Identifier, spec c
 	return t, nil
 }
 
-func (a *API) alterTable(w http.ResponseWriter, r *http.Request) {
-	a.withTable(func(w http.ResponseWriter, r *http.Request, id catalog.Identifier, _ *table.Table) {
-		var req alterTableRequest
-		if err := decodeJSON(r, &req, false); err != nil {
-			writeError(w, r, err)
-			return
-		}
-		var actions []string
-		for _, c := range req.Changes {
-			var ch struct {
-				Action string `json:"action"`
-			}
-			_ = json.Unmarshal(c, &ch)
-			actions = append(actions, ch.Action)
-		}
-		writeError(w, r, notImplemented("altering table %s is not supported by Tarn yet (changes: %s); recreate the table or use Paimon's filesystem catalog on the warehouse", id, strings.Join(actions, ", ")))
-	})(w, r)
-}
-
 func (a *API) dropTable(w http.ResponseWriter, r *http.Request) {
 	id, err := a.tableIdentifier(r, true)
 	if err != nil {

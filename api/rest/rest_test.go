@@ -381,7 +381,8 @@ func TestPaimonCatalogProtocol(t *testing.T) {
 		{"delete consumer", "POST", tbl + "/consumers/reset", `{"consumerId":"c1"}`, 200, nil},
 		{"auth query", "POST", tbl + "/auth", `{"select":["id"]}`, 200, nil},
 		{"data token", "GET", tbl + "/token", nil, 501, nil},
-		{"alter table", "POST", tbl, `{"changes":[{"action":"setOption","key":"a","value":"b"}]}`, 501, nil},
+		{"alter table", "POST", tbl, `{"changes":[{"action":"setOption","key":"snapshot.num-retained.max","value":"50"}]}`, 200, nil},
+		{"alter table refused", "POST", tbl, `{"changes":[{"action":"setOption","key":"a","value":"b"}]}`, 400, nil},
 		{"write more rows", "POST", "/api/v1/databases/db/tables/events/rows", `{"dt":"2026-01-03","id":4}` + "\n", 200, nil},
 		{"create tag", "POST", tbl + "/tags", `{"tagName":"t1","snapshotId":1}`, 200, nil},
 		{"create tag again", "POST", tbl + "/tags", `{"tagName":"t1"}`, 409, func(t *testing.T, b []byte) {

@@ -27,6 +27,7 @@ func (a *API) tarnRoutes(r chi.Router) {
 		r.Post("/databases/{database}/tables", a.tCreateTable)
 		r.Get("/databases/{database}/tables/{table}", a.tTable(a.tGetTable))
 		r.Delete("/databases/{database}/tables/{table}", a.tDropTable)
+		r.Post("/databases/{database}/tables/{table}/schema", a.tTable(a.tAlterTable))
 		r.Get("/databases/{database}/tables/{table}/snapshots", a.tTable(a.tListSnapshots))
 		r.Get("/databases/{database}/tables/{table}/snapshots/{snapshot}", a.tTable(a.tGetSnapshot))
 		r.Get("/databases/{database}/tables/{table}/snapshots/{snapshot}/files", a.tTable(a.tListFiles))
@@ -241,6 +242,11 @@ func (a *API) describeTable(ctx context.Context, id catalog.Identifier, t *table
 	if err != nil {
 		return nil, err
 	}
+	return a.describeSchema(ctx, id, t, schema)
+}
+
+// describeSchema describes the table with the given schema.
+func (a *API) describeSchema(ctx context.Context, id catalog.Identifier, t *table.Table, schema *format.TableSchema) (*tarnTable, error) {
 	first, err := earliestSchema(ctx, t, schema)
 	if err != nil {
 		return nil, err
