@@ -34,7 +34,11 @@ public final class Main {
             "                                     batch read through Paimon's REST catalog client, canonical JSON Lines",
             "  rest-write URI DB.TABLE [--token T] [--warehouse W]",
             "                                     JSON Lines on stdin, one batch commit through the REST catalog",
+            "  rest-alter URI DB.TABLE [--token T] [--warehouse W] CHANGE...",
+            "                                     one alterTable call through the REST catalog; prints the schema it then loads",
+            "                                     (CHANGE: set:K=V, add:PATH:TYPE, rename:PATH:NEW, drop:PATH, widen:PATH:TYPE, ...; see Rest.CHANGES)",
             "  version                            the Paimon version in this jar",
+            "  bench ingest|scan|compact|commit TABLE [...]  performance measurements (see Bench.java; compat/bench-compare)",
             "TABLE/DIR: a local path, file:///..., or s3://bucket/path");
 
     public static void main(String[] argv) {
@@ -230,6 +234,13 @@ public final class Main {
                         System.err.println(Ops.compact(t, flags.containsKey("full")));
                         return 0;
                     }
+                case "bench":
+                    allow(flags, "input", "commit-interval-ms", "commit-rows", "warmup-rows", "compaction", "where", "threads", "repeat", "full",
+                            "commits", "rows");
+                    if (pos.size() < 2) {
+                        throw new UsageException("bench needs a subcommand: ingest, scan, compact, commit");
+                    }
+                    return Bench.run(env, pos, flags, out);
                 case "schema":
                     {
                         allow(flags, "id");
@@ -262,6 +273,16 @@ public final class Main {
                         Long latest = Rest.write(env, pos.get(1), pos.get(2), flags.get("token"),
                                 flags.getOrDefault("warehouse", "tarn"), in);
                         out.print("snapshot " + latest + "\n");
+                        return 0;
+                    }
+                case "rest-alter":
+                    {
+                        allow(flags, "token", "warehouse");
+                        if (pos.size() < 4) {
+                            throw new UsageException("rest-alter takes URI DB.TABLE and at least one change\n" + Rest.CHANGES);
+                        }
+                        out.print(Rest.alter(env, pos.get(1), pos.get(2), flags.get("token"),
+                                flags.getOrDefault("warehouse", "tarn"), pos.subList(3, pos.size())) + "\n");
                         return 0;
                     }
                 default:
