@@ -2,12 +2,19 @@
 """Read a Paimon table with pypaimon and print canonical JSON Lines (docs/compat.md).
 
 usage: pypaimon_read.py TABLE [--snapshot N | --tag T] [--exclude COL,COL...]
+       pypaimon_read.py --batch < REQUESTS
 
 TABLE is a table directory: a local path, file:///..., or s3://bucket/path (S3 endpoint and
 keys from TARN_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY). Run it through
 compat/pypaimon, which provides the pinned pypaimon in a cached virtualenv.
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 a type or feature pypaimon cannot read ("unsupported: ...").
+
+--batch does many reads in one process (the Go tests' way): each line of standard input is a
+JSON request {"table": T, "snapshot": N, "tag": T, "exclude": [...], "out": FILE}; the rows go
+to FILE exactly as a single read prints them, and one JSON line per request on standard
+output tells {"out": FILE, "status": "ok" | "unsupported" | "error", "message": "..."}: the
+same outcome the exit code of a single read gives.
 pypaimon 2.1.0 cannot parse MULTISET and reads TIMESTAMP(7..9) with microsecond precision
 (and wraps years outside 1677-2262), so such columns exit 3; --exclude reads the other columns.
 """
@@ -375,7 +382,41 @@ def compare_rows(a, b):
     return -1 if a[1] < b[1] else (1 if a[1] > b[1] else 0)
 
 
+def outcome(table, snapshot=None, tag=None, exclude=()):
+    """(status, message, lines) of one read: status ok, unsupported or error."""
+    try:
+        return "ok", "", read(table, snapshot, tag, exclude)
+    except (Unsupported, NotImplementedError) as e:
+        return "unsupported", str(e), None
+    except Exception as e:  # noqa: BLE001
+        msg = str(e)
+        if re.search(r"(?i)not support|unsupported", msg):
+            return "unsupported", type(e).__name__ + ": " + msg, None
+        if os.environ.get("ORACLE_DEBUG"):
+            raise
+        return "error", type(e).__name__ + ": " + msg, None
+
+
+def batch():
+    import json
+    for req in sys.stdin:
+        if not req.strip():
+            continue
+        r = json.loads(req)
+        status, msg, lines = outcome(r["table"], r.get("snapshot"), r.get("tag"), tuple(r.get("exclude") or ()))
+        if lines is not None:
+            with open(r["out"], "wb") as f:
+                for line in lines:
+                    f.write(line.encode("utf-8"))
+                    f.write(b"\n")
+        sys.stdout.write(json.dumps({"out": r["out"], "status": status, "message": msg}) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
 def main(argv):
+    if argv == ["--batch"]:
+        return batch()
     ap = argparse.ArgumentParser(description="pypaimon batch read as canonical JSON Lines")
     ap.add_argument("table")
     g = ap.add_mutually_exclusive_group()
@@ -384,22 +425,12 @@ def main(argv):
     ap.add_argument("--exclude", default="", help="comma-separated columns to leave out")
     args = ap.parse_args(argv)
     exclude = tuple(c for c in args.exclude.split(",") if c)
-    try:
-        lines = read(args.table, args.snapshot, args.tag, exclude)
-    except Unsupported as e:
-        print("unsupported: " + str(e), file=sys.stderr)
+    status, msg, lines = outcome(args.table, args.snapshot, args.tag, exclude)
+    if status == "unsupported":
+        print("unsupported: " + msg, file=sys.stderr)
         return EXIT_UNSUPPORTED
-    except (NotImplementedError,) as e:
-        print("unsupported: " + str(e), file=sys.stderr)
-        return EXIT_UNSUPPORTED
-    except Exception as e:  # noqa: BLE001
-        msg = str(e)
-        if re.search(r"(?i)not support|unsupported", msg):
-            print("unsupported: " + type(e).__name__ + ": " + msg, file=sys.stderr)
-            return EXIT_UNSUPPORTED
-        print("error: " + type(e).__name__ + ": " + msg, file=sys.stderr)
-        if os.environ.get("ORACLE_DEBUG"):
-            raise
+    if status == "error":
+        print("error: " + msg, file=sys.stderr)
         return 1
     out = sys.stdout.buffer
     for line in lines:

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -120,7 +121,10 @@ type KafkaServer struct {
 	SASLPassword string
 	Dir          string // logs and data; removed by Close
 
-	proc *Process
+	proc      *Process
+	java      string
+	jvm       []string // JVM options and classpath
+	propsFile string
 }
 
 // StartKafka installs (first use) and starts a broker, for a TestMain to share across a
@@ -195,16 +199,22 @@ func (s *KafkaServer) start(ctx context.Context, java, libs string) error {
 	if err := os.WriteFile(propsFile, []byte(props), 0o644); err != nil {
 		return fmt.Errorf("testenv: %w", err)
 	}
-	jvm := []string{"-Xms128m", "-Xmx768m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+	s.java, s.propsFile = java, propsFile
+	s.jvm = []string{"-Xms128m", "-Xmx768m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
 		"-Djava.awt.headless=true", "-cp", filepath.Join(libs, "*")}
-	format := exec.CommandContext(ctx, java, append(jvm, "kafka.tools.StorageTool", "format",
+	format := exec.CommandContext(ctx, java, append(slices.Clip(s.jvm), "kafka.tools.StorageTool", "format",
 		"-t", newClusterID(), "-c", propsFile)...)
 	format.SysProcAttr = sysProcAttr()
 	if out, err := format.CombinedOutput(); err != nil {
 		return fmt.Errorf("testenv: kafka-storage format: %w\n%s", err, tail(out, 4096))
 	}
+	return s.launch(ctx)
+}
+
+// launch runs the broker on its formatted data directory and waits until it answers.
+func (s *KafkaServer) launch(ctx context.Context) error {
 	p, err := Start(Command{
-		Name: "kafka", Path: java, Args: append(jvm, "kafka.Kafka", propsFile),
+		Name: "kafka", Path: s.java, Args: append(slices.Clip(s.jvm), "kafka.Kafka", s.propsFile),
 		DropEnv: []string{"KAFKA_", "JAVA_TOOL_OPTIONS"}, Dir: s.Dir,
 		LogPath: filepath.Join(s.Dir, "server.log"),
 	})
@@ -256,6 +266,19 @@ func (s *KafkaServer) Kill() {
 	if s.proc != nil {
 		s.proc.Kill()
 	}
+}
+
+// Restart starts the broker again on the same ports and data (after Kill: a crashed broker
+// recovering its logs, transactions and consumer offsets) and waits until it answers.
+func (s *KafkaServer) Restart(ctx context.Context) error {
+	if s.proc != nil {
+		select {
+		case <-s.proc.Exited():
+		default:
+			s.proc.Kill()
+		}
+	}
+	return s.launch(ctx)
 }
 
 // Exited is closed when the broker process has exited.

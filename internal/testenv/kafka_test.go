@@ -11,7 +11,8 @@ import (
 )
 
 // TestKafka starts the real broker and talks to both listeners: produce and consume on
-// PLAINTEXT, metadata over SASL/PLAIN, and a refused login with a wrong password.
+// PLAINTEXT, metadata over SASL/PLAIN, and a refused login with a wrong password; then
+// kills it (SIGKILL), restarts it and reads the record again.
 func TestKafka(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starting a JVM broker takes tens of seconds; skipped under -short")
@@ -68,5 +69,23 @@ func TestKafka(t *testing.T) {
 				t.Fatalf("ping over SASL with %s: %v", tc.name, err)
 			}
 		})
+	}
+
+	// SIGKILL and restart: the broker comes back on the same address with the record.
+	k.Kill()
+	if err := k.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again, err := kgo.NewClient(kgo.SeedBrokers(k.Addr), kgo.ConsumeTopics("t"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	fs = again.PollFetches(ctx)
+	if err := fs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if recs := fs.Records(); len(recs) != 1 || string(recs[0].Value) != "v" {
+		t.Fatalf("after a restart consumed %v", recs)
 	}
 }

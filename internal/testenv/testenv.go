@@ -5,7 +5,13 @@
 // Each peer has its own file (minio.go, versitygw.go, ...) built from the
 // shared helpers here: CacheDir, GoInstall (build once, across processes,
 // under a file lock), FreePort, TempDir, WaitFor, and Process, which keeps a
-// server's lifecycle and kills it when the test binary dies.
+// server's lifecycle and kills it when the test binary dies. The peers:
+// MinIO and versitygw (S3), the Apache Kafka broker (kafka.go; RunPerBroker in
+// brokers.go runs a package's tests against it and the embedded broker), the
+// Python clients in a cached virtualenv (python.go: pyarrow, the ADBC Flight
+// SQL driver, confluent-kafka), jars from Maven Central (maven.go: the Flight
+// SQL JDBC driver), kcat, and `tarn serve` itself (tarn.go) for the clients to
+// talk to.
 //
 // Building MinIO takes minutes the first time, longer than a test binary
 // should spend before its first test; run `go run ./internal/testenv/install`
@@ -18,6 +24,7 @@
 //	TARN_MINIO_BIN      use this minio binary instead of building one
 //	TARN_VERSITYGW_BIN  use this versitygw binary instead of building one
 //	TARN_KAFKA_LIBS     use this directory of Apache Kafka broker jars instead of fetching them
+//	TARN_LOG_BROKERS    the brokers RunPerBroker runs tests against: embedded,apache-kafka (default both)
 package testenv
 
 import (
