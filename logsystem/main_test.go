@@ -25,8 +25,11 @@ import (
 	"github.com/tarnlake/tarn/table"
 )
 
-// broker is the Kafka the package's tests use: the real Apache Kafka broker, or under
-// -short when it is not installed, the embedded one.
+// The package's tests run once against each broker (TestMain): the embedded one (franz-go's
+// kfake, tarn serve's default) and the real Apache Kafka broker (internal/testenv, KRaft).
+// broker, brokerKind and realKafka describe the one of the current run. TARN_LOG_BROKERS
+// picks the brokers ("embedded", "apache-kafka", comma-separated; default both); under
+// -short the real broker is left out when it is not installed (testenv.RunPerBroker).
 var (
 	broker     logsystem.Config
 	brokerKind string
@@ -41,36 +44,17 @@ func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) != "" {
 		os.Exit(helperMain())
 	}
-	ctx := context.Background()
-	var k *testenv.KafkaServer
-	var stop func()
-	var err error
-	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
-		err = testenv.ErrKafkaSkipped // fuzzing needs no broker
-	} else if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" && os.Getenv("TARN_BENCH_KAFKA") == "" {
-		err = testenv.ErrKafkaSkipped // benchmarks use the embedded broker unless asked
-	} else {
-		k, stop, err = testenv.StartKafkaForMain(ctx)
+	os.Exit(testenv.RunPerBroker(m, startEmbedded, func(b testenv.Broker) {
+		broker, brokerKind, realKafka = logsystem.Config{Brokers: []string{b.Addr}}, b.Kind, b.Kafka
+	}))
+}
+
+func startEmbedded(ctx context.Context) (string, func(), error) {
+	e, err := logsystem.StartEmbedded(ctx, "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
 	}
-	switch {
-	case errors.Is(err, testenv.ErrKafkaSkipped):
-		e, err := logsystem.StartEmbedded(ctx, "127.0.0.1:0")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		broker, brokerKind = e.Config(), "embedded"
-		stop = e.Close
-	case err != nil:
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	default:
-		realKafka = k
-		broker, brokerKind = logsystem.Config{Brokers: []string{k.Addr}}, "apache-kafka"
-	}
-	code := m.Run()
-	stop()
-	os.Exit(code)
+	return e.Addr(), e.Close, nil
 }
 
 var tableSeq atomic.Int64

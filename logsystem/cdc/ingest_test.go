@@ -25,6 +25,8 @@ import (
 	"github.com/tarnlake/tarn/table"
 )
 
+// The package's tests run once against each broker: the embedded one and the real Apache
+// Kafka broker (testenv.RunPerBroker; TARN_LOG_BROKERS selects).
 var (
 	broker     logsystem.Config
 	brokerKind string
@@ -32,35 +34,15 @@ var (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	ctx := context.Background()
-	var stop func()
-	var err error
-	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" && os.Getenv("TARN_BENCH_KAFKA") == "" {
-		err = testenv.ErrKafkaSkipped
-	} else if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
-		err = testenv.ErrKafkaSkipped
-	} else {
-		var k *testenv.KafkaServer
-		k, stop, err = testenv.StartKafkaForMain(ctx)
-		if err == nil {
-			broker, brokerKind = logsystem.Config{Brokers: []string{k.Addr}}, "apache-kafka"
+	os.Exit(testenv.RunPerBroker(m, func(ctx context.Context) (string, func(), error) {
+		e, err := logsystem.StartEmbedded(ctx, "127.0.0.1:0")
+		if err != nil {
+			return "", nil, err
 		}
-	}
-	if errors.Is(err, testenv.ErrKafkaSkipped) {
-		e, eerr := logsystem.StartEmbedded(ctx, "127.0.0.1:0")
-		if eerr != nil {
-			fmt.Fprintln(os.Stderr, eerr)
-			os.Exit(1)
-		}
-		broker, brokerKind, stop, err = e.Config(), "embedded", e.Close, nil
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	stop()
-	os.Exit(code)
+		return e.Addr(), e.Close, nil
+	}, func(b testenv.Broker) {
+		broker, brokerKind = logsystem.Config{Brokers: []string{b.Addr}}, b.Kind
+	}))
 }
 
 var topicSeq atomic.Int64
