@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,38 +14,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	tarnflight "github.com/tarnlake/tarn/api/flight"
+	"github.com/tarnlake/tarn/internal/testenv"
 )
-
-// The JDBC driver Flight SQL users connect with (Maven Central).
-const jdbcDriverVersion = "18.3.0"
-
-// jdbcDriverJar finds the driver jar in the local Maven repository, fetching it with Maven
-// on first use; "" when neither is possible.
-func jdbcDriverJar(t *testing.T) string {
-	t.Helper()
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return ""
-	}
-	jar := filepath.Join(home, ".m2", "repository", "org", "apache", "arrow", "flight-sql-jdbc-driver", jdbcDriverVersion,
-		"flight-sql-jdbc-driver-"+jdbcDriverVersion+".jar")
-	if _, err := os.Stat(jar); err == nil {
-		return jar
-	}
-	mvn, err := exec.LookPath("mvn")
-	if err != nil {
-		return ""
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, mvn, "-q", "dependency:get", "-Dtransitive=false",
-		"-Dartifact=org.apache.arrow:flight-sql-jdbc-driver:"+jdbcDriverVersion).CombinedOutput()
-	if err != nil {
-		t.Logf("fetching the Flight SQL JDBC driver: %v\n%s", err, out)
-		return ""
-	}
-	return jar
-}
 
 // TestJDBCDriver connects with Apache Arrow's Flight SQL JDBC driver: database metadata,
 // statements and prepared statements.
@@ -57,12 +25,9 @@ func TestJDBCDriver(t *testing.T) {
 	}
 	java, err := exec.LookPath("java")
 	if err != nil {
-		t.Skip("no java")
+		t.Fatalf("java is needed for the JDBC driver: %v", err)
 	}
-	jar := jdbcDriverJar(t)
-	if jar == "" {
-		t.Skip("the Flight SQL JDBC driver is not available (no Maven)")
-	}
+	jar := testenv.Jar(t, testenv.FlightSQLJDBCDriver)
 	e := newEnv(t, tarnflight.Options{})
 	tbl, fields := e.createTable("db.t", "id BIGINT NOT NULL, name STRING", []string{"id"}, nil, map[string]string{"bucket": "2"})
 	names := []string{"a", "b", "c"}
@@ -117,19 +82,10 @@ func TestJDBCDriver(t *testing.T) {
 
 // TestPythonClients drives the service with pyarrow.flight: a scan of every endpoint, a
 // path descriptor, GetSchema, DoPut with row kinds, a tail with its app_metadata, a wrong
-// token; and Flight SQL through ADBC's Python driver when it is installed (use
-// TARN_FLIGHT_PYTHON to pick the interpreter).
+// token; and Flight SQL through ADBC's Python driver (the test virtualenv's pinned
+// versions, testenv.Python). compat/peers runs the same clients against `tarn serve`.
 func TestPythonClients(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Python")
-	}
-	py := os.Getenv("TARN_FLIGHT_PYTHON")
-	if py == "" {
-		py = "python3"
-	}
-	if err := exec.Command(py, "-c", "import pyarrow.flight").Run(); err != nil {
-		t.Skipf("%s has no pyarrow.flight", py)
-	}
+	py := testenv.Python(t)
 	e := newEnv(t, tarnflight.Options{Heartbeat: 200 * time.Millisecond})
 	tbl, fields := e.createTable("db.t", "id BIGINT NOT NULL, v STRING", []string{"id"}, nil, map[string]string{"bucket": "3"})
 	write(t, tbl, fields, 10, func(i int, b *array.RecordBuilder) {
@@ -173,11 +129,8 @@ func TestPythonClients(t *testing.T) {
 		!slices.Contains(got.Tail, `{"_ROW_KIND": "+I", "_SNAPSHOT_ID": 1, "id": 10, "v": "v10"}`) || got.TailLast.Snapshot != 3 || got.TailLast.Resume == "" {
 		t.Errorf("tail %q, last %+v", got.Tail, got.TailLast)
 	}
-	if got.ADBC != nil && (len(got.ADBC) != 10 || got.ADBC[0] != `{"id": 10, "v": "v10"}`) {
+	if len(got.ADBC) != 10 || got.ADBC[0] != `{"id": 10, "v": "v10"}` {
 		t.Errorf("ADBC (Python) %q", got.ADBC)
-	}
-	if got.ADBC == nil {
-		t.Logf("%s has no adbc_driver_flightsql: Flight SQL from Python not checked", py)
 	}
 	if !got.Refused {
 		t.Error("a wrong token was accepted")

@@ -1,5 +1,5 @@
-"""Drives a Tarn Flight service with pyarrow.flight (and, when installed, the ADBC Flight
-SQL driver) and prints what it saw as one JSON object.
+"""Drives a Tarn Flight service with pyarrow.flight and the ADBC Flight SQL driver and
+prints what it saw as one JSON object.
 
 Usage: clients.py HOST:PORT TOKEN
 The service must hold db.t (id BIGINT NOT NULL, v STRING; primary key id) with rows.
@@ -7,6 +7,7 @@ The service must hold db.t (id BIGINT NOT NULL, v STRING; primary key id) with r
 import json
 import sys
 
+import adbc_driver_flightsql.dbapi as flightsql
 import pyarrow as pa
 import pyarrow.flight as fl
 
@@ -56,17 +57,12 @@ reader.cancel()
 out["tail"] = sorted(json.dumps(r, sort_keys=True) for r in seen)
 out["tail_last"] = last
 
-# Flight SQL through ADBC, when the driver is installed.
-try:
-    import adbc_driver_flightsql.dbapi as flightsql
-except ImportError:
-    out["adbc"] = None
-else:
-    with flightsql.connect("grpc://" + addr, db_kwargs={"adbc.flight.sql.authorization_header": "Bearer " + token}) as conn:
-        with conn.cursor() as cur:
-            cur.execute("SELECT id, v FROM db.t WHERE id >= 2 LIMIT 100")
-            out["adbc"] = rows(cur.fetch_arrow_table())
-            out["adbc_tables"] = conn.adbc_get_objects(depth="tables").read_all().to_pylist()[0]["catalog_name"]
+# Flight SQL through ADBC.
+with flightsql.connect("grpc://" + addr, db_kwargs={"adbc.flight.sql.authorization_header": "Bearer " + token}) as conn:
+    with conn.cursor() as cur:
+        cur.execute("SELECT id, v FROM db.t WHERE id >= 2 LIMIT 100")
+        out["adbc"] = rows(cur.fetch_arrow_table())
+        out["adbc_tables"] = conn.adbc_get_objects(depth="tables").read_all().to_pylist()[0]["catalog_name"]
 
 # A wrong token is refused.
 try:
