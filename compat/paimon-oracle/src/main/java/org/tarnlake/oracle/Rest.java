@@ -5,13 +5,18 @@ import org.apache.paimon.catalog.CatalogContext;
 import org.apache.paimon.catalog.CatalogFactory;
 import org.apache.paimon.catalog.Identifier;
 import org.apache.paimon.options.Options;
+import org.apache.paimon.schema.SchemaChange;
 import org.apache.paimon.table.FileStoreTable;
 import org.apache.paimon.table.Table;
+import org.apache.paimon.types.DataType;
+import org.apache.paimon.utils.JsonSerdeUtil;
 
 import java.io.BufferedReader;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * rest-read and rest-write: a table reached through Paimon's own REST catalog client
+ * rest-read, rest-write and rest-alter: a table reached through Paimon's own REST catalog client
  * (RESTCatalog, metastore=rest) instead of its location. Data files are read and written
  * where the catalog says the table lives; a write commits through the catalog.
  */
@@ -96,6 +101,175 @@ final class Rest {
             Long latest = t.snapshotManager().latestSnapshotId();
             System.err.println("wrote " + n + " rows through the REST catalog; latest snapshot " + latest);
             return latest;
+        }
+    }
+
+    /**
+     * Applies the changes in one {@code Catalog.alterTable(identifier, changes, false)} call
+     * and returns the table's schema as the catalog then loads it (Paimon's JSON). Refusals
+     * come back as Paimon's client maps the server's answer: ColumnNotExistException,
+     * ColumnAlreadyExistException, IllegalArgumentException (400),
+     * UnsupportedOperationException (501).
+     */
+    static String alter(Env env, String uri, String name, String token, String warehouse, List<String> specs)
+            throws Exception {
+        List<SchemaChange> changes = new ArrayList<>();
+        for (String spec : specs) {
+            changes.add(change(spec));
+        }
+        try (Catalog c = catalog(env, uri, token, warehouse)) {
+            c.alterTable(Identifier.fromString(name), changes, false);
+            return JsonSerdeUtil.toJson(table(c, name).schema());
+        }
+    }
+
+    static final String CHANGES = String.join("\n",
+            "CHANGE (PATH: a column, or a nested field as r.x; TYPE: SQL such as BIGINT, or Paimon's JSON type):",
+            "  set:KEY=VALUE  unset:KEY  comment:TEXT (table comment; empty removes it)",
+            "  add:PATH:TYPE[ FIRST| LAST| AFTER col| BEFORE col]  rename:PATH:NEWNAME  drop:PATH",
+            "  widen:PATH:TYPE (updateColumnType keeping nullability)  type:PATH:TYPE (with the type's nullability)",
+            "  nullable:PATH  notnull:PATH  colcomment:PATH:TEXT  move:COL:FIRST|LAST|AFTER:REF|BEFORE:REF",
+            "  default:PATH:VALUE (Paimon 1.2+)  droppk (Paimon 1.2+)");
+
+    /** One change from its command-line form (see CHANGES). */
+    static SchemaChange change(String spec) {
+        String[] p = spec.split(":", 2);
+        String kind = p[0];
+        String rest = p.length > 1 ? p[1] : null;
+        switch (kind) {
+            case "set":
+                {
+                    int eq = need(spec, rest).indexOf('=');
+                    if (eq <= 0) {
+                        throw new Main.UsageException("set:KEY=VALUE, got " + spec);
+                    }
+                    return SchemaChange.setOption(rest.substring(0, eq), rest.substring(eq + 1));
+                }
+            case "unset":
+                return SchemaChange.removeOption(need(spec, rest));
+            case "comment":
+                return SchemaChange.updateComment(rest == null || rest.isEmpty() ? null : rest);
+            case "add":
+                {
+                    String[] q = need(spec, rest).split(":", 2);
+                    if (q.length != 2) {
+                        throw new Main.UsageException("add:PATH:TYPE, got " + spec);
+                    }
+                    String type = q[1];
+                    SchemaChange.Move move = null;
+                    String[] path = path(q[0]);
+                    String col = path[path.length - 1];
+                    java.util.regex.Matcher m = java.util.regex.Pattern
+                            .compile("^(.*?)\\s+(FIRST|LAST|AFTER\\s+(\\S+)|BEFORE\\s+(\\S+))$").matcher(type);
+                    if (!type.startsWith("{") && m.matches()) {
+                        type = m.group(1);
+                        String where = m.group(2);
+                        if (where.equals("FIRST")) {
+                            move = SchemaChange.Move.first(col);
+                        } else if (where.equals("LAST")) {
+                            move = SchemaChange.Move.last(col);
+                        } else if (m.group(3) != null) {
+                            move = SchemaChange.Move.after(col, m.group(3));
+                        } else {
+                            move = SchemaChange.Move.before(col, m.group(4));
+                        }
+                    }
+                    return SchemaChange.addColumn(path, type(type), null, move);
+                }
+            case "rename":
+                {
+                    String[] q = need(spec, rest).split(":", 2);
+                    if (q.length != 2) {
+                        throw new Main.UsageException("rename:PATH:NEWNAME, got " + spec);
+                    }
+                    return SchemaChange.renameColumn(path(q[0]), q[1]);
+                }
+            case "drop":
+                return SchemaChange.dropColumn(path(need(spec, rest)));
+            case "widen":
+            case "type":
+                {
+                    String[] q = need(spec, rest).split(":", 2);
+                    if (q.length != 2) {
+                        throw new Main.UsageException(kind + ":PATH:TYPE, got " + spec);
+                    }
+                    return SchemaChange.updateColumnType(path(q[0]), type(q[1]), kind.equals("widen"));
+                }
+            case "nullable":
+            case "notnull":
+                return SchemaChange.updateColumnNullability(path(need(spec, rest)), kind.equals("nullable"));
+            case "colcomment":
+                {
+                    String[] q = need(spec, rest).split(":", 2);
+                    if (q.length != 2) {
+                        throw new Main.UsageException("colcomment:PATH:TEXT, got " + spec);
+                    }
+                    return SchemaChange.updateColumnComment(path(q[0]), q[1]);
+                }
+            case "move":
+                {
+                    String[] q = need(spec, rest).split(":", 3);
+                    String col = q[0];
+                    String where = q.length > 1 ? q[1] : "";
+                    String ref = q.length > 2 ? q[2] : null;
+                    switch (where) {
+                        case "FIRST":
+                            return SchemaChange.updateColumnPosition(SchemaChange.Move.first(col));
+                        case "LAST":
+                            return SchemaChange.updateColumnPosition(SchemaChange.Move.last(col));
+                        case "AFTER":
+                            return SchemaChange.updateColumnPosition(SchemaChange.Move.after(col, need(spec, ref)));
+                        case "BEFORE":
+                            return SchemaChange.updateColumnPosition(SchemaChange.Move.before(col, need(spec, ref)));
+                        default:
+                            throw new Main.UsageException("move:COL:FIRST|LAST|AFTER:REF|BEFORE:REF, got " + spec);
+                    }
+                }
+            case "default":
+                {
+                    String[] q = need(spec, rest).split(":", 2);
+                    if (q.length != 2) {
+                        throw new Main.UsageException("default:PATH:VALUE, got " + spec);
+                    }
+                    return newerChange("updateColumnDefaultValue", new Class<?>[] {String[].class, String.class},
+                            path(q[0]), q[1]);
+                }
+            case "droppk":
+                return newerChange("dropPrimaryKey", new Class<?>[0]);
+            default:
+                throw new Main.UsageException("unknown change " + spec + "\n" + CHANGES);
+        }
+    }
+
+    private static String need(String spec, String part) {
+        if (part == null || part.isEmpty()) {
+            throw new Main.UsageException("incomplete change " + spec + "\n" + CHANGES);
+        }
+        return part;
+    }
+
+    private static String[] path(String dotted) {
+        return dotted.split("\\.");
+    }
+
+    /** A type in SQL (atomic types) or in Paimon's JSON form, read by Paimon's own parser. */
+    private static DataType type(String s) {
+        String json = s.trim().startsWith("{") ? s : JsonSerdeUtil.toJson(s.trim());
+        return JsonSerdeUtil.fromJson(json, DataType.class);
+    }
+
+    /** A SchemaChange factory that older Paimon releases lack. */
+    private static SchemaChange newerChange(String method, Class<?>[] types, Object... args) {
+        java.lang.reflect.Method m;
+        try {
+            m = SchemaChange.class.getMethod(method, types);
+        } catch (NoSuchMethodException e) {
+            throw new Env.OracleException("Paimon " + Main.paimonVersion() + " has no SchemaChange." + method);
+        }
+        try {
+            return (SchemaChange) m.invoke(null, args);
+        } catch (ReflectiveOperationException e) {
+            throw new RuntimeException(e);
         }
     }
 }
