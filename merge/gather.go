@@ -59,6 +59,12 @@ func Gather(mem memory.Allocator, batches []arrow.RecordBatch, col int, refs []R
 		b := array.NewStringBuilder(mem)
 		defer b.Release()
 		b.Reserve(len(refs))
+		// The values' bytes at once: appending grew (and copied) the data buffer many times.
+		var n int
+		for _, r := range refs {
+			n += batches[r.Batch].Column(col).(*array.String).ValueLen(int(r.Row))
+		}
+		b.ReserveData(n)
 		for _, r := range refs {
 			a := batches[r.Batch].Column(col).(*array.String)
 			if a.IsNull(int(r.Row)) {
@@ -72,6 +78,11 @@ func Gather(mem memory.Allocator, batches []arrow.RecordBatch, col int, refs []R
 		b := array.NewBinaryBuilder(mem, first.DataType().(arrow.BinaryDataType))
 		defer b.Release()
 		b.Reserve(len(refs))
+		var n int
+		for _, r := range refs {
+			n += batches[r.Batch].Column(col).(*array.Binary).ValueLen(int(r.Row))
+		}
+		b.ReserveData(n)
 		for _, r := range refs {
 			a := batches[r.Batch].Column(col).(*array.Binary)
 			if a.IsNull(int(r.Row)) {
