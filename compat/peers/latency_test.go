@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,7 +22,8 @@ import (
 // (same clock); the upload's own round trip (write, snapshot commit, Kafka transaction) and
 // the time from its response to the arrival (negative when the row arrives first) are
 // reported beside it. It logs p50/p90/p99/max and checks that each tail delivered every
-// row exactly once, in commit order; it asserts no timing (the machine is shared).
+// row exactly once, in commit order, and that the log topic holds every row once with the
+// commit markers (kcat, read_committed); it asserts no timing (the machine is shared).
 // TARN_LATENCY_COMMITS sets the commits per table (default 200).
 func TestTailLatency(t *testing.T) {
 	py := python(t)
@@ -104,6 +106,23 @@ func TestTailLatency(t *testing.T) {
 			}
 			t.Logf("%s, %d single-row commits: upload start to pyarrow tail: %s; the upload round trip: %s; upload response to pyarrow tail: %s",
 				mode.name, n, percentiles(lat), percentiles(upload), percentiles(afterResponse))
+			if mode.name == "log" {
+				// Dual-written: the table's topic holds each row once and a commit marker per
+				// partition per commit, read_committed, read by kcat (librdkafka).
+				out := run(t, time.Minute, testenv.Kcat(t), "-C", "-b", k.Addr, "-t", "tarn-db-"+mode.table, "-o", "beginning", "-e", "-q",
+					"-X", "isolation.level=read_committed", "-f", "%K\n") // key length, -1 for none
+				rows, markers := 0, 0
+				for _, l := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
+					if l == "-1" {
+						markers++ // commit markers have no key
+					} else {
+						rows++
+					}
+				}
+				if rows != n || markers != 2*n {
+					t.Errorf("the log topic holds %d rows and %d commit markers; want %d and %d", rows, markers, n, 2*n)
+				}
+			}
 		})
 	}
 }
