@@ -349,6 +349,9 @@ func gitDescribe(ctx context.Context, r *runner) string {
 	if err != nil {
 		return "unknown"
 	}
+	if st, err := r.command(ctx, "git", "status", "--porcelain", "--untracked-files=no"); err == nil && st != "" {
+		rev += " (with uncommitted changes)"
+	}
 	return rev
 }
 
