@@ -120,7 +120,7 @@ Profiles taken with ` + "`tarn bench ... --cpuprofile FILE`" + ` (pprof) where T
   command in a JVM with default options: G1, JIT), so CPU time (getrusage; the JVM's process CPU time) and peak
   RSS (VmHWM of /proc/self/status, reset before the measured phase) are that measurement's alone.
 - **Scans** read the same table (Tarn's upsert table after background compaction: levels 0 to 5, so a
-  merge-on-read) with 2 threads on each side, consuming every column of every row; each scan runs --repeat times (3; --quick 2) and the
+  merge-on-read) with 2 threads on each side, consuming every column of every row; each scan runs --repeat times (2) and the
   run with the least CPU is kept. The filtered scans are a key range (` + "`id < keys/10`" + `) and one partition.
 - **Compaction** is a full compaction of the same input on each side: two copies of the table Tarn's upsert run
   left without background compaction (level-0 files only). Bytes are the compacted files' sizes.

@@ -72,8 +72,8 @@ func run() int {
 	fs.Int64Var(&c.txnRows, "txn-rows", 0, "transactions rows appended (default rows/2)")
 	fs.Int64Var(&c.commitRows, "commit-rows", 0, "ingest commits every N rows on both sides (default 131072; --quick 32768)")
 	fs.Int64Var(&c.warmupRows, "warmup-rows", 0, "rows Paimon writes and compacts in a scratch table first, to warm its JIT up (default 300k; --quick 50k)")
-	fs.IntVar(&c.repeat, "repeat", 0, "runs of each scan, the one with the least CPU time kept (default 3; --quick 2)")
-	fs.IntVar(&c.commits, "commits", 0, "commits timed by the commit benchmarks (default 200; --quick 20)")
+	fs.IntVar(&c.repeat, "repeat", 0, "runs of each scan, the one with the least CPU time kept (default 2)")
+	fs.IntVar(&c.commits, "commits", 0, "commits timed by the commit benchmarks (default 100; --quick 20)")
 	fs.IntVar(&c.tailCommits, "tail-commits", 0, "commits timed by the tail benchmarks (default 100; --quick 20)")
 	fs.IntVar(&c.buckets, "buckets", 4, "buckets of the customer table")
 	fs.StringVar(&c.jsonPath, "json", "", "write the comparison as JSON to FILE")
@@ -172,8 +172,8 @@ func (c *config) defaults() {
 			}
 		}
 	}
-	defInt(&c.repeat, 3, 2)
-	defInt(&c.commits, 200, 20)
+	defInt(&c.repeat, 2, 2)
+	defInt(&c.commits, 100, 20)
 	defInt(&c.tailCommits, 100, 20)
 }
 
