@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/tarnlake/tarn/fileio"
@@ -75,7 +76,16 @@ func (t *Table) Commit(ctx context.Context, c Commit) (CommitResult, error) {
 			compacts = append(compacts, *cp)
 		}
 	}
-	if len(appends) == 0 || len(compacts) == 0 {
+	switch {
+	case len(appends) == 0 && len(compacts) == 0:
+		return t.commitOnce(ctx, c, true)
+	case len(compacts) == 0:
+		c.Messages = appends
+		return t.commitOnce(ctx, c, true)
+	case len(appends) == 0:
+		// A compaction alone: its changelog and index files are in the compaction
+		// increment's fields.
+		c.Messages = compacts
 		return t.commitOnce(ctx, c, true)
 	}
 	ac := c
@@ -191,6 +201,8 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 					return CommitResult{}, err
 				}
 			} else if err := checkConflicts(live, changes, schema.KeyFields()); err != nil {
+				return CommitResult{}, err
+			} else if err := t.checkDeletionVectorConflicts(ctx, latest, live, changes, c.Messages); err != nil {
 				return CommitResult{}, err
 			}
 		}
@@ -398,21 +410,24 @@ func checkConflicts(live, changes []manifest.ManifestEntry, keys []types.DataFie
 	if err != nil {
 		return err
 	}
+	// A file is identified by its level too (Paimon's FileEntry.Identifier): a file a
+	// concurrent compaction moved to another level is gone from the level it was on.
 	type id struct {
 		part   string
 		bucket int32
+		level  int32
 		name   string
 	}
 	liveSet := map[id]manifest.ManifestEntry{}
 	for _, e := range live {
-		liveSet[id{string(e.Partition), e.Bucket, e.File.FileName}] = e
+		liveSet[id{string(e.Partition), e.Bucket, e.File.Level, e.File.FileName}] = e
 	}
 	deleted := map[id]bool{}
 	for _, e := range changes {
 		if e.Kind != manifest.FileKindDelete {
 			continue
 		}
-		k := id{string(e.Partition), e.Bucket, e.File.FileName}
+		k := id{string(e.Partition), e.Bucket, e.File.Level, e.File.FileName}
 		if _, ok := liveSet[k]; !ok {
 			return fmt.Errorf("file %s of bucket %d was removed by another commit: %w", e.File.FileName, e.Bucket, ErrConflict)
 		}
@@ -424,7 +439,7 @@ func checkConflicts(live, changes []manifest.ManifestEntry, keys []types.DataFie
 		}
 		for _, l := range live {
 			if l.File.Level != a.File.Level || l.Bucket != a.Bucket || !bytes.Equal(l.Partition, a.Partition) ||
-				deleted[id{string(l.Partition), l.Bucket, l.File.FileName}] {
+				deleted[id{string(l.Partition), l.Bucket, l.File.Level, l.File.FileName}] {
 				continue
 			}
 			overlap, err := rangesOverlap(encode, a.File, l.File)
@@ -475,4 +490,94 @@ func (t *Table) overwriteEntries(live []manifest.ManifestEntry, schema *format.T
 		out = append(out, e)
 	}
 	return append(out, changes...), nil
+}
+
+// checkDeletionVectorConflicts verifies a commit's changes of deletion-vectors index
+// files against the latest snapshot: the index files it replaces must be the bucket's
+// live ones (a concurrent compaction may have replaced them, or written the bucket's
+// first), and every data file its new vectors delete rows of must be live after the
+// commit (a concurrent compaction may have rewritten it, keeping the rows the vector
+// deletes).
+func (t *Table) checkDeletionVectorConflicts(ctx context.Context, latest *format.Snapshot, live, changes []manifest.ManifestEntry, msgs []CommitMessage) error {
+	type bucketKey struct {
+		part   string
+		bucket int32
+	}
+	touched := map[bucketKey]bool{}
+	for _, m := range msgs {
+		for _, f := range append(slices.Clip(m.NewIndexFiles), m.DeletedIndexFiles...) {
+			if f.IndexType == manifest.IndexTypeDeletionVectors {
+				touched[bucketKey{string(m.Partition), int32(m.Bucket)}] = true
+			}
+		}
+	}
+	if len(touched) == 0 {
+		return nil
+	}
+	liveIndex := map[bucketKey]map[string]bool{}
+	if latest != nil && latest.IndexManifest != nil && *latest.IndexManifest != "" {
+		entries, err := t.ReadIndexManifest(ctx, *latest.IndexManifest)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			k := bucketKey{string(e.Partition), e.Bucket}
+			if e.Kind != manifest.FileKindAdd || e.IndexFile.IndexType != manifest.IndexTypeDeletionVectors || !touched[k] {
+				continue
+			}
+			if liveIndex[k] == nil {
+				liveIndex[k] = map[string]bool{}
+			}
+			liveIndex[k][e.IndexFile.FileName] = true
+		}
+	}
+	deleted := map[bucketKey]map[string]bool{}
+	for _, m := range msgs {
+		k := bucketKey{string(m.Partition), int32(m.Bucket)}
+		for _, f := range m.DeletedIndexFiles {
+			if f.IndexType != manifest.IndexTypeDeletionVectors {
+				continue
+			}
+			if !liveIndex[k][f.FileName] {
+				return fmt.Errorf("deletion vectors %s of bucket %d were replaced by another commit: %w", f.FileName, m.Bucket, ErrConflict)
+			}
+			if deleted[k] == nil {
+				deleted[k] = map[string]bool{}
+			}
+			deleted[k][f.FileName] = true
+		}
+	}
+	for k, names := range liveIndex {
+		for name := range names {
+			if !deleted[k][name] {
+				return fmt.Errorf("bucket %d got deletion vectors %s from another commit: %w", k.bucket, name, ErrConflict)
+			}
+		}
+	}
+	// The data files live after the commit.
+	type fileKey struct {
+		bucketKey
+		name string
+	}
+	after := map[fileKey]bool{}
+	for _, e := range live {
+		after[fileKey{bucketKey{string(e.Partition), e.Bucket}, e.File.FileName}] = true
+	}
+	for _, e := range changes {
+		after[fileKey{bucketKey{string(e.Partition), e.Bucket}, e.File.FileName}] = e.Kind == manifest.FileKindAdd
+	}
+	for _, m := range msgs {
+		k := bucketKey{string(m.Partition), int32(m.Bucket)}
+		for _, f := range m.NewIndexFiles {
+			if f.IndexType != manifest.IndexTypeDeletionVectors {
+				continue
+			}
+			for _, r := range f.DeletionVectorRanges {
+				if !after[fileKey{k, r.DataFileName}] {
+					return fmt.Errorf("deletion vector of %s in bucket %d: the file was rewritten by another commit: %w", r.DataFileName, m.Bucket, ErrConflict)
+				}
+			}
+		}
+	}
+	return nil
 }

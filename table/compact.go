@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"time"
 
@@ -13,11 +14,8 @@ import (
 
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format"
-	"github.com/tarnlake/tarn/format/datafile"
-	"github.com/tarnlake/tarn/format/types"
 	"github.com/tarnlake/tarn/lsm"
 	"github.com/tarnlake/tarn/manifest"
-	"github.com/tarnlake/tarn/merge"
 )
 
 // CompactOptions choose what Compact does.
@@ -134,7 +132,7 @@ func (t *Table) removeCompactOutput(ctx context.Context, msgs []CommitMessage, d
 		for _, f := range m.CompactBefore {
 			kept[f.FileName] = true
 		}
-		for _, f := range m.CompactAfter {
+		for _, f := range append(slices.Clip(m.CompactAfter), m.ChangelogFiles...) {
 			if !kept[f.FileName] {
 				p := fileio.Join(dirs[i], f.FileName)
 				if err := t.fio.Delete(ctx, p); err != nil {
@@ -150,7 +148,8 @@ type compactStats struct {
 	upgraded   int
 }
 
-// compactSplit picks and performs the compaction of one bucket.
+// compactSplit picks and performs the compaction of one bucket: a full compaction, or
+// Paimon's universal picker (forcing level 0 up for lookup tables, as their writers do).
 func (t *Table) compactSplit(ctx context.Context, f *fileFactory, plan *Plan, s *Split, full bool, pick func(BucketPick) bool) (CommitMessage, compactStats, error) {
 	msg := CommitMessage{Partition: s.Partition, Bucket: s.Bucket, TotalBuckets: s.TotalBuckets}
 	var st compactStats
@@ -174,6 +173,9 @@ func (t *Table) compactSplit(ctx context.Context, f *fileFactory, plan *Plan, s 
 	} else {
 		picker := lsm.Universal{MaxSizeAmp: f.opts.MaxSizeAmplification, SizeRatio: f.opts.SizeRatio, Trigger: f.opts.NumSortedRunTrigger}
 		unit, ok = picker.Pick(levels.NumLevels, runs)
+		if f.opts.lookupMode() && (!ok || unit.OutputLevel == 0) {
+			unit, ok = picker.ForceLevel0(levels.NumLevels, runs) // ForceUpLevel0Compaction
+		}
 	}
 	if pick != nil && !pick(newBucketPick(plan, s, len(runs), ok, unit.Files())) {
 		return msg, st, nil
@@ -181,69 +183,44 @@ func (t *Table) compactSplit(ctx context.Context, f *fileFactory, plan *Plan, s 
 	if !ok {
 		return msg, st, nil
 	}
-	dropDelete := unit.OutputLevel != 0 && (unit.OutputLevel >= levels.NonEmptyHighestLevel() || f.opts.DeletionVectors)
 	var dvs *bucketDVs
 	if f.opts.DeletionVectors {
 		if dvs, err = t.loadBucketDVs(ctx, plan.Snapshot, s.Partition, s.Bucket); err != nil {
 			return msg, st, err
 		}
 	}
-	before, after, upgraded, err := t.rewriteUnit(ctx, f, plan, s, unit, levels.MaxLevel(), dropDelete, dvs)
+	res, err := t.compactBucket(ctx, f, s, s.Files, levels, unit, dvs)
 	if err != nil {
 		return msg, st, err
 	}
-	msg.CompactBefore, msg.CompactAfter = before, after
-	st.upgraded = upgraded
-	if dvs != nil {
-		// Rewritten files took their deletions with them; moved files keep their vectors.
-		moved := map[string]bool{}
-		for _, a := range after {
-			moved[a.FileName] = true
-		}
-		for _, b := range before {
-			if _, ok := dvs.vectors[b.FileName]; ok && !moved[b.FileName] {
-				delete(dvs.vectors, b.FileName)
-				dvs.changed = true
-			}
-		}
-		if dvs.changed {
-			res := &lookupResult{}
-			if err := t.writeBucketDVs(ctx, f, dvs, res); err != nil {
-				return msg, st, err
-			}
-			msg.NewIndexFiles, msg.DeletedIndexFiles = res.newIndex, res.deletedIndex
-		}
-	}
+	msg.CompactBefore, msg.CompactAfter, msg.ChangelogFiles = res.before, res.after, res.changelog
+	msg.NewIndexFiles, msg.DeletedIndexFiles = res.newIndex, res.deletedIndex
+	st.upgraded = res.upgraded
 	return msg, st, nil
 }
 
 // unitRewrite performs a compaction unit as MergeTreeCompactTask does: sections of
 // overlapping runs and small files are merged and rewritten; large files of sections with
 // one run are only moved to the output level ("upgraded") unless they hold deletions that
-// the top level must drop.
+// the top level must drop. The rewriter decides how (lookups, changelog).
 type unitRewrite struct {
-	t           *Table
-	f           *fileFactory
-	plan        *Plan
-	s           *Split
+	rw          *compactRewriter
 	level       int
 	maxLevel    int
 	dropDelete  bool
 	minFileSize int64
 	candidate   [][][]manifest.DataFileMeta
-	before      []manifest.DataFileMeta
-	after       []manifest.DataFileMeta
-	upgraded    int
-	dvs         *bucketDVs // deletion vectors applied while reading (nil: none)
+	res         compactResult
 }
 
-func (t *Table) rewriteUnit(ctx context.Context, f *fileFactory, plan *Plan, s *Split, unit lsm.Unit, maxLevel int, dropDelete bool, dvs *bucketDVs) (before, after []manifest.DataFileMeta, upgraded int, err error) {
-	sections, err := partitionSections(unit.Files(), f.keys)
+// rewriteUnit performs unit; dropDelete drops retractions from the output.
+func (rw *compactRewriter) rewriteUnit(ctx context.Context, unit lsm.Unit, dropDelete bool) (*compactResult, error) {
+	sections, err := partitionSections(unit.Files(), rw.f.keys)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, err
 	}
-	u := &unitRewrite{t: t, f: f, plan: plan, s: s, level: unit.OutputLevel, maxLevel: maxLevel,
-		dropDelete: dropDelete, minFileSize: int64(float64(f.target) * 0.7), dvs: dvs}
+	u := &unitRewrite{rw: rw, level: unit.OutputLevel, maxLevel: rw.maxLevel,
+		dropDelete: dropDelete, minFileSize: int64(float64(rw.f.target) * 0.7)}
 	for _, section := range sections {
 		if len(section) > 1 {
 			u.candidate = append(u.candidate, section)
@@ -255,17 +232,18 @@ func (t *Table) rewriteUnit(ctx context.Context, f *fileFactory, plan *Plan, s *
 				continue
 			}
 			if err := u.flush(ctx); err != nil {
-				return nil, nil, 0, err
+				return nil, err
 			}
 			if err := u.upgrade(ctx, file); err != nil {
-				return nil, nil, 0, err
+				return nil, err
 			}
 		}
 	}
 	if err := u.flush(ctx); err != nil {
-		return nil, nil, 0, err
+		return nil, err
 	}
-	return u.before, u.after, u.upgraded, nil
+	slog.Debug("compacted", "table", rw.t.path, "bucket", rw.split.Bucket, "level", u.level, "in", len(u.res.before), "out", len(u.res.after), "changelog", len(u.res.changelog))
+	return &u.res, nil
 }
 
 // flush rewrites the collected candidate sections (a lone single-run section is upgraded
@@ -288,86 +266,27 @@ func (u *unitRewrite) flush(ctx context.Context) error {
 }
 
 func (u *unitRewrite) rewrite(ctx context.Context, sections [][][]manifest.DataFileMeta) error {
-	b, a, err := u.t.rewriteSections(ctx, u.f, u.s, sections, u.level, u.dropDelete, u.dvs)
-	if err != nil {
-		return err
-	}
-	u.before = append(u.before, b...)
-	u.after = append(u.after, a...)
-	return nil
+	res, err := u.rw.rewrite(ctx, u.level, u.dropDelete, sections)
+	u.res.add(res)
+	return err
 }
 
-// upgrade moves a file to the output level without rewriting it, unless it holds
-// deletions and the output is the top level.
+// upgrade moves a file to the output level, unless it holds deletions and the output is
+// the top level (then it is rewritten).
 func (u *unitRewrite) upgrade(ctx context.Context, file manifest.DataFileMeta) error {
 	hasDeletes := file.DeleteRowCount == nil || *file.DeleteRowCount > 0
 	if u.level == u.maxLevel && hasDeletes {
 		return u.rewrite(ctx, [][][]manifest.DataFileMeta{{{file}}})
 	}
-	if int(file.Level) != u.level {
-		moved := file
-		moved.Level = int32(u.level)
-		u.before = append(u.before, file)
-		u.after = append(u.after, moved)
-		u.upgraded++
+	if int(file.Level) == u.level {
+		return nil
 	}
-	return nil
-}
-
-// rewriteSections merges the runs of each section and writes the result to the output
-// level; sections are disjoint and in key order, so output files stay sorted.
-func (t *Table) rewriteSections(ctx context.Context, f *fileFactory, s *Split, sections [][][]manifest.DataFileMeta, level int, dropDelete bool, dvs *bucketDVs) (before, after []manifest.DataFileMeta, err error) {
-	kv := datafile.KeyValueFields(f.keys, f.schema.Fields)
-	schema, err := types.ArrowSchema(kv)
-	if err != nil {
-		return nil, nil, err
+	res, err := u.rw.upgrade(ctx, u.level, file)
+	u.res.add(res)
+	if err == nil && len(res.after) == 1 && res.after[0].FileName == file.FileName {
+		u.res.upgraded++
 	}
-	// The table's merge engine merges each key; below the top level the merged record is
-	// kept even when it retracts, so that it keeps shadowing older levels.
-	engine, err := merge.NewEngine(f.schema.Fields, f.schema.PrimaryKeys, f.schema.Options)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := make([]int, len(kv))
-	for i := range out {
-		out[i] = i
-	}
-	roll := f.newRoller(s.BucketPath, level, manifest.FileSourceCompact)
-	defer roll.abort()
-	nk := len(f.keys)
-	for _, runs := range sections {
-		inputs := make([]merge.Input, len(runs))
-		for i, run := range runs {
-			inputs[i] = &chain{next: filesReadersDV(t, s, run, kv, ReadOptions{Mem: f.mem}, dvs)}
-			before = append(before, run...)
-		}
-		m := merge.NewSortMerge(inputs, merge.Options{KeyCount: nk, Engine: engine, KeepDeletes: !dropDelete, Output: out, Schema: schema, Mem: f.mem})
-		for {
-			b, err := m.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				m.Close()
-				return nil, nil, err
-			}
-			err = roll.write(ctx, b, b.Column(nk).(*array.Int64), b.Column(nk+1).(*array.Int8))
-			b.Release()
-			if err != nil {
-				m.Close()
-				return nil, nil, err
-			}
-		}
-		if err := m.Close(); err != nil {
-			return nil, nil, err
-		}
-	}
-	after, err = roll.finish(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	slog.Debug("compacted", "table", t.path, "bucket", s.Bucket, "level", level, "in", len(before), "out", len(after))
-	return before, after, nil
+	return err
 }
 
 // compactAppendSplit rewrites an append-only bucket's small files, in sequence order,

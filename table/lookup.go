@@ -9,7 +9,6 @@ import (
 	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/compute"
 
 	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/format/datafile"
@@ -21,18 +20,24 @@ import (
 )
 
 // Lookup compaction (Paimon's LookupMergeTreeCompactRewriter with ForceUpLevel0Compaction)
-// keeps a primary-key bucket free of level-0 files after every commit, for tables whose
-// readers skip level 0: tables with deletion vectors and the first-row merge engine. The
-// new level-0 files are merged into a level above 0, and each resulting key is looked up
-// in the levels above the output:
+// keeps a primary-key bucket free of level-0 files after every commit, for lookup tables:
+// tables with deletion vectors or the first-row merge engine, whose readers skip level 0,
+// and tables with changelog-producer lookup. The new level-0 files are merged into a
+// level above 0 and each of their keys is looked up in the levels above the output:
 //   - with deletion vectors, the older row of the key is marked deleted in its file's
 //     vector, so a reader needs no merge (and deletions need not be kept);
 //   - with first-row, a key that already exists above keeps its first row and the new
-//     record is dropped.
+//     record is dropped;
+//   - the older value takes part in merging the key (aggregation, partial-update), and
+//     with changelog-producer lookup the change from it to the result is the changelog
+//     (changelog.go).
+// A record above level 0 of a lookup table holds the merge of every older record of its
+// key, so merging considers only the lowest-level one (LookupMergeFunction).
 
-// lookupMode reports whether commits of the table end with a lookup compaction.
+// lookupMode reports whether commits of the table end with a lookup compaction
+// (CoreOptions.needLookup).
 func (o CoreOptions) lookupMode() bool {
-	return o.DeletionVectors || o.MergeEngine == "first-row"
+	return o.DeletionVectors || o.MergeEngine == "first-row" || o.ChangelogProducer == "lookup"
 }
 
 // bucketDVs is the deletion-vector state of one bucket: its index file and the vectors.
@@ -74,16 +79,15 @@ func (t *Table) loadBucketDVs(ctx context.Context, base *format.Snapshot, partit
 	return d, nil
 }
 
-// lookupResult is what a lookup compaction changes in a bucket.
+// lookupResult is the index files a compaction of a bucket changes.
 type lookupResult struct {
-	before, after []manifest.DataFileMeta
-	newIndex      []manifest.IndexFileMeta
-	deletedIndex  []manifest.IndexFileMeta
+	newIndex     []manifest.IndexFileMeta
+	deletedIndex []manifest.IndexFileMeta
 }
 
-// lookupCompact compacts a bucket's level-0 files (files holds every live file of the
-// bucket, the new ones included) and returns the compaction increment.
-func (t *Table) lookupCompact(ctx context.Context, f *fileFactory, engine merge.Engine, partition []byte, bucket int, dir string, files []manifest.DataFileMeta, dvs *bucketDVs) (*lookupResult, error) {
+// lookupCompact compacts a bucket's level-0 files upward (files holds every live file of
+// the bucket, the new ones included): Paimon's universal pick, else all of level 0.
+func (t *Table) lookupCompact(ctx context.Context, f *fileFactory, partition []byte, bucket int, dir string, files []manifest.DataFileMeta, dvs *bucketDVs) (*compactResult, error) {
 	enc, err := newKeyEncoder(f.keys)
 	if err != nil {
 		return nil, err
@@ -93,118 +97,18 @@ func (t *Table) lookupCompact(ctx context.Context, f *fileFactory, engine merge.
 		return nil, err
 	}
 	if len(levels.Level0) == 0 {
-		return &lookupResult{}, nil
+		return &compactResult{}, nil
 	}
 	runs := levels.SortedRuns()
 	picker := lsm.Universal{MaxSizeAmp: f.opts.MaxSizeAmplification, SizeRatio: f.opts.SizeRatio, Trigger: f.opts.NumSortedRunTrigger}
 	unit, ok := picker.Pick(levels.NumLevels, runs)
 	if !ok || unit.OutputLevel == 0 {
 		if unit, ok = picker.ForceLevel0(levels.NumLevels, runs); !ok {
-			return &lookupResult{}, nil
-		}
-	}
-	inUnit := map[string]bool{}
-	for _, fl := range unit.Files() {
-		inUnit[fl.FileName] = true
-	}
-	// Files above the output level that the unit does not rewrite are looked up.
-	var upper []manifest.DataFileMeta
-	for _, fl := range files {
-		if !inUnit[fl.FileName] && int(fl.Level) > unit.OutputLevel {
-			upper = append(upper, fl)
+			return &compactResult{}, nil
 		}
 	}
 	split := &Split{Partition: partition, Bucket: bucket, BucketPath: dir}
-	index, err := t.keyPositions(ctx, f, split, upper, dvs)
-	if err != nil {
-		return nil, err
-	}
-	res := &lookupResult{before: unit.Files()}
-	kv := datafile.KeyValueFields(f.keys, f.schema.Fields)
-	nk := len(f.keys)
-	roll := f.newRoller(dir, unit.OutputLevel, manifest.FileSourceCompact)
-	defer roll.abort()
-	inputs := make([]merge.Input, len(unit.Runs))
-	for i, run := range unit.Runs {
-		s := &Split{Partition: partition, Bucket: bucket, BucketPath: dir, DeletionFiles: nil}
-		inputs[i] = &chain{next: filesReadersDV(t, s, run.Files, kv, ReadOptions{Mem: f.mem}, dvs)}
-	}
-	m := merge.NewSortMerge(inputs, merge.Options{KeyCount: nk, Engine: engine, KeepDeletes: true, Mem: f.mem})
-	defer m.Close()
-	firstRow := f.opts.MergeEngine == "first-row"
-	var keyBuf []byte
-	for {
-		b, err := m.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		kinds := b.Column(nk + 1).(*array.Int8)
-		keep := array.NewBooleanBuilder(f.mem)
-		for i := 0; i < int(b.NumRows()); i++ {
-			keyBuf = keyBuf[:0]
-			for k := 0; k < nk; k++ {
-				if keyBuf, err = merge.AppendArrowKey(keyBuf, b.Column(k), i); err != nil {
-					keep.Release()
-					b.Release()
-					return nil, err
-				}
-			}
-			pos, found := index[string(keyBuf)]
-			switch {
-			case firstRow:
-				// The first row of the key lives above: the new record loses.
-				keep.Append(!found && !datafile.IsRetract(kinds.Value(i)))
-			default:
-				if found {
-					v := dvs.vectors[pos.file]
-					if v == nil {
-						v = deletionvector.New(false)
-						dvs.vectors[pos.file] = v
-					}
-					v.Delete(pos.row)
-					dvs.changed = true
-					delete(index, string(keyBuf))
-				}
-				// Deletion vectors shadow the older rows, so retractions are dropped.
-				keep.Append(!datafile.IsRetract(kinds.Value(i)))
-			}
-		}
-		mask := keep.NewBooleanArray()
-		keep.Release()
-		out, err := compute.FilterRecordBatch(ctx, b, mask, compute.DefaultFilterOptions())
-		mask.Release()
-		b.Release()
-		if err != nil {
-			return nil, err
-		}
-		if out.NumRows() > 0 {
-			err = roll.write(ctx, out, out.Column(nk).(*array.Int64), out.Column(nk+1).(*array.Int8))
-		}
-		out.Release()
-		if err != nil {
-			return nil, err
-		}
-	}
-	if res.after, err = roll.finish(ctx); err != nil {
-		return nil, err
-	}
-	if f.opts.DeletionVectors {
-		for name := range inUnit {
-			if _, ok := dvs.vectors[name]; ok {
-				delete(dvs.vectors, name) // rewritten: its deleted rows are gone
-				dvs.changed = true
-			}
-		}
-		if dvs.changed {
-			if err := t.writeBucketDVs(ctx, f, dvs, res); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return res, nil
+	return t.compactBucket(ctx, f, split, files, levels, unit, dvs)
 }
 
 type keyPos struct {

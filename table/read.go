@@ -153,10 +153,18 @@ func (t *Table) readPrimaryKeySplit(ctx context.Context, schema *format.TableSch
 			for i, run := range runs {
 				inputs[i] = &chain{next: filesReadersRaw(t, split, run, kv, o)}
 			}
-			return merge.NewSortMerge(inputs, merge.Options{
+			mo := merge.Options{
 				KeyCount: len(keys), Engine: engine, Output: outCols, Schema: outSchema,
 				BatchSize: o.BatchSize, Mem: o.Mem,
-			}), nil
+			}
+			if opts.lookupMerge() {
+				// Only the lowest level above 0 of a key counts (LookupMergeFunction).
+				for i, run := range runs {
+					inputs[i] = newLeveledFiles(filesReadersRaw(t, split, run, kv, o), run)
+				}
+				mo.Lookup = &merge.Lookup{}
+			}
+			return merge.NewSortMerge(inputs, mo), nil
 		})
 	}
 	return &chain{next: readers, schema: outSchema}, nil

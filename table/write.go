@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -100,16 +102,21 @@ type Writer struct {
 	partIdx  []int
 	bucketBy []int // field positions of the bucket key
 	buckets  map[string]*bucketWriter
+	// restored holds the live files of every bucket as of snapshot synced (syncFiles).
 	restored map[string][]manifest.DataFileMeta
 	base     *format.Snapshot
-	limit    int64
-	buffered int64
-	assigner *bucketAssigner // dynamic bucket mode
-	engine   merge.Engine    // for lookup compaction
-	budget   Budget
-	bgCtx    context.Context
-	bgCancel context.CancelFunc
-	bgWG     sync.WaitGroup
+	synced   *format.Snapshot
+	liveDVs  map[string]string // deletion-vectors index file of each bucket as of synced
+	commits  int               // PrepareCommit calls, for full-compaction.delta-commits
+	// kindFilter drops the retractions ignore-delete and ignore-update-before ignore.
+	kindFilter rowKindFilter
+	limit      int64
+	buffered   int64
+	assigner   *bucketAssigner // dynamic bucket mode
+	budget     Budget
+	bgCtx      context.Context
+	bgCancel   context.CancelFunc
+	bgWG       sync.WaitGroup
 	// NoCompaction turns off compaction inside the writer.
 	noCompaction bool
 	onAppend     func(ctx context.Context, partition []byte, bucket int, rec arrow.RecordBatch) error
@@ -165,6 +172,8 @@ type bucketWriter struct {
 	files []manifest.DataFileMeta
 	dvs   *bucketDVs
 	bg    *bgCompaction // running background compaction
+	// touched is set when the bucket got new files since its last full compaction.
+	touched bool
 }
 
 // NewWriter starts a writer on the table's latest schema and snapshot.
@@ -183,6 +192,7 @@ func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error)
 		w.limit = o.WriteBufferSize
 	}
 	w.budget, w.noCompaction = o.CompactionBudget, !o.Compact
+	w.kindFilter = parseRowKindFilter(schema.Options)
 	w.bgCtx, w.bgCancel = context.WithCancel(context.Background())
 	w.partIdx = schema.FieldIndexes(schema.PartitionKeys)
 	if opts.Bucket > 0 {
@@ -203,6 +213,7 @@ func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error)
 		}
 	}
 	w.restored = map[string][]manifest.DataFileMeta{}
+	w.synced = w.base
 	if w.base != nil {
 		entries, err := t.liveEntries(ctx, w.base, schema, ScanOptions{})
 		if err != nil {
@@ -257,6 +268,14 @@ func (w *Writer) Write(ctx context.Context, b arrow.RecordBatch) error {
 		}
 	}()
 	n := int(b.NumRows())
+	if kinds != nil && (w.kindFilter.dropDeletes || w.kindFilter.dropUpdateBefore) {
+		if cols, kinds, n, err = w.kindFilter.apply(ctx, w.mem, cols, kinds); err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+	}
 	if !w.pk && kinds != nil {
 		for i, k := range kinds {
 			if k != datafile.KindInsert {
@@ -706,29 +725,35 @@ func (w *Writer) PrepareCommit(ctx context.Context) ([]CommitMessage, error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	if w.compactsOnCommit() {
+		if err := w.syncFiles(ctx); err != nil {
+			return nil, err
+		}
+	}
+	w.commits++
+	full := false
+	if n := w.fullCompactionEvery(); w.pk && n > 0 {
+		full = w.commits%n == 0
+	}
 	var msgs []CommitMessage
 	for _, k := range keys {
 		bw := w.buckets[k]
 		if err := w.flush(ctx, bw); err != nil {
 			return nil, err
 		}
-		if len(bw.newFiles)+len(bw.changelogFiles) == 0 && (bw.bg == nil || !bw.bg.finished()) {
+		bw.touched = bw.touched || len(bw.newFiles) > 0
+		if len(bw.newFiles)+len(bw.changelogFiles) == 0 && (bw.bg == nil || !bw.bg.finished()) && !(full && bw.touched) {
 			continue
 		}
 		msg := CommitMessage{Partition: bw.partition, Bucket: bw.bucket, TotalBuckets: w.opts.Bucket, NewFiles: bw.newFiles, ChangelogFiles: bw.changelogFiles}
 		bw.files = append(bw.files, bw.newFiles...)
 		bw.newFiles, bw.changelogFiles = nil, nil
-		switch {
-		case w.pk && w.opts.lookupMode():
-			if err := w.lookupCompact(ctx, bw, &msg); err != nil {
-				return nil, err
-			}
-		case w.pk && !w.noCompaction:
-			if err := w.maybeCompact(bw, &msg); err != nil {
-				return nil, err
-			}
+		if err := w.compactOnCommit(ctx, bw, &msg, full && bw.touched); err != nil {
+			return nil, err
 		}
-		msgs = append(msgs, msg)
+		if !msg.Empty() {
+			msgs = append(msgs, msg)
+		}
 	}
 	if w.assigner != nil {
 		changes, err := w.assigner.indexChanges(ctx)
@@ -751,43 +776,6 @@ func (w *Writer) PrepareCommit(ctx context.Context) ([]CommitMessage, error) {
 	return msgs, nil
 }
 
-// lookupCompact merges the bucket's new level-0 files upward (see lookup.go) and adds the
-// compaction increment to msg.
-func (w *Writer) lookupCompact(ctx context.Context, bw *bucketWriter, msg *CommitMessage) error {
-	if w.engine == nil {
-		e, err := merge.NewEngine(w.schema.Fields, w.schema.PrimaryKeys, w.schema.Options)
-		if err != nil {
-			return err
-		}
-		w.engine = e
-	}
-	if bw.dvs == nil {
-		d, err := w.t.loadBucketDVs(ctx, w.base, bw.partition, bw.bucket)
-		if err != nil {
-			return err
-		}
-		bw.dvs = d
-	}
-	res, err := w.t.lookupCompact(ctx, &w.fileFactory, w.engine, bw.partition, bw.bucket, bw.dir, bw.files, bw.dvs)
-	if err != nil {
-		return err
-	}
-	msg.CompactBefore, msg.CompactAfter = res.before, res.after
-	msg.CompactNewIndexFiles, msg.CompactDeletedIndexFiles = res.newIndex, res.deletedIndex
-	gone := map[string]bool{}
-	for _, f := range res.before {
-		gone[f.FileName] = true
-	}
-	kept := bw.files[:0]
-	for _, f := range bw.files {
-		if !gone[f.FileName] {
-			kept = append(kept, f)
-		}
-	}
-	bw.files = append(kept, res.after...)
-	return nil
-}
-
 // Close releases buffered data without writing it and stops background compactions
 // (their files stay unreferenced).
 func (w *Writer) Close() {
@@ -796,12 +784,7 @@ func (w *Writer) Close() {
 		w.bgWG.Wait()
 		// Files of compactions no commit took are unreferenced: remove them.
 		for _, bw := range w.buckets {
-			if bw.bg != nil {
-				for _, f := range bw.bg.after {
-					_ = w.t.fio.Delete(context.Background(), fileio.Join(bw.dir, f.FileName))
-				}
-				bw.bg = nil
-			}
+			w.discardCompaction(bw)
 		}
 	}
 	for _, bw := range w.buckets {
@@ -1004,4 +987,70 @@ func simpleStats(fields []types.DataField, cs []datafile.ColStats) (manifest.Sim
 		return manifest.SimpleStats{}, fmt.Errorf("max stats: %w", err)
 	}
 	return manifest.SimpleStats{MinValues: lo.Serialize(), MaxValues: hi.Serialize(), NullCounts: nulls}, nil
+}
+
+// rowKindFilter is Paimon's RowKindFilter (TableWriteImpl): with ignore-delete (or its
+// fallback keys first-row.ignore-delete, deduplicate.ignore-delete and
+// partial-update.ignore-delete) -D and -U rows are dropped before they are written, with
+// ignore-update-before -U rows; they reach neither the data files nor the input changelog.
+type rowKindFilter struct {
+	dropDeletes, dropUpdateBefore bool
+}
+
+func parseRowKindFilter(o format.Options) rowKindFilter {
+	var f rowKindFilter
+	for _, k := range []string{"ignore-delete", "first-row.ignore-delete", "deduplicate.ignore-delete", "partial-update.ignore-delete"} {
+		if v, ok := o.Get(k); ok {
+			f.dropDeletes, _ = strconv.ParseBool(strings.TrimSpace(v))
+			break
+		}
+	}
+	if v, ok := o.Get("ignore-update-before"); ok {
+		f.dropUpdateBefore, _ = strconv.ParseBool(strings.TrimSpace(v))
+	}
+	return f
+}
+
+func (f rowKindFilter) keep(kind int8) bool {
+	switch kind {
+	case datafile.KindDelete:
+		return !f.dropDeletes
+	case datafile.KindUpdateBefore:
+		return !f.dropDeletes && !f.dropUpdateBefore
+	}
+	return true
+}
+
+// apply drops the rows the filter ignores, releasing cols when it replaces them.
+func (f rowKindFilter) apply(ctx context.Context, mem memory.Allocator, cols []arrow.Array, kinds []int8) ([]arrow.Array, []int8, int, error) {
+	var keep []int8
+	mask := array.NewBooleanBuilder(mem)
+	defer mask.Release()
+	for _, k := range kinds {
+		mask.Append(f.keep(k))
+		if f.keep(k) {
+			keep = append(keep, k)
+		}
+	}
+	if len(keep) == len(kinds) {
+		return cols, kinds, len(kinds), nil
+	}
+	m := mask.NewBooleanArray()
+	defer m.Release()
+	out := make([]arrow.Array, len(cols))
+	for i, c := range cols {
+		d, err := compute.FilterArray(ctx, c, m, *compute.DefaultFilterOptions())
+		if err != nil {
+			for _, o := range out[:i] {
+				o.Release()
+			}
+			return nil, nil, 0, err
+		}
+		out[i] = d
+	}
+	for i, c := range cols {
+		c.Release()
+		cols[i] = out[i]
+	}
+	return cols, keep, len(keep), nil
 }

@@ -1,0 +1,4 @@
+package table
+
+// WaitCompactions waits for a writer's background compactions to finish (tests).
+func WaitCompactions(w *Writer) { w.waitCompactions() }
