@@ -35,6 +35,17 @@ func record(rt refTable, column string, ok bool, reason string) {
 	recordShape(rt.Name+" — "+rt.Description, column, ok, reason)
 }
 
+// passNote marks a passing result that carries a note (what the check left out).
+const passNote = "\x00"
+
+// recordPass records a pass with a note, shown beside its ✅ (what the check left out).
+func recordPass(rt refTable, column, note string) {
+	recordShape(rt.Name+" — "+rt.Description, column, true, "")
+	matrixMu.Lock()
+	defer matrixMu.Unlock()
+	matrix[rt.Name+" — "+rt.Description].results[column] = passNote + note
+}
+
 func recordShape(shape, column string, ok bool, reason string) {
 	matrixMu.Lock()
 	defer matrixMu.Unlock()
@@ -82,6 +93,10 @@ func renderMatrix() string {
 				b.WriteString(" – |")
 			case reason == "":
 				b.WriteString(" ✅ |")
+				pass++
+				total++
+			case strings.HasPrefix(reason, passNote):
+				fmt.Fprintf(&b, " ✅ %s |", strings.ReplaceAll(strings.TrimPrefix(reason, passNote), "|", "/"))
 				pass++
 				total++
 			default:

@@ -296,5 +296,6 @@ func TestPaimonReadsTarnTables(t *testing.T) {
 			}
 		}
 	}
+	recordTarnExtras(ctx, t, ref, dir, written)
 	t.Logf("Tarn wrote %d of %d shapes; gaps: %v", len(written), len(written)+len(gaps), gaps)
 }
