@@ -180,8 +180,124 @@ func (p *Predicate) Apply(ctx context.Context, b arrow.RecordBatch) (arrow.Recor
 	n := int(b.NumRows())
 	mb.Reserve(n)
 	all := true
+	if keep, ok := vecEval(p.root, b, idx); ok {
+		// Comparisons of integer columns, and ANDs and ORs of them, column at a time.
+		for _, k := range keep {
+			all = all && k
+			mb.UnsafeAppend(k)
+		}
+	} else {
+		all = applyRowsInto(p.root, b, idx, mb)
+	}
+	if all {
+		b.Retain()
+		return b, nil
+	}
+	mask := mb.NewBooleanArray()
+	defer mask.Release()
+	return compute.FilterRecordBatch(ctx, b, mask, compute.DefaultFilterOptions())
+}
+
+// vecEval evaluates comparisons of INT and BIGINT columns with literals, and ANDs and ORs
+// of them, a column at a time; ok is false for any other predicate (or column type).
+// A null value matches no comparison, as in eval.
+func vecEval(nd node, b arrow.RecordBatch, idx map[string]int) (keep []bool, ok bool) {
+	switch x := nd.(type) {
+	case andNode, orNode:
+		var l, r node
+		if a, isAnd := x.(andNode); isAnd {
+			l, r = a.l, a.r
+		} else {
+			o := x.(orNode)
+			l, r = o.l, o.r
+		}
+		lk, ok := vecEval(l, b, idx)
+		if !ok {
+			return nil, false
+		}
+		rk, ok := vecEval(r, b, idx)
+		if !ok {
+			return nil, false
+		}
+		_, isAnd := x.(andNode)
+		for i := range lk {
+			if isAnd {
+				lk[i] = lk[i] && rk[i]
+			} else {
+				lk[i] = lk[i] || rk[i]
+			}
+		}
+		return lk, true
+	case cmpNode:
+		i, found := idx[x.col]
+		if !found || len(x.values) != 1 {
+			return nil, false
+		}
+		switch col := b.Column(i).(type) {
+		case *array.Int64:
+			lit, isInt := x.values[0].(int64)
+			if !isInt {
+				return nil, false
+			}
+			return cmpInts(col.Int64Values(), col, lit, x.op)
+		case *array.Int32:
+			lit, isInt := x.values[0].(int32)
+			if !isInt {
+				return nil, false
+			}
+			return cmpInts(col.Int32Values(), col, lit, x.op)
+		}
+	}
+	return nil, false
+}
+
+func cmpInts[T int32 | int64](v []T, a arrow.Array, lit T, op Op) ([]bool, bool) {
+	keep := make([]bool, len(v))
+	switch op {
+	case Eq:
+		for i, x := range v {
+			keep[i] = x == lit
+		}
+	case NotEq:
+		for i, x := range v {
+			keep[i] = x != lit
+		}
+	case Lt:
+		for i, x := range v {
+			keep[i] = x < lit
+		}
+	case LtEq:
+		for i, x := range v {
+			keep[i] = x <= lit
+		}
+	case Gt:
+		for i, x := range v {
+			keep[i] = x > lit
+		}
+	case GtEq:
+		for i, x := range v {
+			keep[i] = x >= lit
+		}
+	default:
+		return nil, false
+	}
+	if a.NullN() > 0 {
+		for i := range keep {
+			if a.IsNull(i) {
+				keep[i] = false
+			}
+		}
+	}
+	return keep, true
+}
+
+// applyRowsInto evaluates a predicate row by row into mb; it reports whether every row
+// matched.
+func applyRowsInto(root node, b arrow.RecordBatch, idx map[string]int, mb *array.BooleanBuilder) bool {
+	n := int(b.NumRows())
+	all := true
 	for r := 0; r < n; r++ {
-		ok := p.root.eval(func(col string) (any, bool) {
+		ok := root.eval(func(col string) (any, bool) {
 			i, found := idx[col]
 			if !found {
 				return nil, false
@@ -191,13 +307,7 @@ func (p *Predicate) Apply(ctx context.Context, b arrow.RecordBatch) (arrow.Recor
 		all = all && ok
 		mb.UnsafeAppend(ok)
 	}
-	if all {
-		b.Retain()
-		return b, nil
-	}
-	mask := mb.NewBooleanArray()
-	defer mask.Release()
-	return compute.FilterRecordBatch(ctx, b, mask, compute.DefaultFilterOptions())
+	return all
 }
 
 type andNode struct{ l, r node }

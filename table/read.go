@@ -141,6 +141,28 @@ func (t *Table) readPrimaryKeySplit(ctx context.Context, schema *format.TableSch
 	for i := range read {
 		outCols[i] = len(keys) + 2 + i
 	}
+	// A filter of primary-key columns alone matches every record of a key or none, so
+	// the merge's inputs are filtered (on their key columns) before merging: keys that
+	// cannot match are neither merged nor gathered. (The merged rows are filtered again,
+	// as every read's are.)
+	rawReaders := func(run []manifest.DataFileMeta) []func(context.Context) (datafile.BatchReader, error) {
+		return filesReadersRaw(t, split, run, kv, o)
+	}
+	if o.Filter != nil && onlyColumns(o.Filter.Columns(), schema.PrimaryKeys) {
+		rawReaders = func(run []manifest.DataFileMeta) []func(context.Context) (datafile.BatchReader, error) {
+			open := filesReadersRaw(t, split, run, kv, o)
+			for i, f := range open {
+				open[i] = func(ctx context.Context) (datafile.BatchReader, error) {
+					r, err := f(ctx)
+					if err != nil {
+						return nil, err
+					}
+					return newKeyFilter(r, o.Filter, keys), nil
+				}
+			}
+			return open
+		}
+	}
 	var readers []func(context.Context) (datafile.BatchReader, error)
 	for _, runs := range sections {
 		runs := runs
@@ -151,7 +173,7 @@ func (t *Table) readPrimaryKeySplit(ctx context.Context, schema *format.TableSch
 		readers = append(readers, func(context.Context) (datafile.BatchReader, error) {
 			inputs := make([]merge.Input, len(runs))
 			for i, run := range runs {
-				inputs[i] = &chain{next: filesReadersRaw(t, split, run, kv, o)}
+				inputs[i] = &chain{next: rawReaders(run)}
 			}
 			mo := merge.Options{
 				KeyCount: len(keys), Engine: engine, Output: outCols, Schema: outSchema,
@@ -160,7 +182,7 @@ func (t *Table) readPrimaryKeySplit(ctx context.Context, schema *format.TableSch
 			if opts.lookupMerge() {
 				// Only the lowest level above 0 of a key counts (LookupMergeFunction).
 				for i, run := range runs {
-					inputs[i] = newLeveledFiles(filesReadersRaw(t, split, run, kv, o), run)
+					inputs[i] = newLeveledFiles(rawReaders(run), run)
 				}
 				mo.Lookup = &merge.Lookup{}
 			}
@@ -168,6 +190,69 @@ func (t *Table) readPrimaryKeySplit(ctx context.Context, schema *format.TableSch
 		})
 	}
 	return &chain{next: readers, schema: outSchema}, nil
+}
+
+// keyFilter filters key-value batches by a filter of primary-key columns, evaluated on
+// the batches' key columns (_KEY_ fields) under the keys' own names.
+type keyFilter struct {
+	in     datafile.BatchReader
+	filter RowFilter
+	view   *arrow.Schema // key columns named as in the table, the others renamed aside
+}
+
+func newKeyFilter(in datafile.BatchReader, filter RowFilter, keys []types.DataField) *keyFilter {
+	fs := slices.Clone(in.Schema().Fields())
+	for i := range fs {
+		if i < len(keys) {
+			fs[i].Name = keys[i].Name
+		} else {
+			fs[i].Name = "\x00" + fs[i].Name
+		}
+	}
+	return &keyFilter{in: in, filter: filter, view: arrow.NewSchema(fs, nil)}
+}
+
+func (k *keyFilter) Schema() *arrow.Schema { return k.in.Schema() }
+
+func (k *keyFilter) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	for {
+		b, err := k.in.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		v := array.NewRecordBatch(k.view, b.Columns(), b.NumRows())
+		fb, err := k.filter.Apply(ctx, v)
+		v.Release()
+		if err != nil {
+			b.Release()
+			return nil, err
+		}
+		n := fb.NumRows()
+		if n == b.NumRows() {
+			fb.Release()
+			return b, nil
+		}
+		b.Release()
+		if n == 0 {
+			fb.Release()
+			continue
+		}
+		out := array.NewRecordBatch(k.in.Schema(), fb.Columns(), n)
+		fb.Release()
+		return out, nil
+	}
+}
+
+func (k *keyFilter) Close() error { return k.in.Close() }
+
+// onlyColumns reports whether every name in cols is one of allowed.
+func onlyColumns(cols, allowed []string) bool {
+	for _, c := range cols {
+		if !slices.Contains(allowed, c) {
+			return false
+		}
+	}
+	return len(cols) > 0
 }
 
 // filesReaders reads files one after another; for key-value files (kv) rows that retract
