@@ -267,7 +267,8 @@ func (r *compactRewriter) merge(ctx context.Context, sections [][][]manifest.Dat
 				lookup.Context = append(lookup.Context, true)
 			}
 		}
-		m := merge.NewSortMerge(inputs, merge.Options{KeyCount: nk, Engine: r.engine, KeepDeletes: !dropDelete, Output: out, Schema: schema, Mem: f.mem, Lookup: lookup, Changelog: changelog})
+		m := merge.NewSortMerge(inputs, merge.Options{KeyCount: nk, Engine: r.engine, KeepDeletes: !dropDelete, Output: out, Schema: schema, Mem: f.mem, Lookup: lookup, Changelog: changelog,
+			BatchSize: compactionBatchRows})
 		for {
 			b, err := m.Next(ctx)
 			for _, c := range m.TakeChangelog() {
@@ -318,9 +319,15 @@ func (r *compactRewriter) merge(ctx context.Context, sections [][][]manifest.Dat
 	return res, nil
 }
 
+// compactionBatchRows is the batch size of a compaction's merge, its inputs and its
+// output. A merge holds a batch of every sorted run it merges (and the output's rows
+// refer into them), in every bucket compacting at once: the default read batch (64k
+// rows) made background compaction of 10 million keys peak above 1 GiB.
+const compactionBatchRows = 4096
+
 // leveled reads a run's files (deletion vectors applied) reporting each file's level.
 func (r *compactRewriter) leveled(files []manifest.DataFileMeta, fields []types.DataField) merge.Input {
-	return newLeveledFiles(filesReadersDV(r.t, r.split, files, fields, ReadOptions{Mem: r.f.mem}, r.dvs), files)
+	return newLeveledFiles(filesReadersDV(r.t, r.split, files, fields, ReadOptions{Mem: r.f.mem, BatchSize: compactionBatchRows}, r.dvs), files)
 }
 
 // aboveInRange returns the runs of the levels above the output holding keys in the key

@@ -219,6 +219,7 @@ func (m meter) stop() (wall, cpu time.Duration) {
 type benchOutput struct {
 	jsonPath   string
 	cpuProfile string
+	memProfile string
 	quiet      bool
 }
 
@@ -226,24 +227,67 @@ func addBenchOutput(fs *flag.FlagSet) *benchOutput {
 	o := &benchOutput{}
 	fs.StringVar(&o.jsonPath, "json", "", "write the results as JSON to FILE (- for standard output)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured phases to FILE")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write the heap profile taken at the peak of the heap in use to FILE")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress lines on standard error")
 	return o
 }
 
-// profile starts the CPU profile, if asked for; the returned function stops it.
+// profile starts the CPU profile and the peak heap profile, if asked for; the returned
+// function stops them.
 func (o *benchOutput) profile() (func(), error) {
+	stopMem := func() {}
+	if o.memProfile != "" {
+		stopMem = peakHeapProfile(o.memProfile)
+	}
 	if o.cpuProfile == "" {
-		return func() {}, nil
+		return stopMem, nil
 	}
 	f, err := os.Create(o.cpuProfile)
 	if err != nil {
+		stopMem()
 		return nil, err
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		f.Close()
+		stopMem()
 		return nil, err
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	var once sync.Once
+	return func() { once.Do(func() { pprof.StopCPUProfile(); f.Close(); stopMem() }) }, nil
+}
+
+// peakHeapProfile samples the heap in use every 200ms and writes the heap profile to path
+// whenever it reaches a new peak (10% above the last one written); the returned function
+// stops the sampling.
+func peakHeapProfile(path string) func() {
+	runtime.MemProfileRate = 64 << 10
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var peak uint64
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak+peak/10 {
+				peak = ms.HeapInuse
+				if f, err := os.Create(path); err == nil {
+					_ = pprof.Lookup("heap").WriteTo(f, 0)
+					f.Close()
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done); wg.Wait() }) }
 }
 
 // report prints the results as a table and writes the JSON file.
