@@ -286,10 +286,15 @@ func (tl *Tail) Next(ctx context.Context) (TailBatch, error) {
 			return TailBatch{Position: tl.pos, FromLog: tl.cl != nil}, nil
 		}
 		var err error
-		if tl.follow != nil {
+		switch {
+		case tl.follow != nil:
 			err = tl.stepFiles(ctx)
-		} else {
+		case tl.cl != nil:
 			err = tl.stepLog(ctx)
+		default:
+			// A fallback to the files failed (its context ended, or the table could not
+			// be read): try it again.
+			err = tl.toFiles(ctx, "resuming the fallback to the table's files")
 		}
 		if err != nil {
 			return TailBatch{}, err
