@@ -42,6 +42,7 @@ func RunPerBroker(m *testing.M, startEmbedded func(context.Context) (addr string
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	fuzzing := flagSet("test.fuzz") || flagSet("test.fuzzworker")
 	ctx := context.Background()
 	type started struct {
 		k    *KafkaServer
@@ -80,15 +81,24 @@ func RunPerBroker(m *testing.M, startEmbedded func(context.Context) (addr string
 		if b.Kafka != nil {
 			desc = "Apache Kafka " + KafkaVersion + " (KRaft, one node)"
 		}
-		fmt.Printf("=== brokers: running the tests against %s at %s\n", desc, b.Addr)
+		if !fuzzing {
+			fmt.Printf("=== brokers: running the tests against %s at %s\n", desc, b.Addr)
+		}
 		use(b)
 		if c := m.Run(); c != 0 {
-			fmt.Printf("=== brokers: tests failed against %s\n", desc)
+			if !fuzzing {
+				fmt.Printf("=== brokers: tests failed against %s\n", desc)
+			}
 			code = c
 		}
 		stop()
 	}
 	return code
+}
+
+func flagSet(name string) bool {
+	f := flag.Lookup(name)
+	return f != nil && f.Value.String() != "" && f.Value.String() != "false"
 }
 
 func brokerKinds() ([]string, error) {
@@ -102,10 +112,6 @@ func brokerKinds() ([]string, error) {
 			}
 			kinds = append(kinds, k)
 		}
-	}
-	flagSet := func(name string) bool {
-		f := flag.Lookup(name)
-		return f != nil && f.Value.String() != ""
 	}
 	switch {
 	case flagSet("test.fuzz"):
