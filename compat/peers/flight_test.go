@@ -166,10 +166,22 @@ func rowJSON(t *testing.T, m map[string]any) string {
 // snapshot's changes; a new process resumes from the last resume token the first one
 // printed, while snapshots keep coming. Together they deliver exactly the changes an
 // uninterrupted tail (Table.Follow) delivers, in order: nothing lost, nothing repeated.
+// Once for a table tailed from its files, once for a table with the log system on (tarn
+// serve's embedded broker: the Flight tail reads the log through the hybrid tail).
 func TestPyarrowFlightTailResume(t *testing.T) {
 	py := python(t)
-	s := testenv.StartTarn(t)
-	s.MustDo(t, "POST", "/api/v1/databases/db/tables", `{"name":"events","columns":"id BIGINT NOT NULL, v STRING","primaryKeys":["id"],"options":{"bucket":"4"}}`)
+	s := testenv.StartTarn(t) // with its default log system: an embedded broker
+	for _, mode := range []struct{ name, table, options string }{
+		{"files", "events", `{"bucket":"4"}`},
+		{"log", "events_log", `{"bucket":"4","tarn.log.system":"kafka"}`},
+	} {
+		t.Run(mode.name, func(t *testing.T) { tailResume(t, py, s, mode.table, mode.options) })
+	}
+}
+
+// tailResume is TestPyarrowFlightTailResume on db.NAME, created with options.
+func tailResume(t *testing.T, py string, s *testenv.TarnServer, name, options string) {
+	s.MustDo(t, "POST", "/api/v1/databases/db/tables", `{"name":"`+name+`","columns":"id BIGINT NOT NULL, v STRING","primaryKeys":["id"],"options":`+options+`}`)
 	write := func(from, to int, kind, v string) int64 {
 		var b strings.Builder
 		for i := from; i <= to; i++ {
@@ -178,7 +190,7 @@ func TestPyarrowFlightTailResume(t *testing.T) {
 		var res struct {
 			SnapshotID int64 `json:"snapshotId"`
 		}
-		if err := json.Unmarshal([]byte(s.MustDo(t, "POST", "/api/v1/databases/db/tables/events/rows", b.String())), &res); err != nil {
+		if err := json.Unmarshal([]byte(s.MustDo(t, "POST", "/api/v1/databases/db/tables/"+name+"/rows", b.String())), &res); err != nil {
 			t.Fatal(err)
 		}
 		return res.SnapshotID
@@ -187,7 +199,7 @@ func TestPyarrowFlightTailResume(t *testing.T) {
 
 	// The first client acknowledges each message it prints and is killed, unacknowledged,
 	// after the first message that ends inside a snapshot.
-	a := startPyTail(t, py, s, map[string]any{"table": "db.events", "start": map[string]any{"snapshot": first}}, true)
+	a := startPyTail(t, py, s, map[string]any{"table": "db." + name, "start": map[string]any{"snapshot": first}}, true)
 	var got []string
 	var resume string
 	for {
@@ -212,7 +224,7 @@ func TestPyarrowFlightTailResume(t *testing.T) {
 	// Snapshots committed while no client is connected, then one while the second is.
 	write(10, 30, "+U", "b")
 	write(40, 45, "-D", "a")
-	b := startPyTail(t, py, s, map[string]any{"table": "db.events", "resume": resume}, false)
+	b := startPyTail(t, py, s, map[string]any{"table": "db." + name, "resume": resume}, false)
 	resumed := 0
 	var last int64
 	for {
@@ -232,7 +244,7 @@ func TestPyarrowFlightTailResume(t *testing.T) {
 	b.kill()
 
 	// An uninterrupted tail from the same start.
-	tbl, err := table.Open(t.Context(), fileio.NewLocal(), filepath.Join(s.Warehouse, "db.db", "events"))
+	tbl, err := table.Open(t.Context(), fileio.NewLocal(), filepath.Join(s.Warehouse, "db.db", name))
 	if err != nil {
 		t.Fatal(err)
 	}
