@@ -125,14 +125,27 @@ func TestExpireConsumers(t *testing.T) {
 	for _, env := range lcEnvs {
 		t.Run(env.name, func(t *testing.T) {
 			fio, wh := env.open(t)
-			tbl := lcCreatePK(t, fio, wh, map[string]string{"consumer.expiration-time": "30 ms"})
+			tbl := lcCreatePK(t, fio, wh, map[string]string{"consumer.expiration-time": "500 ms"})
 			lcHistory(t, tbl)
 			if _, err := tbl.RegisterConsumer(ctx, "old", 2); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(60 * time.Millisecond)
+			// More than a second apart: object stores may keep modification times in
+			// whole seconds.
+			time.Sleep(1100 * time.Millisecond)
 			if _, err := tbl.RegisterConsumer(ctx, "young", 5); err != nil {
 				t.Fatal(err)
+			}
+			// "Now" is just after young was written, however long this machine takes.
+			var now time.Time
+			before, err := tbl.Consumers(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range before {
+				if c.ID == "young" {
+					now = c.ModTime.Add(100 * time.Millisecond)
+				}
 			}
 			tests := []struct {
 				expiration time.Duration
@@ -142,7 +155,7 @@ func TestExpireConsumers(t *testing.T) {
 				{0, "[old]"}, // the table's consumer.expiration-time
 			}
 			for _, tt := range tests {
-				got, err := tbl.ExpireConsumers(ctx, time.Now(), tt.expiration)
+				got, err := tbl.ExpireConsumers(ctx, now, tt.expiration)
 				if err != nil || fmt.Sprint(got) != tt.want {
 					t.Fatalf("ExpireConsumers(%s) = %v %v, want %s", tt.expiration, got, err, tt.want)
 				}
