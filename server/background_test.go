@@ -495,7 +495,9 @@ func runBackground(t *testing.T, sc scenario, mod func(*Config), external func(s
 		v := status("events")
 		full := 0
 		for _, r := range v.Recent {
-			if r.Full && r.Triggered && r.Outcome == "compacted" {
+			// A bucket that background compaction brought to one top-level run before
+			// its turn ends with nothing to do.
+			if r.Full && r.Triggered && (r.Outcome == "compacted" || r.Outcome == "nothing") {
 				full++
 			}
 		}
