@@ -138,16 +138,22 @@ func (t *Table) RegisterConsumer(ctx context.Context, id string, nextSnapshot in
 func (t *Table) checkRegistered(ctx context.Context, next int64) (*format.Snapshot, string, error) {
 	hint, hasHint := t.readHint(ctx, format.EarliestHint)
 	snap, err := t.Snapshot(ctx, next)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		latest, ok, err := t.LatestSnapshotID(ctx)
-		if err != nil {
-			return nil, "", err
+	if errors.Is(err, ErrNotFound) {
+		latest, ok, lerr := t.LatestSnapshotID(ctx)
+		if lerr != nil {
+			return nil, "", lerr
 		}
 		if !ok || next > latest {
 			return nil, "", nil // not committed yet
 		}
-		return nil, "has expired", nil
+		// Committed by now: it may have been committed after the first read, so read it
+		// again; only a snapshot missing at or below the latest one has expired.
+		snap, err = t.Snapshot(ctx, next)
+		if errors.Is(err, ErrNotFound) {
+			return nil, "has expired", nil
+		}
+	}
+	switch {
 	case err != nil:
 		return nil, "", err
 	case hasHint && next < hint:

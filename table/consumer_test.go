@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -163,6 +164,50 @@ func TestExpireConsumers(t *testing.T) {
 			cs, _ := tbl.Consumers(ctx)
 			if len(cs) != 1 || cs[0].ID != "young" {
 				t.Fatalf("consumers %+v", cs)
+			}
+		})
+	}
+}
+
+// commitOnMiss is storage that commits a snapshot the moment a reader misses it: the
+// reader's next look finds it committed.
+type commitOnMiss struct {
+	fileio.FileIO
+	path   string
+	commit func()
+}
+
+func (c *commitOnMiss) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	data, err := c.FileIO.ReadFile(ctx, p)
+	if errors.Is(err, fileio.ErrNotExist) && p == c.path && c.commit != nil {
+		commit := c.commit
+		c.commit = nil
+		commit()
+	}
+	return data, err
+}
+
+// TestRegisterConsumerRacingCommit registers a consumer at the next snapshot while that
+// snapshot is committed: the consumer holds the new snapshot rather than calling it
+// expired (a tail moving to the next snapshot does exactly this).
+func TestRegisterConsumerRacingCommit(t *testing.T) {
+	for _, env := range lcEnvs {
+		t.Run(env.name, func(t *testing.T) {
+			fio, wh := env.open(t)
+			hook := &commitOnMiss{FileIO: fio}
+			tbl := lcCreatePK(t, hook, wh, nil)
+			lcHistory(t, tbl)
+			hook.path = tbl.Join("snapshot", "snapshot-9")
+			hook.commit = func() { lcWrite(t, tbl, `[{"id":10,"v":"j","dt":"x"}]`, false, false) }
+			snap, err := tbl.RegisterConsumer(context.Background(), "tail", 9)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hook.commit != nil {
+				t.Fatal("the commit did not race the registration")
+			}
+			if snap == nil || snap.ID != 9 {
+				t.Fatalf("registered snapshot %+v, want 9", snap)
 			}
 		})
 	}

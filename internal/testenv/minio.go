@@ -44,8 +44,21 @@ var minioSpec = s3Spec{
 			Dir:     dir,
 		}
 	},
+	// Live is not enough: until its object layer is up, MinIO answers S3 requests with
+	// 503 "Server not initialized yet". Ready means a real S3 request succeeds.
 	ready: func(s *S3Server) func(ctx context.Context) error {
-		return HTTPOK(s.httpClient(), s.URL+"/minio/health/live")
+		live := HTTPOK(s.httpClient(), s.URL+"/minio/health/live")
+		return func(ctx context.Context) error {
+			if err := live(ctx); err != nil {
+				return err
+			}
+			c, err := s.client()
+			if err != nil {
+				return err
+			}
+			_, err = c.ListBuckets(ctx)
+			return err
+		}
 	},
 }
 
