@@ -111,12 +111,9 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 	if c.User == "" {
 		return CommitResult{}, errors.New("commit: no commit user")
 	}
-	schema, err := t.LatestSchema(ctx)
+	schema, schemaCheck, err := t.commitSchema(ctx, c)
 	if err != nil {
 		return CommitResult{}, err
-	}
-	if c.CheckSchema && schema.ID != c.SchemaID {
-		return CommitResult{}, fmt.Errorf("commit: the files were written with schema %d but the table's schema is now %d; rewrite them with the new schema: %w", c.SchemaID, schema.ID, ErrConflict)
 	}
 	opts := ParseCoreOptions(schema.Options)
 	kind := c.Kind
@@ -148,7 +145,8 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 			changelog = append(changelog, manifest.ManifestEntry{Kind: manifest.FileKindAdd, Partition: m.Partition, Bucket: int32(m.Bucket), TotalBuckets: int32(m.TotalBuckets), File: f})
 		}
 	}
-	mw := t.manifestWriter(opts)
+	mw := t.manifestWriter(schema, opts)
+	defer mw.wait() // no upload outlives the commit
 	var changelogMetas []manifest.ManifestFileMeta
 	if len(changelog) > 0 {
 		if changelogMetas, err = mw.writeManifests(ctx, changelog, schema.ID); err != nil {
@@ -177,12 +175,17 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 				return CommitResult{SnapshotID: id, Skipped: true, Retries: attempt}, nil
 			}
 		}
-		if c.CheckSchema {
-			// Again on every attempt: an alter may have written a new schema meanwhile.
+		switch {
+		case attempt == 0 && schemaCheck != nil:
+			if err := <-schemaCheck; err != nil {
+				return CommitResult{}, err
+			}
+		case attempt > 0 && c.CheckSchema:
+			// Again on every retry: an alter may have written a new schema meanwhile.
 			if s, err := t.LatestSchema(ctx); err != nil {
 				return CommitResult{}, err
 			} else if s.ID != c.SchemaID {
-				return CommitResult{}, fmt.Errorf("commit: the files were written with schema %d but the table's schema is now %d; rewrite them with the new schema: %w", c.SchemaID, s.ID, ErrConflict)
+				return CommitResult{}, schemaChanged(c.SchemaID, s.ID)
 			}
 		}
 		delta := deltaMetas
@@ -208,6 +211,7 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 		}
 		id, err := t.tryCommit(ctx, mw, latest, schema, c, kind, delta, changelogMetas, deltaEntries, changelog)
 		if err == nil {
+			t.sawSnapshot(id)
 			t.NotifyCommit()
 			return CommitResult{SnapshotID: id, Retries: attempt}, nil
 		}
@@ -226,6 +230,43 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 		}
 		backoff = min(backoff*2, time.Second)
 	}
+}
+
+func schemaChanged(written, now int64) error {
+	return fmt.Errorf("commit: the files were written with schema %d but the table's schema is now %d; rewrite them with the new schema: %w", written, now, ErrConflict)
+}
+
+// commitSchema returns the schema a commit writes its manifests with: the latest. For
+// files written with a known schema (Commit.CheckSchema) that schema is used at once and
+// the check that it is still the latest (schema ids are contiguous: no schema-(id+1))
+// runs beside the commit's first steps, its result sent on check.
+func (t *Table) commitSchema(ctx context.Context, c Commit) (schema *format.TableSchema, check <-chan error, err error) {
+	if c.CheckSchema {
+		t.mu.Lock()
+		s := t.schemas[c.SchemaID]
+		t.mu.Unlock()
+		if s != nil {
+			ch := make(chan error, 1)
+			go func() {
+				newer, err := fileio.Exists(ctx, t.fio, t.Join(format.SchemaPath(c.SchemaID+1)))
+				if err == nil && newer {
+					err = schemaChanged(c.SchemaID, c.SchemaID+1)
+					if latest, lerr := t.LatestSchema(ctx); lerr == nil {
+						err = schemaChanged(c.SchemaID, latest.ID)
+					}
+				}
+				ch <- err
+			}()
+			return s, ch, nil
+		}
+	}
+	if schema, err = t.LatestSchema(ctx); err != nil {
+		return nil, nil, err
+	}
+	if c.CheckSchema && schema.ID != c.SchemaID {
+		return nil, nil, schemaChanged(c.SchemaID, schema.ID)
+	}
+	return schema, nil, nil
 }
 
 func hasDeletes(es []manifest.ManifestEntry) bool {
@@ -316,6 +357,10 @@ func (t *Table) tryCommit(ctx context.Context, mw *manifestWriter, latest *forma
 		p := format.NewOptions(c.Properties)
 		snap.Properties = &p
 	}
+	// Every manifest and list the snapshot references is in place before it is.
+	if err := mw.wait(); err != nil {
+		return id, err
+	}
 	if err := t.fio.CreateIfAbsent(ctx, t.Join(format.SnapshotPath(id)), snap.Marshal()); err != nil {
 		// Lost the race: the manifest lists are unreferenced; remove them.
 		_ = t.fio.Delete(ctx, t.Join(format.ManifestPath(baseName)))
@@ -364,7 +409,7 @@ func (t *Table) writeIndexManifest(ctx context.Context, mw *manifestWriter, late
 	if _, err := manifest.WriteIndexManifest(&buf, p, entries, mw.options()); err != nil {
 		return nil, false, err
 	}
-	if err := t.fio.WriteFile(ctx, p, buf.Bytes()); err != nil {
+	if err := mw.put(ctx, p, buf.Bytes()); err != nil {
 		return nil, false, err
 	}
 	return &name, true, nil
@@ -372,6 +417,9 @@ func (t *Table) writeIndexManifest(ctx context.Context, mw *manifestWriter, late
 
 // findCommitted looks back from latest for a snapshot of user with an identifier >= id.
 func (t *Table) findCommitted(ctx context.Context, latest *format.Snapshot, user string, id int64) (int64, bool, error) {
+	if latest.CommitUser == user { // the common case: one writer per commit user
+		return latest.ID, latest.CommitIdentifier >= id, nil
+	}
 	earliest, ok, err := t.EarliestSnapshotID(ctx)
 	if err != nil || !ok {
 		return 0, false, err

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/format/binaryrow"
@@ -18,7 +20,9 @@ const (
 	manifestMergeMin   = 30
 )
 
-// manifestWriter writes manifests and manifest lists of one table.
+// manifestWriter writes manifests and manifest lists of one table. Files are encoded at
+// once and uploaded in the background, a few at a time: wait returns when every upload
+// is done, and a commit waits before it creates the snapshot that references them.
 type manifestWriter struct {
 	t        *Table
 	fields   []types.DataField // partition fields
@@ -27,19 +31,51 @@ type manifestWriter struct {
 	n        int64
 	listUUID string
 	listN    int64
+
+	uploads   sync.WaitGroup
+	slots     chan struct{} // bounds the uploads in flight (and the buffers they hold)
+	errMu     sync.Mutex
+	uploadErr error
 }
 
-func (t *Table) manifestWriter(opts CoreOptions) *manifestWriter {
-	s, _ := t.LatestSchema(context.Background())
-	var fields []types.DataField
-	if s != nil {
-		fields = s.PartitionType()
-	}
-	return &manifestWriter{t: t, fields: fields, codec: opts.ManifestCompression, uuid: newUUID(), listUUID: newUUID()}
+// maxUploads is how many manifest files a commit uploads at once.
+const maxUploads = 8
+
+func (t *Table) manifestWriter(schema *format.TableSchema, opts CoreOptions) *manifestWriter {
+	return &manifestWriter{t: t, fields: schema.PartitionType(), codec: opts.ManifestCompression, uuid: newUUID(), listUUID: newUUID(),
+		slots: make(chan struct{}, maxUploads)}
 }
 
 func (mw *manifestWriter) options() manifest.WriterOptions {
 	return manifest.WriterOptions{Codec: mw.codec}
+}
+
+// put uploads data to p in the background.
+func (mw *manifestWriter) put(ctx context.Context, p string, data []byte) error {
+	select {
+	case mw.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	mw.uploads.Go(func() {
+		defer func() { <-mw.slots }()
+		if err := mw.t.fio.WriteFile(ctx, p, data); err != nil {
+			mw.errMu.Lock()
+			if mw.uploadErr == nil {
+				mw.uploadErr = err
+			}
+			mw.errMu.Unlock()
+		}
+	})
+	return nil
+}
+
+// wait waits for the uploads started so far and returns the first error.
+func (mw *manifestWriter) wait() error {
+	mw.uploads.Wait()
+	mw.errMu.Lock()
+	defer mw.errMu.Unlock()
+	return mw.uploadErr
 }
 
 // writeManifests writes entries as manifest files rolled at the target size.
@@ -49,14 +85,9 @@ func (mw *manifestWriter) writeManifests(ctx context.Context, entries []manifest
 		name := format.MetaFileName(format.ManifestPrefix, mw.uuid, mw.n)
 		mw.n++
 		p := mw.t.Join(format.ManifestPath(name))
-		f, err := mw.t.fio.Create(ctx, p)
+		var buf bytes.Buffer
+		w, err := manifest.NewManifestFileWriter(&buf, p, mw.options())
 		if err != nil {
-			return nil, err
-		}
-		cw := &countingWriter{w: f}
-		w, err := manifest.NewManifestFileWriter(cw, p, mw.options())
-		if err != nil {
-			f.Abort()
 			return nil, err
 		}
 		meta := manifest.ManifestFileMeta{FileName: name, SchemaID: schemaID}
@@ -65,7 +96,6 @@ func (mw *manifestWriter) writeManifests(ctx context.Context, entries []manifest
 		for ; i < len(entries) && (i == start || w.Size() < manifestTargetSize); i++ {
 			e := &entries[i]
 			if err := w.Write(e); err != nil {
-				f.Abort()
 				return nil, err
 			}
 			if e.Kind == manifest.FileKindAdd {
@@ -74,7 +104,6 @@ func (mw *manifestWriter) writeManifests(ctx context.Context, entries []manifest
 				meta.NumDeletedFiles++
 			}
 			if err := stats.add(e.Partition); err != nil {
-				f.Abort()
 				return nil, fmt.Errorf("partition of %s: %w", e.File.FileName, err)
 			}
 			b, l := e.Bucket, e.File.Level
@@ -86,14 +115,13 @@ func (mw *manifestWriter) writeManifests(ctx context.Context, entries []manifest
 			}
 		}
 		if err := w.Close(); err != nil {
-			f.Abort()
 			return nil, err
 		}
-		if err := f.Close(); err != nil {
-			return nil, err
-		}
-		meta.FileSize = cw.n
+		meta.FileSize = int64(buf.Len())
 		if meta.PartitionStats, err = stats.result(); err != nil {
+			return nil, err
+		}
+		if err := mw.put(ctx, p, buf.Bytes()); err != nil {
 			return nil, err
 		}
 		out = append(out, meta)
@@ -111,10 +139,41 @@ func (mw *manifestWriter) writeList(ctx context.Context, metas []manifest.Manife
 	if _, err := manifest.WriteManifestList(&buf, p, metas, mw.options()); err != nil {
 		return "", 0, err
 	}
-	if err := mw.t.fio.WriteFile(ctx, p, buf.Bytes()); err != nil {
+	if err := mw.put(ctx, p, buf.Bytes()); err != nil {
 		return "", 0, err
 	}
+	mw.t.lists.put(name, metas)
 	return name, int64(buf.Len()), nil
+}
+
+// listCache keeps the contents of the manifest lists a Table wrote last.
+type listCache struct {
+	mu    sync.Mutex
+	names []string // oldest first
+	metas map[string][]manifest.ManifestFileMeta
+}
+
+const listCacheSize = 8
+
+func (c *listCache) put(name string, metas []manifest.ManifestFileMeta) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.metas == nil {
+		c.metas = map[string][]manifest.ManifestFileMeta{}
+	}
+	if len(c.names) == listCacheSize {
+		delete(c.metas, c.names[0])
+		c.names = c.names[1:]
+	}
+	c.names = append(c.names, name)
+	c.metas[name] = slices.Clone(metas)
+}
+
+func (c *listCache) get(name string) ([]manifest.ManifestFileMeta, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, ok := c.metas[name]
+	return slices.Clone(m), ok
 }
 
 // compactManifests merges the manifests of a snapshot into fewer files once there are

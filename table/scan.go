@@ -299,6 +299,9 @@ func partitionRangeMayMatch(f Filter, fields []types.DataField, st manifest.Simp
 
 // ReadManifestList reads a manifest list by file name.
 func (t *Table) ReadManifestList(ctx context.Context, name string) ([]manifest.ManifestFileMeta, error) {
+	if metas, ok := t.lists.get(name); ok {
+		return metas, nil
+	}
 	p := t.Join(format.ManifestPath(name))
 	f, err := t.fio.Open(ctx, p)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format"
@@ -47,25 +48,93 @@ func (t *Table) readHint(ctx context.Context, name string) (int64, bool) {
 }
 
 // LatestSnapshotID returns the id of the newest snapshot, 0 and false if the table has
-// none. The LATEST hint is trusted only if snapshot-(hint+1) does not exist, as Paimon's
-// HintFileUtils.findLatest does; otherwise the directory is listed.
+// none. A guess (the newest snapshot this Table has seen, else the LATEST hint) is
+// trusted only if snapshot-(guess+1) does not exist, as Paimon's HintFileUtils.findLatest
+// does; otherwise the directory is listed.
 func (t *Table) LatestSnapshotID(ctx context.Context) (int64, bool, error) {
-	if id, ok := t.readHint(ctx, format.LatestHint); ok && id > 0 {
-		next, err := fileio.Exists(ctx, t.fio, t.Join(format.SnapshotPath(id+1)))
-		if err != nil {
-			return 0, false, err
-		}
-		if !next {
-			if ok, err := fileio.Exists(ctx, t.fio, t.Join(format.SnapshotPath(id))); err == nil && ok {
-				return id, true, nil
-			}
-		}
+	s, ok, err := t.latestByGuess(ctx, false)
+	if err != nil {
+		return 0, false, err
+	}
+	if ok {
+		return s.ID, true, nil
 	}
 	ids, err := t.SnapshotIDs(ctx)
 	if err != nil || len(ids) == 0 {
 		return 0, false, err
 	}
+	t.sawSnapshot(ids[len(ids)-1])
 	return ids[len(ids)-1], true, nil
+}
+
+// latestByGuess checks the guesses for the newest snapshot, the one this Table saw last
+// and then the LATEST hint: a guess is the newest snapshot when it exists and the next
+// one does not. Both are looked at in parallel, so a right guess costs one round trip.
+// With read the snapshot is read, else only its ID is set.
+func (t *Table) latestByGuess(ctx context.Context, read bool) (*format.Snapshot, bool, error) {
+	t.mu.Lock()
+	seen := t.latestSeen
+	t.mu.Unlock()
+	tried := int64(0)
+	for i := range 2 {
+		id := seen
+		if i == 1 {
+			hint, ok := t.readHint(ctx, format.LatestHint)
+			if !ok {
+				break
+			}
+			id = hint
+		}
+		if id <= 0 || id == tried {
+			continue
+		}
+		tried = id
+		s, ok, err := t.snapshotIfLatest(ctx, id, read)
+		if err != nil || ok {
+			return s, ok, err
+		}
+	}
+	return nil, false, nil
+}
+
+// snapshotIfLatest reports whether snapshot id exists and snapshot id+1 does not.
+func (t *Table) snapshotIfLatest(ctx context.Context, id int64, read bool) (*format.Snapshot, bool, error) {
+	var (
+		wg      sync.WaitGroup
+		next    bool
+		nextErr error
+	)
+	wg.Go(func() { next, nextErr = fileio.Exists(ctx, t.fio, t.Join(format.SnapshotPath(id+1))) })
+	var s *format.Snapshot
+	var err error
+	if read {
+		s, err = t.Snapshot(ctx, id)
+	} else {
+		var ok bool
+		if ok, err = fileio.Exists(ctx, t.fio, t.Join(format.SnapshotPath(id))); err == nil && !ok {
+			err = ErrNotFound
+		}
+		s = &format.Snapshot{ID: id}
+	}
+	wg.Wait()
+	if nextErr != nil {
+		return nil, false, nextErr
+	}
+	if errors.Is(err, ErrNotFound) || next {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	t.sawSnapshot(id)
+	return s, true, nil
+}
+
+// sawSnapshot records that snapshot id exists: the first guess for the latest one.
+func (t *Table) sawSnapshot(id int64) {
+	t.mu.Lock()
+	t.latestSeen = max(t.latestSeen, id)
+	t.mu.Unlock()
 }
 
 // EarliestSnapshotID returns the id of the oldest snapshot still present.
@@ -84,6 +153,10 @@ func (t *Table) EarliestSnapshotID(ctx context.Context) (int64, bool, error) {
 
 // LatestSnapshot returns the newest snapshot, or nil if the table has none.
 func (t *Table) LatestSnapshot(ctx context.Context) (*format.Snapshot, error) {
+	s, ok, err := t.latestByGuess(ctx, true)
+	if err != nil || ok {
+		return s, err
+	}
 	id, ok, err := t.LatestSnapshotID(ctx)
 	if err != nil || !ok {
 		return nil, err

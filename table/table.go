@@ -24,6 +24,12 @@ type Table struct {
 
 	mu      sync.Mutex
 	schemas map[int64]*format.TableSchema
+	// latestSeen is the newest snapshot this Table has committed or found: the first
+	// guess when looking for the latest one (a guess is always checked).
+	latestSeen int64
+	// lists holds the manifest lists this Table wrote last (they are immutable), so that
+	// the next commit builds on them without reading them back.
+	lists listCache
 }
 
 // Open opens the table at path (a directory holding schema/ and snapshot/).

@@ -92,7 +92,7 @@ func (s *Service) doPut(stream flight.FlightService_DoPutServer, desc *flight.Fl
 		if err != nil {
 			return err
 		}
-		res, err := commitFn(cctx, table.Commit{User: user, Identifier: ident, Messages: msgs})
+		res, err := commitFn(cctx, table.Commit{User: user, Identifier: ident, Messages: msgs, SchemaID: w.Schema().ID, CheckSchema: true})
 		if err != nil {
 			result := "error"
 			if errors.Is(err, table.ErrConflict) {

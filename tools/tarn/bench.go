@@ -1308,7 +1308,7 @@ func benchCommit(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		id++
 		c0, t1 := cpuTime(), time.Now()
-		_, err = tbl.Commit(ctx, table.Commit{User: user, Identifier: id, Messages: msgs})
+		_, err = tbl.Commit(ctx, table.Commit{User: user, Identifier: id, Messages: msgs, SchemaID: wr.Schema().ID, CheckSchema: true})
 		return time.Since(t1), time.Since(t0), cpuTime() - c0, err
 	}
 	// Untimed first commits (a tenth, at least 5), as on Paimon's side where they warm the JIT up.
