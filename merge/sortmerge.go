@@ -2,7 +2,6 @@ package merge
 
 import (
 	"bytes"
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -70,6 +69,7 @@ type SortMerge struct {
 	started bool
 	c       *core // its batches are those referenced by pending refs, by batch id
 	group   []Record
+	one     [1]Record // the group of takeRun
 	key     []byte
 	err     error
 }
@@ -149,7 +149,7 @@ func (m *SortMerge) start(ctx context.Context) error {
 			m.h = append(m.h, c)
 		}
 	}
-	heap.Init(&m.h)
+	m.h.init()
 	if len(m.h) == 0 {
 		return nil
 	}
@@ -203,6 +203,16 @@ func (m *SortMerge) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
+			if m.c.lookup == nil && m.c.clogOpts == nil {
+				took, err := m.takeRun()
+				if err != nil {
+					m.err = err
+					return nil, err
+				}
+				if took {
+					continue
+				}
+			}
 			// Collect every record of the smallest key.
 			m.group = m.group[:0]
 			m.key = append(m.key[:0], m.h[0].key()...)
@@ -216,11 +226,11 @@ func (m *SortMerge) Next(ctx context.Context) (arrow.RecordBatch, error) {
 						return nil, err
 					}
 					if c.done {
-						heap.Pop(&m.h)
+						m.h.popTop()
 						continue
 					}
 				}
-				heap.Fix(&m.h, 0)
+				m.h.down(0)
 			}
 			m.c.groupKey = m.key
 			if err := m.c.mergeGroup(m.group); err != nil {
@@ -242,6 +252,44 @@ func (m *SortMerge) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		}
 		out.Release() // only changelog so far
 	}
+}
+
+// takeRun merges the rows of the smallest cursor that are alone with their key: those
+// below every other cursor's key (and unlike the next row of their own run), as long as
+// the batch lasts but its last row, which the general path takes with the next batch.
+// Each is a group of one record; the heap is fixed once for the run instead of once per
+// row. It reports whether it took any row.
+func (m *SortMerge) takeRun() (bool, error) {
+	c := m.h[0]
+	var bound []byte // the smallest key of the other cursors; nil: there are none
+	if len(m.h) > 1 {
+		b := 1
+		if len(m.h) > 2 && less(m.h[2], m.h[1]) {
+			b = 2
+		}
+		bound = m.h[b].key()
+	}
+	last := int(c.batch.NumRows()) - 1
+	room := m.opts.BatchSize - len(m.c.pending)
+	took := 0
+	for ; c.row < last && took < room; took++ {
+		k := c.key()
+		if bound != nil && bytes.Compare(k, bound) >= 0 {
+			break
+		}
+		if bytes.Equal(k, c.keys[c.offs[c.row+1]:c.offs[c.row+2]]) {
+			break
+		}
+		m.one[0] = Record{Ref: Ref{Batch: c.batchID, Row: int32(c.row)}, Sequence: c.seq.Value(c.row), Kind: c.kind.Value(c.row), Level: c.level, context: c.context}
+		if err := m.c.mergeGroup(m.one[:]); err != nil {
+			return false, err
+		}
+		c.row++
+	}
+	if took > 0 {
+		m.h.down(0)
+	}
+	return took > 0, nil
 }
 
 // TakeChangelog returns the changelog batches produced so far (Options.Changelog), in
@@ -294,20 +342,48 @@ func (m *SortMerge) Close() error {
 	return first
 }
 
+// cursorHeap is a min-heap of cursors by current key, then run index.
 type cursorHeap []*cursor
 
-func (h cursorHeap) Len() int { return len(h) }
-func (h cursorHeap) Less(i, j int) bool {
-	if c := bytes.Compare(h[i].key(), h[j].key()); c != 0 {
+func less(a, b *cursor) bool {
+	if c := bytes.Compare(a.key(), b.key()); c != 0 {
 		return c < 0
 	}
-	return h[i].run < h[j].run
+	return a.run < b.run
 }
-func (h cursorHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *cursorHeap) Push(x any)   { *h = append(*h, x.(*cursor)) }
-func (h *cursorHeap) Pop() any {
+
+func (h cursorHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+// down moves h[i] down to its place.
+func (h cursorHeap) down(i int) {
+	n := len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		j := l
+		if r := l + 1; r < n && less(h[r], h[l]) {
+			j = r
+		}
+		if !less(h[j], h[i]) {
+			return
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+}
+
+// popTop removes the smallest cursor.
+func (h *cursorHeap) popTop() {
 	old := *h
-	c := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return c
+	n := len(old) - 1
+	old[0] = old[n]
+	old[n] = nil
+	*h = old[:n]
+	h.down(0)
 }
