@@ -649,6 +649,19 @@ func openBenchCatalog(ctx context.Context, st *storageFlags, warehouse string) (
 	return catalog.New(fio, warehouse), nil
 }
 
+// loadBenchTable opens the existing table name (db.table) of a warehouse.
+func loadBenchTable(ctx context.Context, st *storageFlags, warehouse, name string) (*table.Table, error) {
+	cat, err := openBenchCatalog(ctx, st, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	id, err := catalog.ParseIdentifier(name)
+	if err != nil {
+		return nil, usagef("--table: %v", err)
+	}
+	return cat.LoadTable(ctx, id)
+}
+
 // createBenchTable creates (replacing) a table of a workload.
 func createBenchTable(ctx context.Context, cat *catalog.Catalog, name string, w benchWorkload, opts map[string]string) (*table.Table, error) {
 	id, err := catalog.ParseIdentifier(name)
@@ -985,15 +998,7 @@ func benchScan(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(pos) > 0 || *tableName == "" {
 		return usagef("need --table db.table and no positional arguments")
 	}
-	cat, err := openBenchCatalog(ctx, st, *warehouse)
-	if err != nil {
-		return err
-	}
-	id, err := catalog.ParseIdentifier(*tableName)
-	if err != nil {
-		return usagef("--table: %v", err)
-	}
-	tbl, err := cat.LoadTable(ctx, id)
+	tbl, err := loadBenchTable(ctx, st, *warehouse, *tableName)
 	if err != nil {
 		return err
 	}
@@ -1207,15 +1212,7 @@ func benchCompact(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if len(pos) > 0 || *tableName == "" {
 		return usagef("need --table db.table and no positional arguments")
 	}
-	cat, err := openBenchCatalog(ctx, st, *warehouse)
-	if err != nil {
-		return err
-	}
-	id, err := catalog.ParseIdentifier(*tableName)
-	if err != nil {
-		return usagef("--table: %v", err)
-	}
-	tbl, err := cat.LoadTable(ctx, id)
+	tbl, err := loadBenchTable(ctx, st, *warehouse, *tableName)
 	if err != nil {
 		return err
 	}
@@ -1502,24 +1499,11 @@ func runFlightTail(ctx context.Context, cat *catalog.Catalog, st *storageFlags, 
 		return nil, err
 	}
 	defer cl.Close()
-	tctx, cancel := context.WithCancel(ctx)
+	col, cancel, err := startFlightTail(ctx, cl, name)
+	if err != nil {
+		return nil, err
+	}
 	defer cancel()
-	tk, _ := json.Marshal(map[string]any{"tail": map[string]any{"table": name, "start": "latest"}})
-	stream, err := cl.DoGet(tctx, &flight.Ticket{Ticket: tk})
-	if err != nil {
-		return nil, err
-	}
-	rdr, err := flight.NewRecordReader(stream)
-	if err != nil {
-		return nil, err
-	}
-	defer rdr.Release()
-	col := newLatencyCollector()
-	go func() {
-		for rdr.Next() {
-			col.add(rdr.RecordBatch())
-		}
-	}()
 	resetPeakRSS()
 	m := startMeter()
 	if poll {
@@ -1553,6 +1537,39 @@ func runFlightTail(ctx context.Context, cat *catalog.Catalog, st *storageFlags, 
 	r.setLatencies(col.lat)
 	col.mu.Unlock()
 	return r, nil
+}
+
+// startFlightTail starts a Flight tail of table name from its latest snapshot, whose
+// batches col collects; stop (idempotent) ends it.
+func startFlightTail(ctx context.Context, cl flight.Client, name string) (col *latencyCollector, stop func(), err error) {
+	tctx, cancel := context.WithCancel(ctx)
+	tk, _ := json.Marshal(map[string]any{"tail": map[string]any{"table": name, "start": "latest"}})
+	stream, err := cl.DoGet(tctx, &flight.Ticket{Ticket: tk})
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	rdr, err := flight.NewRecordReader(stream)
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	col = newLatencyCollector()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for rdr.Next() {
+			col.add(rdr.RecordBatch())
+		}
+	}()
+	var once sync.Once
+	return col, func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			rdr.Release()
+		})
+	}, nil
 }
 
 // args renders the storage flags for a child process.
@@ -1628,15 +1645,7 @@ func benchTailWriter(ctx context.Context, args []string, stdout, stderr io.Write
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	cat, err := openBenchCatalog(ctx, st, *warehouse)
-	if err != nil {
-		return err
-	}
-	id, err := catalog.ParseIdentifier(*tableName)
-	if err != nil {
-		return usagef("--table: %v", err)
-	}
-	tbl, err := cat.LoadTable(ctx, id)
+	tbl, err := loadBenchTable(ctx, st, *warehouse, *tableName)
 	if err != nil {
 		return err
 	}
@@ -1838,24 +1847,11 @@ func runServeTail(ctx context.Context, cat *catalog.Catalog, st *storageFlags, w
 		if err != nil {
 			return nil, fmt.Errorf("DoPut: %w", err)
 		}
-		tctx, cancel := context.WithCancel(ctx)
+		col, cancel, err := startFlightTail(ctx, cl, name)
+		if err != nil {
+			return nil, err
+		}
 		defer cancel()
-		tk, _ := json.Marshal(map[string]any{"tail": map[string]any{"table": name, "start": "latest"}})
-		stream, err := cl.DoGet(tctx, &flight.Ticket{Ticket: tk})
-		if err != nil {
-			return nil, err
-		}
-		rdr, err := flight.NewRecordReader(stream)
-		if err != nil {
-			return nil, err
-		}
-		defer rdr.Release()
-		col := newLatencyCollector()
-		go func() {
-			for rdr.Next() {
-				col.add(rdr.RecordBatch())
-			}
-		}()
 		payload := strings.Repeat("x", 100)
 		m := startMeter()
 		for i := 0; i < commits; i++ {
