@@ -122,6 +122,22 @@ func parsePage(r *http.Request) (pageParams, error) {
 	return p, nil
 }
 
+// parseListing reads the paging parameters of a listing and its name patterns, one per
+// query parameter named.
+func parseListing(r *http.Request, patternParams ...string) (pageParams, []namePattern, error) {
+	page, err := parsePage(r)
+	if err != nil {
+		return page, nil, err
+	}
+	pats := make([]namePattern, len(patternParams))
+	for i, name := range patternParams {
+		if pats[i], err = parsePattern(r.URL.Query().Get(name)); err != nil {
+			return page, nil, err
+		}
+	}
+	return page, pats, nil
+}
+
 // pageStrings returns the page of sorted keys after the page token and the token of the
 // next page ("" when this is the last one).
 func pageStrings(keys []string, p pageParams) ([]string, string) {

@@ -186,16 +186,12 @@ func (a *API) servesWarehouse(wh string) bool {
 }
 
 func (a *API) listDatabases(w http.ResponseWriter, r *http.Request) {
-	page, err := parsePage(r)
+	page, pats, err := parseListing(r, "databaseNamePattern")
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	pat, err := parsePattern(r.URL.Query().Get("databaseNamePattern"))
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
+	pat := pats[0]
 	dbs, err := a.cat.ListDatabases(r.Context())
 	if err != nil {
 		writeError(w, r, err)
@@ -307,14 +303,11 @@ func (a *API) tableNames(r *http.Request) (string, []string, pageParams, error) 
 	if err != nil {
 		return "", nil, pageParams{}, err
 	}
-	page, err := parsePage(r)
+	page, pats, err := parseListing(r, "tableNamePattern")
 	if err != nil {
 		return "", nil, page, err
 	}
-	pat, err := parsePattern(r.URL.Query().Get("tableNamePattern"))
-	if err != nil {
-		return "", nil, page, err
-	}
+	pat := pats[0]
 	if t := r.URL.Query().Get("tableType"); t != "" && !strings.EqualFold(t, "table") {
 		return db, nil, page, a.requireDatabase(r.Context(), db)
 	}
@@ -368,21 +361,12 @@ func isNotFound(err error) bool {
 }
 
 func (a *API) listTablesGlobally(w http.ResponseWriter, r *http.Request) {
-	page, err := parsePage(r)
+	page, pats, err := parseListing(r, "databaseNamePattern", "tableNamePattern")
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	dbPat, err := parsePattern(r.URL.Query().Get("databaseNamePattern"))
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	tblPat, err := parsePattern(r.URL.Query().Get("tableNamePattern"))
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
+	dbPat, tblPat := pats[0], pats[1]
 	dbs, err := a.cat.ListDatabases(r.Context())
 	if err != nil {
 		writeError(w, r, err)
@@ -505,9 +489,13 @@ func earliestSchema(ctx context.Context, t *table.Table, latest *format.TableSch
 type tableHandler func(w http.ResponseWriter, r *http.Request, id catalog.Identifier, t *table.Table)
 
 // withTable resolves the route's table (404 when missing) before calling h.
-func (a *API) withTable(h tableHandler) http.HandlerFunc {
+func (a *API) withTable(h tableHandler) http.HandlerFunc { return a.tableRoute(true, h) }
+
+// tableRoute resolves the route's table, whose names are in Paimon's query form or
+// path-escaped, before calling h.
+func (a *API) tableRoute(queryForm bool, h tableHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := a.tableIdentifier(r, true)
+		id, err := a.tableIdentifier(r, queryForm)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -634,17 +622,25 @@ func (a *API) dropTable(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, notFound(resTable, id.Table, "table %s does not exist", id))
 		return
 	}
-	unlock := a.locks.lock(a.cat.TablePath(id))
-	defer unlock()
-	if err := a.cat.DropTable(r.Context(), id, false); err != nil {
-		if errors.Is(err, catalog.ErrNotFound) {
-			err = notFound(resTable, id.Table, "table %s does not exist", id)
-		}
+	if err := a.dropTableID(r.Context(), id); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	a.log.Info("dropped table", "table", id.String())
 	writeOK(w)
+}
+
+// dropTableID drops a table; commits through this server to it wait.
+func (a *API) dropTableID(ctx context.Context, id catalog.Identifier) error {
+	unlock := a.locks.lock(a.cat.TablePath(id))
+	defer unlock()
+	if err := a.cat.DropTable(ctx, id, false); err != nil {
+		if errors.Is(err, catalog.ErrNotFound) {
+			err = notFound(resTable, id.Table, "table %s does not exist", id)
+		}
+		return err
+	}
+	a.log.Info("dropped table", "table", id.String())
+	return nil
 }
 
 func (a *API) renameTable(w http.ResponseWriter, r *http.Request) {
@@ -1045,16 +1041,12 @@ func toPaimonPartition(p partitionStats) paimonPartition {
 }
 
 func (a *API) listPartitions(w http.ResponseWriter, r *http.Request, id catalog.Identifier, t *table.Table) {
-	page, err := parsePage(r)
+	page, pats, err := parseListing(r, "partitionNamePattern")
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	pat, err := parsePattern(r.URL.Query().Get("partitionNamePattern"))
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
+	pat := pats[0]
 	parts, err := a.latestPartitions(r.Context(), id, t)
 	if err != nil {
 		writeError(w, r, err)

@@ -43,21 +43,7 @@ func (a *API) tarnRoutes(r chi.Router) {
 }
 
 // tTable resolves the route's table with path-escaped names.
-func (a *API) tTable(h tableHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := a.tableIdentifier(r, false)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		t, err := a.loadTable(r.Context(), id)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		h(w, r, id, t)
-	}
-}
+func (a *API) tTable(h tableHandler) http.HandlerFunc { return a.tableRoute(false, h) }
 
 func (a *API) tListDatabases(w http.ResponseWriter, r *http.Request) {
 	dbs, err := a.cat.ListDatabases(r.Context())
@@ -91,16 +77,21 @@ func (a *API) tCreateDatabase(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]string{"name": req.Name, "location": a.cat.DatabasePath(req.Name)})
 }
 
-func (a *API) tGetDatabase(w http.ResponseWriter, r *http.Request) {
+// tDatabaseTables returns the route's database (404 when missing) and its tables.
+func (a *API) tDatabaseTables(r *http.Request) (string, []string, error) {
 	db, err := urlName(r, "database", "database", false)
-	if err == nil {
-		err = a.requireDatabase(r.Context(), db)
-	}
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return "", nil, err
+	}
+	if err := a.requireDatabase(r.Context(), db); err != nil {
+		return "", nil, err
 	}
 	tables, err := a.cat.ListTables(r.Context(), db)
+	return db, tables, err
+}
+
+func (a *API) tGetDatabase(w http.ResponseWriter, r *http.Request) {
+	db, tables, err := a.tDatabaseTables(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -109,17 +100,8 @@ func (a *API) tGetDatabase(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) tDropDatabase(w http.ResponseWriter, r *http.Request) {
-	db, err := urlName(r, "database", "database", false)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
 	cascade, _ := strconv.ParseBool(r.URL.Query().Get("cascade"))
-	if err := a.requireDatabase(r.Context(), db); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	tables, err := a.cat.ListTables(r.Context(), db)
+	db, tables, err := a.tDatabaseTables(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -137,15 +119,7 @@ func (a *API) tDropDatabase(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) tListTables(w http.ResponseWriter, r *http.Request) {
-	db, err := urlName(r, "database", "database", false)
-	if err == nil {
-		err = a.requireDatabase(r.Context(), db)
-	}
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	tables, err := a.cat.ListTables(r.Context(), db)
+	_, tables, err := a.tDatabaseTables(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -285,16 +259,10 @@ func (a *API) tDropTable(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	unlock := a.locks.lock(a.cat.TablePath(id))
-	defer unlock()
-	if err := a.cat.DropTable(r.Context(), id, false); err != nil {
-		if errors.Is(err, catalog.ErrNotFound) {
-			err = notFound(resTable, id.Table, "table %s does not exist", id)
-		}
+	if err := a.dropTableID(r.Context(), id); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	a.log.Info("dropped table", "table", id.String())
 	w.WriteHeader(http.StatusNoContent)
 }
 
