@@ -18,10 +18,11 @@ import (
 )
 
 // ErrLogCommit is wrapped by Writer.Commit's error when the snapshot was committed but
-// the log could not be completed (commit markers or the Kafka transaction failed):
-// readers fall back to the table's files for that snapshot. The writer is unusable after
-// it; make a new one.
-var ErrLogCommit = errors.New("snapshot committed, but its log records were not")
+// the log could not be completed (commit markers or the Kafka transaction failed). Some
+// of the snapshot's records may have reached the topic (in eventual mode, without their
+// markers), or none: hybrid readers take that snapshot from the table's files, never
+// from such records. The writer is unusable after it; make a new one.
+var ErrLogCommit = errors.New("snapshot committed, but its log records may be incomplete")
 
 // WriterOptions configure a Writer.
 type WriterOptions struct {
