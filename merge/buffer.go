@@ -2,6 +2,8 @@ package merge
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -95,18 +97,47 @@ func sortBuffer(batches []arrow.RecordBatch, o *BufferOptions) (*core, *sortedRo
 			rows = append(rows, row{Record{Ref: Ref{Batch: int32(bi), Row: int32(i)}, Sequence: seqs[i], Kind: kinds[i]}, int32(from), int32(len(keys))})
 		}
 	}
-	slices.SortStableFunc(rows, func(a, b row) int {
+	// A stable sort by key and then the engine's order, done as an unstable sort of small
+	// entries (the key's first 8 bytes, the row's position) ending on the position.
+	type entry struct {
+		prefix uint64
+		pos    int32
+	}
+	order := make([]entry, n)
+	for i := range rows {
+		order[i] = entry{keyPrefix(keys[rows[i].from:rows[i].to]), int32(i)}
+	}
+	slices.SortFunc(order, func(x, y entry) int {
+		if x.prefix != y.prefix {
+			return cmp.Compare(x.prefix, y.prefix)
+		}
+		a, b := &rows[x.pos], &rows[y.pos]
 		if k := bytes.Compare(keys[a.from:a.to], keys[b.from:b.to]); k != 0 {
 			return k
 		}
-		return c.compare(&a.rec, &b.rec)
+		if k := c.compare(&a.rec, &b.rec); k != 0 {
+			return k
+		}
+		return cmp.Compare(x.pos, y.pos)
 	})
 	out := &sortedRows{recs: make([]Record, n), offs: make([]int32, 2*n), keys: keys}
-	for i, r := range rows {
+	for i, e := range order {
+		r := &rows[e.pos]
 		out.recs[i] = r.rec
 		out.offs[2*i], out.offs[2*i+1] = r.from, r.to
 	}
 	return c, out, nil
+}
+
+// keyPrefix is the first 8 bytes of a memcomparable key as a number that orders as
+// the bytes do (shorter keys padded with zeros).
+func keyPrefix(k []byte) uint64 {
+	if len(k) >= 8 {
+		return binary.BigEndian.Uint64(k)
+	}
+	var b [8]byte
+	copy(b[:], k)
+	return binary.BigEndian.Uint64(b[:])
 }
 
 // MergeBuffer sorts the rows of a writer's buffer as SortBuffer does and merges each
