@@ -149,36 +149,54 @@ func (s *colStats) update(a arrow.Array) {
 			}
 		}
 	case *array.String:
+		// The batch's extremes point into its buffer; only they are copied, once.
+		lo, hi, found := "", "", false
 		for i := 0; i < a.Len(); i++ {
 			if a.IsValid(i) {
 				v := a.Value(i)
-				if !s.has {
-					s.strMin, s.strMax, s.has = strings.Clone(v), strings.Clone(v), true
-					continue
-				}
-				if v < s.strMin {
-					s.strMin = strings.Clone(v)
-				}
-				if v > s.strMax {
-					s.strMax = strings.Clone(v)
+				switch {
+				case !found:
+					lo, hi, found = v, v, true
+				case v < lo:
+					lo = v
+				case v > hi:
+					hi = v
 				}
 			}
 		}
+		if found {
+			if !s.has || lo < s.strMin {
+				s.strMin = strings.Clone(lo)
+			}
+			if !s.has || hi > s.strMax {
+				s.strMax = strings.Clone(hi)
+			}
+			s.has = true
+		}
 	case *array.Binary:
+		var lo, hi []byte
+		found := false
 		for i := 0; i < a.Len(); i++ {
 			if a.IsValid(i) {
 				v := a.Value(i)
-				if !s.has {
-					s.bytesMin, s.bytesMax, s.has = bytes.Clone(v), bytes.Clone(v), true
-					continue
-				}
-				if bytes.Compare(v, s.bytesMin) < 0 {
-					s.bytesMin = bytes.Clone(v)
-				}
-				if bytes.Compare(v, s.bytesMax) > 0 {
-					s.bytesMax = bytes.Clone(v)
+				switch {
+				case !found:
+					lo, hi, found = v, v, true
+				case bytes.Compare(v, lo) < 0:
+					lo = v
+				case bytes.Compare(v, hi) > 0:
+					hi = v
 				}
 			}
+		}
+		if found {
+			if !s.has || bytes.Compare(lo, s.bytesMin) < 0 {
+				s.bytesMin = bytes.Clone(lo)
+			}
+			if !s.has || bytes.Compare(hi, s.bytesMax) > 0 {
+				s.bytesMax = bytes.Clone(hi)
+			}
+			s.has = true
 		}
 	case *array.Decimal128:
 		for i := 0; i < a.Len(); i++ {
