@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -277,7 +275,7 @@ func TestPaimonReadsTablesTarnAltered(t *testing.T) {
 						t.Fatalf("schema-%d: %v", schema.ID, err)
 					}
 				}
-				snap, err := commitJSONLines(ctx, tbl, schema.Fields, st.rows, int64(i+1))
+				snap, err := commitJSONL(ctx, tbl, schema.Fields, strings.Split(st.rows, "\n"), int64(i+1))
 				if err != nil {
 					t.Fatalf("step %d: %v", i, err)
 				}
@@ -327,40 +325,6 @@ func TestPaimonReadsTablesTarnAltered(t *testing.T) {
 			t.Errorf("%s: Paimon reads after its write: %v\n%s", sc.name, err, out)
 		}
 	}
-}
-
-// commitJSONLines commits rows (JSON Lines of fields) and returns the snapshot holding
-// them (the COMPACT one when the commit also compacted).
-func commitJSONLines(ctx context.Context, tbl *table.Table, fields []types.DataField, rows string, identifier int64) (int64, error) {
-	w, err := tbl.NewWriter(ctx, table.WriterOptions{})
-	if err != nil {
-		return 0, err
-	}
-	defer w.Close()
-	r, err := render.NewJSONLReader(strings.NewReader(rows), fields, 0)
-	if err != nil {
-		return 0, err
-	}
-	for {
-		b, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return 0, err
-		}
-		err = w.Write(ctx, b)
-		b.Release()
-		if err != nil {
-			return 0, err
-		}
-	}
-	msgs, err := w.PrepareCommit(ctx)
-	if err != nil {
-		return 0, err
-	}
-	res, err := tbl.Commit(ctx, table.Commit{User: "compat-evolution", Identifier: identifier, Messages: msgs, SchemaID: w.Schema().ID, CheckSchema: true})
-	return res.SnapshotID, err
 }
 
 // evolveTo brings the Tarn table replaying a reference table to the schema Paimon's

@@ -220,7 +220,7 @@ func commitJSONL(ctx context.Context, tbl *table.Table, fields []types.DataField
 	if err != nil {
 		return 0, err
 	}
-	res, err := tbl.Commit(ctx, table.Commit{User: "compat", Identifier: identifier, Messages: msgs})
+	res, err := tbl.Commit(ctx, table.Commit{User: "compat", Identifier: identifier, Messages: msgs, SchemaID: w.Schema().ID, CheckSchema: true})
 	if err == nil && res.CompactionErr != nil {
 		err = res.CompactionErr
 	}
