@@ -3,9 +3,15 @@ package table_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	pathpkg "path"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/tarnlake/tarn/fileio"
+	"github.com/tarnlake/tarn/internal/arrowtest"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -45,5 +51,112 @@ func TestCommitBuildsOnOtherHandles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// countingFS records the storage requests made while on.
+type countingFS struct {
+	fileio.FileIO
+	mu  sync.Mutex
+	on  bool
+	ops []string
+}
+
+func (c *countingFS) rec(op, p string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.on {
+		c.ops = append(c.ops, op+" "+pathpkg.Base(pathpkg.Dir(p))+"/"+pathpkg.Base(p))
+	}
+}
+
+func (c *countingFS) Open(ctx context.Context, p string) (fileio.File, error) {
+	c.rec("open", p)
+	return c.FileIO.Open(ctx, p)
+}
+
+func (c *countingFS) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	c.rec("read", p)
+	return c.FileIO.ReadFile(ctx, p)
+}
+
+func (c *countingFS) Create(ctx context.Context, p string) (fileio.Writer, error) {
+	c.rec("create", p)
+	return c.FileIO.Create(ctx, p)
+}
+
+func (c *countingFS) WriteFile(ctx context.Context, p string, data []byte) error {
+	c.rec("write", p)
+	return c.FileIO.WriteFile(ctx, p, data)
+}
+
+func (c *countingFS) CreateIfAbsent(ctx context.Context, p string, data []byte) error {
+	c.rec("create-if-absent", p)
+	return c.FileIO.CreateIfAbsent(ctx, p, data)
+}
+
+func (c *countingFS) Delete(ctx context.Context, p string) error {
+	c.rec("delete", p)
+	return c.FileIO.Delete(ctx, p)
+}
+
+func (c *countingFS) Stat(ctx context.Context, p string) (fileio.FileInfo, error) {
+	c.rec("stat", p)
+	return c.FileIO.Stat(ctx, p)
+}
+
+func (c *countingFS) List(ctx context.Context, p string) ([]fileio.FileInfo, error) {
+	c.rec("list", p)
+	return c.FileIO.List(ctx, p)
+}
+
+// TestCommitStorageRequests pins what a commit that nothing races asks of storage, since
+// on S3 every request is a round trip: the manifest, two manifest lists, the snapshot
+// and the LATEST hint written; the previous snapshot read and the next one and the next
+// schema looked for; nothing listed, no manifest list read back.
+func TestCommitStorageRequests(t *testing.T) {
+	ctx := context.Background()
+	fs := &countingFS{FileIO: fileio.NewMemory()}
+	tbl := lcCreatePK(t, fs, "/warehouse", nil)
+	w, err := tbl.NewWriter(ctx, table.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for i := range 3 {
+		b := arrowtest.Batch(t, w.Schema().Fields, false, fmt.Sprintf(`[{"id":%d,"v":"a","dt":"x"}]`, i))
+		err := w.Write(ctx, b)
+		b.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := w.PrepareCommit(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs.mu.Lock()
+		fs.on, fs.ops = i == 2, nil
+		fs.mu.Unlock()
+		if _, err := tbl.Commit(ctx, table.Commit{User: "u", Identifier: int64(i + 1), Messages: msgs, SchemaID: w.Schema().ID, CheckSchema: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs.mu.Lock()
+	ops := slices.Clone(fs.ops)
+	fs.mu.Unlock()
+	count := map[string]int{}
+	for _, op := range ops {
+		kind, name, _ := strings.Cut(op, " ")
+		switch {
+		case kind == "list":
+			t.Errorf("the commit listed %s", name)
+		case strings.Contains(name, "manifest-list-") && kind != "write":
+			t.Errorf("the commit read back a manifest list: %s", op)
+		}
+		count[kind]++
+	}
+	want := map[string]int{"write": 4, "create-if-absent": 1, "read": 1, "stat": 2}
+	if !maps.Equal(count, want) {
+		t.Errorf("storage requests %v, want %v:\n%s", count, want, strings.Join(ops, "\n"))
 	}
 }
