@@ -12,9 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/render"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -24,7 +27,7 @@ var ErrInvalidChange = errors.New("schema change refused")
 
 // SchemaChange is one change of an AlterTable, as Paimon's SchemaChange: SetOption,
 // RemoveOption, UpdateComment, AddColumn, RenameColumn, DropColumn, UpdateColumnType,
-// UpdateColumnNullability, UpdateColumnComment or MoveColumn.
+// UpdateColumnNullability, UpdateColumnComment, UpdateColumnDefaultValue or MoveColumn.
 //
 // Columns are named by a path: a top-level column ("c") or a nested field, with ROW fields
 // by name, an ARRAY's element as "element" and a MAP's value as "value" ("r.x",
@@ -82,6 +85,14 @@ type UpdateColumnComment struct {
 	Comment *string
 }
 
+// UpdateColumnDefaultValue sets a top-level column's default value (nil removes it):
+// writers put it in place of nulls, as Paimon's TableWriteImpl does. The value is a
+// string cast to the column's type (see render.ParseDefault).
+type UpdateColumnDefaultValue struct {
+	Path    []string
+	Default *string
+}
+
 // MoveColumn moves a top-level column (Paimon's UpdateColumnPosition).
 type MoveColumn struct{ Move Move }
 
@@ -103,16 +114,17 @@ type Move struct {
 	Reference string
 }
 
-func (SetOption) schemaChange()               {}
-func (RemoveOption) schemaChange()            {}
-func (UpdateComment) schemaChange()           {}
-func (AddColumn) schemaChange()               {}
-func (RenameColumn) schemaChange()            {}
-func (DropColumn) schemaChange()              {}
-func (UpdateColumnType) schemaChange()        {}
-func (UpdateColumnNullability) schemaChange() {}
-func (UpdateColumnComment) schemaChange()     {}
-func (MoveColumn) schemaChange()              {}
+func (SetOption) schemaChange()                {}
+func (RemoveOption) schemaChange()             {}
+func (UpdateComment) schemaChange()            {}
+func (AddColumn) schemaChange()                {}
+func (RenameColumn) schemaChange()             {}
+func (DropColumn) schemaChange()               {}
+func (UpdateColumnType) schemaChange()         {}
+func (UpdateColumnNullability) schemaChange()  {}
+func (UpdateColumnComment) schemaChange()      {}
+func (UpdateColumnDefaultValue) schemaChange() {}
+func (MoveColumn) schemaChange()               {}
 
 func (c SetOption) String() string    { return fmt.Sprintf("set option %s=%s", c.Key, c.Value) }
 func (c RemoveOption) String() string { return "remove option " + c.Key }
@@ -141,6 +153,9 @@ func (c UpdateColumnNullability) String() string {
 }
 func (c UpdateColumnComment) String() string {
 	return "update comment of column " + PathString(c.Path)
+}
+func (c UpdateColumnDefaultValue) String() string {
+	return "update default value of column " + PathString(c.Path)
 }
 func (c MoveColumn) String() string {
 	return fmt.Sprintf("move column %s %s", c.Move.Column, c.Move.position())
@@ -322,6 +337,8 @@ func applyChanges(old *format.TableSchema, changes []SchemaChange, env alterEnv)
 			err = a.updateNullability(ch)
 		case UpdateColumnComment:
 			err = a.updateColumnComment(ch)
+		case UpdateColumnDefaultValue:
+			err = a.updateColumnDefault(ch)
 		case MoveColumn:
 			err = a.moveColumn(ch.Move)
 		case nil:
@@ -900,6 +917,30 @@ func (a *alteration) updateColumnComment(c UpdateColumnComment) error {
 		return fields, nil
 	})
 	return err
+}
+
+// updateColumnDefault is Paimon's UpdateColumnDefaultValue, for top-level columns: the
+// value must cast to the column's type (DefaultValueUtils.validateDefaultValue).
+func (a *alteration) updateColumnDefault(c UpdateColumnDefaultValue) error {
+	if err := checkPath(c.Path); err != nil {
+		return err
+	}
+	if len(c.Path) > 1 {
+		return refusef("%s is a nested field: Tarn supports default values of top-level columns only", PathString(c.Path))
+	}
+	i, err := fieldIndex(a.fields, c.Path, c.Path[0])
+	if err != nil {
+		return err
+	}
+	if c.Default != nil {
+		v, err := render.ParseDefault(memory.DefaultAllocator, a.fields[i].Type, *c.Default)
+		if err != nil {
+			return refusef("column %s: %v", PathString(c.Path), err)
+		}
+		v.Release()
+	}
+	a.fields[i].DefaultValue = c.Default
+	return nil
 }
 
 // moveColumn is Paimon's SchemaManager.applyMove.

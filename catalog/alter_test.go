@@ -281,6 +281,9 @@ func TestAlterRefusals(t *testing.T) {
 		{"partition option", appendBase, false, false, []SchemaChange{SetOption{"partition", "k"}}, "fixed when the table is created"},
 		{"type option", appendBase, false, false, []SchemaChange{SetOption{"type", "format-table"}}, "a table's type cannot change"},
 		{"ignore-delete back to false", pkBase, true, false, []SchemaChange{SetOption{"ignore-delete", "false"}}, "cannot change from true to false"},
+		{"default that does not cast", appendBase, false, false, []SchemaChange{UpdateColumnDefaultValue{p("n"), str("five")}}, `default value "five" does not cast to INT`},
+		{"default of a nested field", appendBase, false, false, []SchemaChange{UpdateColumnDefaultValue{p("r.x"), str("1")}}, "top-level columns only"},
+		{"default of a ROW", appendBase, false, false, []SchemaChange{UpdateColumnDefaultValue{p("r"), str("1")}}, "scalar, non-binary"},
 		{"not null with nulls in the data", func(t *testing.T) *format.TableSchema {
 			return baseSchema(t, "id INT NOT NULL, v STRING", []string{"id"}, nil, map[string]string{"bucket": "1", "alter-column-null-to-not-null.disabled": "false"})
 		}, true, true, []SchemaChange{UpdateColumnNullability{p("v"), false}}, "the table's rows hold nulls in it"},
@@ -548,5 +551,53 @@ func writeRows(t *testing.T, tbl *table.Table, rows string) {
 	}
 	if _, err := tbl.Commit(ctx, table.Commit{User: "test", Identifier: format.BatchCommitIdentifier, Messages: msgs}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAlterColumnDefault sets, changes and removes a column's default value: Paimon's
+// UpdateColumnDefaultValue (SchemaManager), written to the field's "defaultValue".
+func TestAlterColumnDefault(t *testing.T) {
+	base := baseSchema(t, "k INT, v STRING, n INT", nil, nil, map[string]string{"bucket": "-1"})
+	s1, err := applyChanges(base, []SchemaChange{UpdateColumnDefaultValue{p("v"), str("'x'")}, UpdateColumnDefaultValue{p("n"), str("5")}}, alterEnv{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := s1.Fields[1].DefaultValue; d == nil || *d != "'x'" {
+		t.Fatalf("default of v %v", d)
+	}
+	if !strings.Contains(string(s1.Marshal()), `"defaultValue" : "5"`) {
+		t.Fatalf("schema JSON lacks the default:\n%s", s1.Marshal())
+	}
+	s2, err := applyChanges(s1, []SchemaChange{UpdateColumnDefaultValue{Path: p("n")}}, alterEnv{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2.Fields[2].DefaultValue != nil || s2.Fields[1].DefaultValue == nil {
+		t.Fatalf("after removing n's default: %+v", s2.Fields)
+	}
+	if base.Fields[1].DefaultValue != nil {
+		t.Fatal("the base schema was changed")
+	}
+}
+
+// TestCreateWithDefaults: a scalar default that does not cast refuses the table; a
+// default of a type Tarn does not read is kept (Paimon's writers apply it).
+func TestCreateWithDefaults(t *testing.T) {
+	fields, err := types.ParseColumns("id INT NOT NULL, n INT, tags ARRAY<STRING>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields[1].DefaultValue = str("five")
+	if _, err := NewSchema(TableSpec{Fields: fields}); err == nil || !strings.Contains(err.Error(), `default value "five" does not cast to INT`) {
+		t.Fatalf("bad default: %v", err)
+	}
+	fields[1].DefaultValue = str("5")
+	fields[2].DefaultValue = str("ARRAY('a')")
+	s, err := NewSchema(TableSpec{Fields: fields})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := s.Fields[2].DefaultValue; d == nil || *d != "ARRAY('a')" {
+		t.Fatalf("array default %v", d)
 	}
 }

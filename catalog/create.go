@@ -9,9 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/render"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -158,6 +161,14 @@ func NewSchema(spec TableSpec) (*format.TableSchema, error) {
 			return nil, fmt.Errorf("column %q is declared twice", f.Name)
 		}
 		seen[f.Name] = true
+		// A default Tarn cannot read is kept: Paimon's writers apply it, Tarn's refuse to write.
+		if f.DefaultValue != nil && render.DefaultSupported(f.Type) {
+			v, err := render.ParseDefault(memory.DefaultAllocator, f.Type, *f.DefaultValue)
+			if err != nil {
+				return nil, fmt.Errorf("column %s: %w", f.Name, err)
+			}
+			v.Release()
+		}
 	}
 	for _, k := range spec.PartitionKeys {
 		i := types.FieldByName(fields, k)

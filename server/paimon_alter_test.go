@@ -191,4 +191,23 @@ func TestPaimonRESTCatalogAlterTable(t *testing.T) {
 	if ids := schemaIDs(); !slices.Equal(ids, []int64{0, 1}) {
 		t.Errorf("schema files after refused alters %v, want [0 1]", ids)
 	}
+
+	// A default value set by Paimon's client (updateColumnDefaultValue): Tarn's writers put
+	// it in place of nulls as Paimon's own writer does (TableWriteImpl, DefaultValueRow).
+	if _, err := oracle("", "rest-alter", "default:note:'none'"); err != nil {
+		t.Fatal(err)
+	}
+	if st, b := call(t, http.DefaultClient, "POST", base+"/api/v1/databases/db/tables/t/rows", strings.NewReader(`{"note":null,"id":4,"c":40,"b":4,"x":4}`+"\n"), token); st/100 != 2 {
+		t.Fatalf("rows after the default: %d %s", st, b)
+	}
+	if _, err := oracle(`{"note":null,"id":5,"c":50,"b":5,"x":5}`+"\n", "rest-write"); err != nil {
+		t.Fatal(err)
+	}
+	wantRows += `{"note":"none","id":4,"c":40,"b":4,"x":4}` + "\n" + `{"note":"none","id":5,"c":50,"b":5,"x":5}` + "\n"
+	if rows := scanRows(t, s.Catalog(), "db", "t"); rows != wantRows {
+		t.Errorf("Tarn reads after the default:\n%s\nwant:\n%s", rows, wantRows)
+	}
+	if got := restRead(); got != wantRows {
+		t.Errorf("Paimon's REST client reads after the default:\n%s\nwant:\n%s", got, wantRows)
+	}
 }

@@ -110,6 +110,7 @@ type Writer struct {
 	commits  int               // PrepareCommit calls, for full-compaction.delta-commits
 	// kindFilter drops the retractions ignore-delete and ignore-update-before ignore.
 	kindFilter rowKindFilter
+	defaults   []columnDefault
 	limit      int64
 	buffered   int64
 	assigner   *bucketAssigner // dynamic bucket mode
@@ -193,6 +194,9 @@ func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error)
 	}
 	w.budget, w.noCompaction = o.CompactionBudget, !o.Compact
 	w.kindFilter = parseRowKindFilter(schema.Options)
+	if w.defaults, err = parseDefaults(schema, w.mem); err != nil {
+		return nil, err
+	}
 	w.bgCtx, w.bgCancel = context.WithCancel(context.Background())
 	w.partIdx = schema.FieldIndexes(schema.PartitionKeys)
 	if opts.Bucket > 0 {
@@ -275,6 +279,9 @@ func (w *Writer) Write(ctx context.Context, b arrow.RecordBatch) error {
 		if n == 0 {
 			return nil
 		}
+	}
+	if err := applyDefaults(w.mem, w.defaults, cols); err != nil {
+		return err
 	}
 	if !w.pk && kinds != nil {
 		for i, k := range kinds {
@@ -794,6 +801,8 @@ func (w *Writer) Close() {
 		bw.batches = nil
 	}
 	w.buffered = 0
+	releaseDefaults(w.defaults)
+	w.defaults = nil
 }
 
 func (w *fileFactory) nextFileName(prefix string) string {

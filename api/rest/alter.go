@@ -28,7 +28,7 @@ import (
 //	{"action": "renameColumn", "fieldNames": ["a"], "newName": "b"}
 //	{"action": "dropColumn", "fieldNames": ["a"]}
 //	{"action": "updateColumnComment", "fieldNames": ["a"], "newComment": "c" | null}
-//	{"action": "updateColumnDefaultValue", "fieldNames": ["a"], "newDefaultValue": "0"}
+//	{"action": "updateColumnDefaultValue", "fieldNames": ["a"], "newDefaultValue": "0" | null}
 //	{"action": "updateColumnType", "fieldNames": ["a"], "newDataType": "BIGINT", "keepNullability": false}
 //	{"action": "updateColumnPosition", "move": MOVE}
 //	{"action": "updateColumnNullability", "fieldNames": ["a"], "newNullability": true}
@@ -366,7 +366,11 @@ func decodeSchemaChange(i int, raw json.RawMessage, strict bool) (catalog.Schema
 		if err != nil {
 			return nil, err
 		}
-		return nil, notImplemented("changes[%d] (updateColumnDefaultValue): column default values are not supported by Tarn (column %s); nothing was changed", i, catalog.PathString(path))
+		def, err := c.str("newDefaultValue", false)
+		if err != nil {
+			return nil, err
+		}
+		return catalog.UpdateColumnDefaultValue{Path: path, Default: def}, nil
 	case "dropPrimaryKey":
 		return nil, notImplemented("changes[%d] (dropPrimaryKey): dropping the primary key is not supported by Tarn: a table's primary key is fixed when it is created; nothing was changed", i)
 	}

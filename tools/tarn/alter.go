@@ -68,6 +68,17 @@ func cmdAlterTable(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		return c, nil
 	})
+	add("default", "set a column's default value, which writers put in place of nulls: 'col=value' ('col=' removes it)", func(v string) (catalog.SchemaChange, error) {
+		col, val, ok := strings.Cut(v, "=")
+		if !ok || strings.TrimSpace(col) == "" {
+			return nil, fmt.Errorf("want col=value")
+		}
+		c := catalog.UpdateColumnDefaultValue{Path: catalog.ParsePath(strings.TrimSpace(col))}
+		if val != "" {
+			c.Default = &val
+		}
+		return c, nil
+	})
 	add("table-comment", "set the table's comment ('' removes it)", func(v string) (catalog.SchemaChange, error) {
 		if v == "" {
 			return catalog.UpdateComment{}, nil
@@ -99,7 +110,7 @@ func cmdAlterTable(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	if len(list.changes) == 0 {
-		return usagef("no changes: give at least one of --add, --drop, --rename, --widen, --comment, --table-comment, --not-null, --nullable, --move, --set, --unset")
+		return usagef("no changes: give at least one of --add, --drop, --rename, --widen, --comment, --default, --table-comment, --not-null, --nullable, --move, --set, --unset")
 	}
 	var s *format.TableSchema
 	if tf.warehouse != "" {

@@ -58,11 +58,23 @@ func TestAlterTableCommand(t *testing.T) {
 	if out, e, c = run("alter-table", filepath.Join(wh, "db.db", "t"), "--unset", "snapshot.num-retained.max"); c != 0 || !strings.HasPrefix(out, "schema 2:") {
 		t.Fatalf("by location: exit %d %s %s", c, out, e)
 	}
+	// A default value: rows written afterwards get it in place of nulls.
+	if _, e, c := run("alter-table", "--warehouse", wh, "db.t", "--default", "b2='none'"); c != 0 {
+		t.Fatalf("--default: exit %d %s", c, e)
+	}
+	os.WriteFile(in, []byte(`{"id":2,"e f":null,"a":2,"d":null,"b2":null,"r":null}`+"\n"), 0o644)
+	if _, e, c := run("write", "--warehouse", wh, "db.t", in); c != 0 {
+		t.Fatal(e)
+	}
+	if out, e, c = run("scan", "--warehouse", wh, "db.t", "--format", "jsonl", "--where", "id = 2"); c != 0 || out != `{"id":2,"e f":null,"a":2,"d":null,"b2":"none","r":null}`+"\n" {
+		t.Fatalf("scan after --default: exit %d %s\n%s", c, e, out)
+	}
 	for _, bad := range []struct {
 		args []string
 		code int
 		msg  string
 	}{
+		{[]string{"--default", "a=x"}, 1, `default value "x" does not cast to BIGINT`},
 		{[]string{"--drop", "id"}, 1, "id is a primary key column"},
 		{[]string{"--widen", "a INT"}, 1, "a[BIGINT] cannot be converted to INT without losing information"},
 		{[]string{"--add", "n INT NOT NULL"}, 1, "cannot be NOT NULL"},
