@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,6 +39,20 @@ func (f changeFlag) Set(v string) error {
 	return nil
 }
 
+// columnSetting splits 'col<sep>value' into the column's path and the value (nil when
+// empty: the setting is removed).
+func columnSetting(v, sep, want string) ([]string, *string, error) {
+	col, val, ok := strings.Cut(v, sep)
+	if !ok || strings.TrimSpace(col) == "" {
+		return nil, nil, errors.New(want)
+	}
+	path := catalog.ParsePath(strings.TrimSpace(col))
+	if val == "" {
+		return path, nil, nil
+	}
+	return path, &val, nil
+}
+
 func cmdAlterTable(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("alter-table", "--warehouse W db.table (or TABLE location) CHANGE... (repeatable, applied in order as one change)", stderr)
 	tf := addTableFlags(fs)
@@ -58,26 +73,12 @@ func cmdAlterTable(ctx context.Context, args []string, stdout, stderr io.Writer)
 	})
 	add("widen", "change a column's type: 'col TYPE' (nullability kept unless TYPE says NOT NULL); 'v.element BIGINT' for an array's elements", parseWiden)
 	add("comment", "set a column's comment: 'col:text' ('col:' removes it)", func(v string) (catalog.SchemaChange, error) {
-		col, text, ok := strings.Cut(v, ":")
-		if !ok || strings.TrimSpace(col) == "" {
-			return nil, fmt.Errorf("want col:text")
-		}
-		c := catalog.UpdateColumnComment{Path: catalog.ParsePath(strings.TrimSpace(col))}
-		if text != "" {
-			c.Comment = &text
-		}
-		return c, nil
+		path, text, err := columnSetting(v, ":", "want col:text")
+		return catalog.UpdateColumnComment{Path: path, Comment: text}, err
 	})
 	add("default", "set a column's default value, which writers put in place of nulls: 'col=value' ('col=' removes it)", func(v string) (catalog.SchemaChange, error) {
-		col, val, ok := strings.Cut(v, "=")
-		if !ok || strings.TrimSpace(col) == "" {
-			return nil, fmt.Errorf("want col=value")
-		}
-		c := catalog.UpdateColumnDefaultValue{Path: catalog.ParsePath(strings.TrimSpace(col))}
-		if val != "" {
-			c.Default = &val
-		}
-		return c, nil
+		path, val, err := columnSetting(v, "=", "want col=value")
+		return catalog.UpdateColumnDefaultValue{Path: path, Default: val}, err
 	})
 	add("table-comment", "set the table's comment ('' removes it)", func(v string) (catalog.SchemaChange, error) {
 		if v == "" {
