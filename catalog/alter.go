@@ -25,9 +25,14 @@ import (
 // then.
 var ErrInvalidChange = errors.New("schema change refused")
 
+// ErrUnsupportedChange is wrapped (with ErrInvalidChange) when AlterTable refuses a change
+// Paimon refuses as unsupported (its UnsupportedOperationException).
+var ErrUnsupportedChange = fmt.Errorf("not supported: %w", ErrInvalidChange)
+
 // SchemaChange is one change of an AlterTable, as Paimon's SchemaChange: SetOption,
 // RemoveOption, UpdateComment, AddColumn, RenameColumn, DropColumn, UpdateColumnType,
-// UpdateColumnNullability, UpdateColumnComment, UpdateColumnDefaultValue or MoveColumn.
+// UpdateColumnNullability, UpdateColumnComment, UpdateColumnDefaultValue, DropPrimaryKey
+// or MoveColumn.
 //
 // Columns are named by a path: a top-level column ("c") or a nested field, with ROW fields
 // by name, an ARRAY's element as "element" and a MAP's value as "value" ("r.x",
@@ -93,6 +98,11 @@ type UpdateColumnDefaultValue struct {
 	Default *string
 }
 
+// DropPrimaryKey removes the primary key of a table that has no snapshot yet (Paimon's
+// SchemaChange.dropPrimaryKey): the table becomes append-only, and must then be one
+// (a fixed bucket count needs option bucket-key, merge engines need a primary key).
+type DropPrimaryKey struct{}
+
 // MoveColumn moves a top-level column (Paimon's UpdateColumnPosition).
 type MoveColumn struct{ Move Move }
 
@@ -124,6 +134,7 @@ func (UpdateColumnType) schemaChange()         {}
 func (UpdateColumnNullability) schemaChange()  {}
 func (UpdateColumnComment) schemaChange()      {}
 func (UpdateColumnDefaultValue) schemaChange() {}
+func (DropPrimaryKey) schemaChange()           {}
 func (MoveColumn) schemaChange()               {}
 
 func (c SetOption) String() string    { return fmt.Sprintf("set option %s=%s", c.Key, c.Value) }
@@ -157,6 +168,7 @@ func (c UpdateColumnComment) String() string {
 func (c UpdateColumnDefaultValue) String() string {
 	return "update default value of column " + PathString(c.Path)
 }
+func (DropPrimaryKey) String() string { return "drop the primary key" }
 func (c MoveColumn) String() string {
 	return fmt.Sprintf("move column %s %s", c.Move.Column, c.Move.position())
 }
@@ -339,6 +351,13 @@ func applyChanges(old *format.TableSchema, changes []SchemaChange, env alterEnv)
 			err = a.updateColumnComment(ch)
 		case UpdateColumnDefaultValue:
 			err = a.updateColumnDefault(ch)
+		case DropPrimaryKey:
+			if a.env.hasSnapshots {
+				// SchemaManager: "Cannot drop primary keys on a non-empty table."
+				err = fmt.Errorf("the table has snapshots: a primary key can be dropped only before the first commit: %w", ErrUnsupportedChange)
+			} else {
+				a.pk = []string{}
+			}
 		case MoveColumn:
 			err = a.moveColumn(ch.Move)
 		case nil:

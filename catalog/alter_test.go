@@ -601,3 +601,27 @@ func TestCreateWithDefaults(t *testing.T) {
 		t.Fatalf("array default %v", d)
 	}
 }
+
+// TestAlterDropPrimaryKey follows SchemaManager's DropPrimaryKey: refused (as unsupported)
+// once the table has snapshots; before, the table becomes append-only and is validated as
+// one.
+func TestAlterDropPrimaryKey(t *testing.T) {
+	dynamic := baseSchema(t, "id INT NOT NULL, v STRING", []string{"id"}, nil, map[string]string{"bucket": "-1"})
+	s, err := applyChanges(dynamic, []SchemaChange{DropPrimaryKey{}}, alterEnv{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.PrimaryKeys) != 0 || !strings.Contains(string(s.Marshal()), `"primaryKeys" : [ ]`) {
+		t.Fatalf("after dropping the primary key:\n%s", s.Marshal())
+	}
+	if _, err := applyChanges(dynamic, []SchemaChange{DropPrimaryKey{}}, alterEnv{hasSnapshots: true}); !errors.Is(err, ErrUnsupportedChange) || !errors.Is(err, ErrInvalidChange) {
+		t.Fatalf("with snapshots: %v, want ErrUnsupportedChange", err)
+	}
+	fixed := baseSchema(t, "id INT NOT NULL, v STRING", []string{"id"}, nil, map[string]string{"bucket": "2"})
+	if _, err := applyChanges(fixed, []SchemaChange{DropPrimaryKey{}}, alterEnv{}); !errors.Is(err, ErrInvalidChange) || !strings.Contains(err.Error(), "needs option bucket-key") {
+		t.Fatalf("fixed buckets without bucket-key: %v", err)
+	}
+	if s, err := applyChanges(fixed, []SchemaChange{DropPrimaryKey{}, SetOption{"bucket-key", "id"}}, alterEnv{}); err != nil || len(s.PrimaryKeys) != 0 {
+		t.Fatalf("with a bucket key: %v", err)
+	}
+}

@@ -372,7 +372,7 @@ func decodeSchemaChange(i int, raw json.RawMessage, strict bool) (catalog.Schema
 		}
 		return catalog.UpdateColumnDefaultValue{Path: path, Default: def}, nil
 	case "dropPrimaryKey":
-		return nil, notImplemented("changes[%d] (dropPrimaryKey): dropping the primary key is not supported by Tarn: a table's primary key is fixed when it is created; nothing was changed", i)
+		return catalog.DropPrimaryKey{}, nil
 	}
 	return nil, c.errorf("unknown action")
 }
@@ -416,7 +416,7 @@ func refusal(err error) (string, bool) {
 
 // alterError classifies an error of catalog.AlterTable: a missing table is a 404 of the
 // table, a missing column a 404 and an existing one a 409 of the column, any other refused
-// change a 400 with the reason. Concurrent alters that kept taking the next schema id are a
+// change a 400 with the reason (a 501 for what Paimon refuses as unsupported). Concurrent alters that kept taking the next schema id are a
 // 503, which Paimon's client retries.
 func alterError(id catalog.Identifier, err error) error {
 	var ae *apiError
@@ -426,6 +426,8 @@ func alterError(id catalog.Identifier, err error) error {
 	switch {
 	case errors.Is(err, catalog.ErrNotFound):
 		return notFound(resTable, id.Table, "table %s does not exist", id)
+	case errors.Is(err, catalog.ErrUnsupportedChange):
+		return &apiError{Status: http.StatusNotImplemented, Message: err.Error(), Err: err}
 	case errors.Is(err, catalog.ErrInvalidChange):
 		reason, _ := refusal(err)
 		if m := columnMissingRE.FindStringSubmatch(reason); m != nil {

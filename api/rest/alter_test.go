@@ -55,6 +55,7 @@ func TestDecodeSchemaChange(t *testing.T) {
 		{"remove column comment", `{"action":"updateColumnComment","fieldNames":["a"],"newComment":null}`, catalog.UpdateColumnComment{Path: []string{"a"}}},
 		{"update column default", `{"action":"updateColumnDefaultValue","fieldNames":["a"],"newDefaultValue":"0"}`, catalog.UpdateColumnDefaultValue{Path: []string{"a"}, Default: strp("0")}},
 		{"remove column default", `{"action":"updateColumnDefaultValue","fieldNames":["a"],"newDefaultValue":null}`, catalog.UpdateColumnDefaultValue{Path: []string{"a"}}},
+		{"drop primary key", `{"action":"dropPrimaryKey"}`, catalog.DropPrimaryKey{}},
 		{"update column type keeping nullability", `{"action":"updateColumnType","fieldNames":["x"],"newDataType":"BIGINT","keepNullability":true}`,
 			catalog.UpdateColumnType{Path: []string{"x"}, Type: types.BigIntType(), KeepNullability: true}},
 		{"update column type and nullability", `{"action":"updateColumnType","fieldNames":["v","element"],"newDataType":"BIGINT NOT NULL","keepNullability":false}`,
@@ -134,7 +135,6 @@ func TestDecodeSchemaChange(t *testing.T) {
 		{"move without column", `{"action":"updateColumnPosition","move":{"type":"FIRST"}}`, 400, "missing fieldName", false},
 		{"move not an object", `{"action":"updateColumnPosition","move":"FIRST"}`, 400, "move:", false},
 		{"nullability without value", `{"action":"updateColumnNullability","fieldNames":["x"]}`, 400, "missing newNullability", false},
-		{"drop primary key", `{"action":"dropPrimaryKey"}`, 501, "dropping the primary key is not supported", false},
 		{"unknown field", `{"action":"dropColumn","fieldNames":["a"],"fieldName":"a"}`, 400, `unknown field "fieldName" (dropColumn takes fieldNames)`, true},
 		{"unknown field of a move", `{"action":"updateColumnPosition","move":{"fieldName":"x","type":"FIRST","column":"x"}}`, 400, `unknown field "column"`, true},
 	}
@@ -272,7 +272,7 @@ func TestPaimonAlterTable(t *testing.T) {
 		{"not null column", tbl, alter(`{"action":"addColumn","fieldNames":["n"],"dataType":"INT NOT NULL","comment":null,"move":null}`), 400, "", "", "cannot be NOT NULL"},
 		{"primary key column", tbl, alter(`{"action":"dropColumn","fieldNames":["id"]}`), 400, "", "", "primary key"},
 		{"a refusal after valid changes", tbl, alter(`{"action":"addColumn","fieldNames":["e"],"dataType":"INT"}`, `{"action":"setOption","key":"bucket","value":"8"}`), 400, "", "", "option bucket"},
-		{"drop primary key", tbl, alter(`{"action":"dropPrimaryKey"}`), 501, "", "", "dropping the primary key is not supported"},
+		{"drop primary key of a table with snapshots", tbl, alter(`{"action":"dropPrimaryKey"}`), 501, "", "", "a primary key can be dropped only before the first commit"},
 		{"default of a ROW", tbl, alter(`{"action":"addColumn","fieldNames":["e"],"dataType":"INT"}`, `{"action":"updateColumnDefaultValue","fieldNames":["r"],"newDefaultValue":"1"}`), 400, "", "", "scalar, non-binary"},
 		{"default that does not cast", tbl, alter(`{"action":"updateColumnDefaultValue","fieldNames":["x"],"newDefaultValue":"x1"}`), 400, "", "", "does not cast"},
 		{"unknown action", tbl, alter(`{"action":"truncate"}`), 400, "", "", "unknown action"},
@@ -361,7 +361,7 @@ func TestTarnAlterTable(t *testing.T) {
 		{"missing column", path, `[{"action":"dropColumn","fieldNames":["a"]}]`, 404, "COLUMN", "column a does not exist"},
 		{"existing column", path, `[{"action":"renameColumn","fieldNames":["note"],"newName":"id"}]`, 409, "COLUMN", "column id already exists"},
 		{"refused", path, `[{"action":"updateColumnType","fieldNames":["amount"],"newDataType":"INT"}]`, 400, "", "without losing information"},
-		{"not supported", path, `[{"action":"dropPrimaryKey"}]`, 501, "", "primary key"},
+		{"not supported", path, `[{"action":"dropPrimaryKey"}]`, 501, "", "only before the first commit"},
 		{"missing table", "/api/v1/databases/db/tables/nope/schema", `[{"action":"dropColumn","fieldNames":["a"]}]`, 404, "TABLE", "does not exist"},
 	}
 	for _, tt := range tests {

@@ -30,6 +30,11 @@ type changeFlag struct {
 
 func (f changeFlag) String() string { return "" }
 
+// boolChangeFlag is a change flag without a value.
+type boolChangeFlag struct{ changeFlag }
+
+func (boolChangeFlag) IsBoolFlag() bool { return true }
+
 func (f changeFlag) Set(v string) error {
 	c, err := f.parse(v)
 	if err != nil {
@@ -80,6 +85,8 @@ func cmdAlterTable(ctx context.Context, args []string, stdout, stderr io.Writer)
 		path, val, err := columnSetting(v, "=", "want col=value")
 		return catalog.UpdateColumnDefaultValue{Path: path, Default: val}, err
 	})
+	fs.Var(boolChangeFlag{changeFlag{&list, func(string) (catalog.SchemaChange, error) { return catalog.DropPrimaryKey{}, nil }}}, "drop-primary-key",
+		"drop the primary key (only before the table's first commit): the table becomes append-only")
 	add("table-comment", "set the table's comment ('' removes it)", func(v string) (catalog.SchemaChange, error) {
 		if v == "" {
 			return catalog.UpdateComment{}, nil
@@ -111,7 +118,7 @@ func cmdAlterTable(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	if len(list.changes) == 0 {
-		return usagef("no changes: give at least one of --add, --drop, --rename, --widen, --comment, --default, --table-comment, --not-null, --nullable, --move, --set, --unset")
+		return usagef("no changes: give at least one of --add, --drop, --rename, --widen, --comment, --default, --drop-primary-key, --table-comment, --not-null, --nullable, --move, --set, --unset")
 	}
 	var s *format.TableSchema
 	if tf.warehouse != "" {

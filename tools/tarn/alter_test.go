@@ -75,6 +75,7 @@ func TestAlterTableCommand(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"--default", "a=x"}, 1, `default value "x" does not cast to BIGINT`},
+		{[]string{"--drop-primary-key"}, 1, "a primary key can be dropped only before the first commit"},
 		{[]string{"--drop", "id"}, 1, "id is a primary key column"},
 		{[]string{"--widen", "a INT"}, 1, "a[BIGINT] cannot be converted to INT without losing information"},
 		{[]string{"--add", "n INT NOT NULL"}, 1, "cannot be NOT NULL"},
@@ -159,5 +160,26 @@ func TestWriteStartedBeforeAlterRefusesToCommit(t *testing.T) {
 	out, e, c := tarn(t, nil, "scan", "--warehouse", wh, "db.t", "--format", "jsonl")
 	if c != 0 || !strings.HasPrefix(out, `{"id":1000,"v":"a","n":null}`+"\n") || strings.Count(out, "\n") != 64*1024 || strings.Contains(out, `"id":2,`) {
 		t.Fatalf("scan: exit %d %s, %d rows", c, e, strings.Count(out, "\n"))
+	}
+}
+
+// TestAlterTableDropPrimaryKey drops the primary key of a table before its first commit;
+// rows written afterwards are appended, duplicates kept.
+func TestAlterTableDropPrimaryKey(t *testing.T) {
+	wh := t.TempDir()
+	run := func(args ...string) (string, string, int) { return tarn(t, nil, args...) }
+	if _, e, c := run("create-table", "--warehouse", wh, "db.t", "--schema", "id INT NOT NULL, v STRING", "--primary-key", "id", "--option", "bucket=-1"); c != 0 {
+		t.Fatal(e)
+	}
+	if _, e, c := run("alter-table", "--warehouse", wh, "db.t", "--drop-primary-key"); c != 0 {
+		t.Fatal(e)
+	}
+	in := filepath.Join(t.TempDir(), "rows.jsonl")
+	os.WriteFile(in, []byte(`{"id":1,"v":"a"}`+"\n"+`{"id":1,"v":"b"}`+"\n"), 0o644)
+	if _, e, c := run("write", "--warehouse", wh, "db.t", in); c != 0 {
+		t.Fatal(e)
+	}
+	if out, e, c := run("scan", "--warehouse", wh, "db.t", "--format", "jsonl"); c != 0 || strings.Count(out, `"id":1`) != 2 {
+		t.Fatalf("scan: exit %d %s\n%s", c, e, out)
 	}
 }
