@@ -346,30 +346,10 @@ func newAvroWNode(t types.DataType) *avroWNode {
 	return n
 }
 
-func (n *avroWNode) bind(a arrow.Array) error {
-	n.arr = a
-	switch a := a.(type) {
-	case *array.List:
-		return n.children[0].bind(a.ListValues())
-	case *array.FixedSizeList:
-		return n.children[0].bind(a.ListValues())
-	case *array.Map:
-		if err := n.children[0].bind(a.Keys()); err != nil {
-			return err
-		}
-		return n.children[1].bind(a.Items())
-	case *array.Struct:
-		if a.NumField() != len(n.children) {
-			return fmt.Errorf("struct of %d fields for %d", a.NumField(), len(n.children))
-		}
-		for i, c := range n.children {
-			if err := c.bind(a.Field(i)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
+func (n *avroWNode) bind(a arrow.Array) error { return bindTree(n, a) }
+
+func (n *avroWNode) setArray(a arrow.Array) { n.arr = a }
+func (n *avroWNode) kids() []*avroWNode     { return n.children }
 
 func (n *avroWNode) write(e *avroEnc, i int) error {
 	if n.arr.IsNull(i) {

@@ -246,30 +246,10 @@ type orcWNode struct {
 	scratch  []byte
 }
 
-func (n *orcWNode) bind(a arrow.Array) error {
-	n.arr = a
-	switch a := a.(type) {
-	case *array.List:
-		return n.children[0].bind(a.ListValues())
-	case *array.FixedSizeList:
-		return n.children[0].bind(a.ListValues())
-	case *array.Map:
-		if err := n.children[0].bind(a.Keys()); err != nil {
-			return err
-		}
-		return n.children[1].bind(a.Items())
-	case *array.Struct:
-		if a.NumField() != len(n.children) {
-			return fmt.Errorf("struct of %d fields for %d", a.NumField(), len(n.children))
-		}
-		for i, c := range n.children {
-			if err := c.bind(a.Field(i)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
+func (n *orcWNode) bind(a arrow.Array) error { return bindTree(n, a) }
+
+func (n *orcWNode) setArray(a arrow.Array) { n.arr = a }
+func (n *orcWNode) kids() []*orcWNode      { return n.children }
 
 // formatNanos encodes nanoseconds as ORC does: trailing decimal zeros (two or more)
 // removed and counted in the low 3 bits.
