@@ -231,26 +231,14 @@ func (p *parser) object() (int32, error) {
 		}
 		c := &p.nodes[child]
 		c.keyStart, c.keyEnd, c.keyEsc, c.hasKey = ks, ke, keyEsc, true
-		if last < 0 {
-			p.nodes[self].first = child
-		} else {
-			p.nodes[last].next = child
+		p.appendChild(self, &last, child)
+		done, err := p.next('}', "object")
+		if err != nil {
+			return 0, err
 		}
-		last = child
-		p.nodes[self].n++
-		p.skipSpace()
-		if p.pos >= len(p.buf) {
-			return 0, p.fail("unterminated object")
-		}
-		if p.buf[p.pos] == ',' {
-			p.pos++
-			continue
-		}
-		if p.buf[p.pos] == '}' {
-			p.pos++
+		if done {
 			return self, nil
 		}
-		return 0, p.fail("expected ',' or '}'")
 	}
 }
 
@@ -274,27 +262,44 @@ func (p *parser) array() (int32, error) {
 		if err != nil {
 			return 0, err
 		}
-		if last < 0 {
-			p.nodes[self].first = child
-		} else {
-			p.nodes[last].next = child
+		p.appendChild(self, &last, child)
+		done, err := p.next(']', "array")
+		if err != nil {
+			return 0, err
 		}
-		last = child
-		p.nodes[self].n++
-		p.skipSpace()
-		if p.pos >= len(p.buf) {
-			return 0, p.fail("unterminated array")
-		}
-		if p.buf[p.pos] == ',' {
-			p.pos++
-			continue
-		}
-		if p.buf[p.pos] == ']' {
-			p.pos++
+		if done {
 			return self, nil
 		}
-		return 0, p.fail("expected ',' or ']'")
 	}
+}
+
+// appendChild links child after last (-1: none yet) among the children of self.
+func (p *parser) appendChild(self int32, last *int32, child int32) {
+	if *last < 0 {
+		p.nodes[self].first = child
+	} else {
+		p.nodes[*last].next = child
+	}
+	*last = child
+	p.nodes[self].n++
+}
+
+// next reads what follows a member or an element: ',' (more follow) or the closing byte
+// of the object or array (done).
+func (p *parser) next(closing byte, what string) (done bool, err error) {
+	p.skipSpace()
+	if p.pos >= len(p.buf) {
+		return false, p.fail("unterminated " + what)
+	}
+	switch p.buf[p.pos] {
+	case ',':
+		p.pos++
+		return false, nil
+	case closing:
+		p.pos++
+		return true, nil
+	}
+	return false, p.fail("expected ',' or '" + string(closing) + "'")
 }
 
 // Exists reports whether v is a value (not the zero Value of a missing member).
