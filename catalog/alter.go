@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/format/types"
@@ -952,11 +950,9 @@ func (a *alteration) updateColumnDefault(c UpdateColumnDefaultValue) error {
 		return err
 	}
 	if c.Default != nil {
-		v, err := render.ParseDefault(memory.DefaultAllocator, a.fields[i].Type, *c.Default)
-		if err != nil {
+		if err := render.ValidateDefault(a.fields[i].Type, *c.Default); err != nil {
 			return refusef("column %s: %v", PathString(c.Path), err)
 		}
-		v.Release()
 	}
 	a.fields[i].DefaultValue = c.Default
 	return nil

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/format/types"
@@ -163,11 +161,9 @@ func NewSchema(spec TableSpec) (*format.TableSchema, error) {
 		seen[f.Name] = true
 		// A default Tarn cannot read is kept: Paimon's writers apply it, Tarn's refuse to write.
 		if f.DefaultValue != nil && render.DefaultSupported(f.Type) {
-			v, err := render.ParseDefault(memory.DefaultAllocator, f.Type, *f.DefaultValue)
-			if err != nil {
+			if err := render.ValidateDefault(f.Type, *f.DefaultValue); err != nil {
 				return nil, fmt.Errorf("column %s: %w", f.Name, err)
 			}
-			v.Release()
 		}
 	}
 	for _, k := range spec.PartitionKeys {

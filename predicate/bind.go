@@ -203,31 +203,10 @@ func (p *Predicate) Apply(ctx context.Context, b arrow.RecordBatch) (arrow.Recor
 // A null value matches no comparison, as in eval.
 func vecEval(nd node, b arrow.RecordBatch, idx map[string]int) (keep []bool, ok bool) {
 	switch x := nd.(type) {
-	case andNode, orNode:
-		var l, r node
-		if a, isAnd := x.(andNode); isAnd {
-			l, r = a.l, a.r
-		} else {
-			o := x.(orNode)
-			l, r = o.l, o.r
-		}
-		lk, ok := vecEval(l, b, idx)
-		if !ok {
-			return nil, false
-		}
-		rk, ok := vecEval(r, b, idx)
-		if !ok {
-			return nil, false
-		}
-		_, isAnd := x.(andNode)
-		for i := range lk {
-			if isAnd {
-				lk[i] = lk[i] && rk[i]
-			} else {
-				lk[i] = lk[i] || rk[i]
-			}
-		}
-		return lk, true
+	case andNode:
+		return vecCombine(x.l, x.r, b, idx, true)
+	case orNode:
+		return vecCombine(x.l, x.r, b, idx, false)
 	case cmpNode:
 		i, found := idx[x.col]
 		if !found || len(x.values) != 1 {
@@ -249,6 +228,26 @@ func vecEval(nd node, b arrow.RecordBatch, idx map[string]int) (keep []bool, ok 
 		}
 	}
 	return nil, false
+}
+
+// vecCombine evaluates l and r with vecEval and combines them row by row: AND, else OR.
+func vecCombine(l, r node, b arrow.RecordBatch, idx map[string]int, and bool) ([]bool, bool) {
+	lk, ok := vecEval(l, b, idx)
+	if !ok {
+		return nil, false
+	}
+	rk, ok := vecEval(r, b, idx)
+	if !ok {
+		return nil, false
+	}
+	for i := range lk {
+		if and {
+			lk[i] = lk[i] && rk[i]
+		} else {
+			lk[i] = lk[i] || rk[i]
+		}
+	}
+	return lk, true
 }
 
 func cmpInts[T int32 | int64](v []T, a arrow.Array, lit T, op Op) ([]bool, bool) {

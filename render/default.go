@@ -37,6 +37,16 @@ func ParseDefault(mem memory.Allocator, t types.DataType, s string) (arrow.Array
 	return b.NewArray(), nil
 }
 
+// ValidateDefault checks that s is a default value of type t (see ParseDefault).
+func ValidateDefault(t types.DataType, s string) error {
+	v, err := ParseDefault(memory.DefaultAllocator, t, s)
+	if err != nil {
+		return err
+	}
+	v.Release()
+	return nil
+}
+
 // DefaultSupported reports whether ParseDefault reads default values of type t.
 func DefaultSupported(t types.DataType) bool {
 	switch t.Root {

@@ -59,6 +59,11 @@ func (t *Table) LatestSnapshotID(ctx context.Context) (int64, bool, error) {
 	if ok {
 		return s.ID, true, nil
 	}
+	return t.latestListed(ctx)
+}
+
+// latestListed finds the newest snapshot by listing the snapshot directory.
+func (t *Table) latestListed(ctx context.Context) (int64, bool, error) {
 	ids, err := t.SnapshotIDs(ctx)
 	if err != nil || len(ids) == 0 {
 		return 0, false, err
@@ -157,7 +162,7 @@ func (t *Table) LatestSnapshot(ctx context.Context) (*format.Snapshot, error) {
 	if err != nil || ok {
 		return s, err
 	}
-	id, ok, err := t.LatestSnapshotID(ctx)
+	id, ok, err := t.latestListed(ctx) // the guesses were wrong: no need to check them again
 	if err != nil || !ok {
 		return nil, err
 	}

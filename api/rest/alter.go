@@ -415,9 +415,10 @@ func refusal(err error) (string, bool) {
 }
 
 // alterError classifies an error of catalog.AlterTable: a missing table is a 404 of the
-// table, a missing column a 404 and an existing one a 409 of the column, any other refused
-// change a 400 with the reason (a 501 for what Paimon refuses as unsupported). Concurrent alters that kept taking the next schema id are a
-// 503, which Paimon's client retries.
+// table, a missing column a 404 and an existing one a 409 of the column, a change Paimon
+// refuses as unsupported a 501, any other refused change a 400 with the reason.
+// Concurrent alters that kept taking the next schema id are a 503, which Paimon's client
+// retries.
 func alterError(id catalog.Identifier, err error) error {
 	var ae *apiError
 	if errors.As(err, &ae) {
