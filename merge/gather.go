@@ -62,6 +62,18 @@ func Gather(mem memory.Allocator, batches []arrow.RecordBatch, col int, refs []R
 	return gatherSlices(mem, batches, col, refs)
 }
 
+// GathersDirectly reports whether Gather builds columns of type dt directly, which makes it
+// fast for rows in any order (other types are concatenated from slices, fast only for long
+// runs of consecutive rows).
+func GathersDirectly(dt arrow.DataType) bool {
+	switch dt.ID() {
+	case arrow.INT64, arrow.INT32, arrow.INT16, arrow.INT8, arrow.FLOAT64, arrow.FLOAT32, arrow.DATE32,
+		arrow.TIME32, arrow.TIMESTAMP, arrow.DECIMAL128, arrow.BOOL, arrow.STRING, arrow.BINARY:
+		return true
+	}
+	return false
+}
+
 // runEnd returns the end of the run of consecutive rows of one batch starting at refs[i].
 func runEnd(refs []Ref, i int) int {
 	j := i + 1
