@@ -1,7 +1,6 @@
 package datafile
 
 import (
-	"bytes"
 	"math"
 	"strings"
 	"unicode/utf8"
@@ -35,10 +34,8 @@ type colStats struct {
 	min, max  any
 	nulls     int64
 	has       bool
-	strMin    string
+	strMin    string // strings, and bytes as strings
 	strMax    string
-	bytesMin  []byte
-	bytesMax  []byte
 	decMin    decimal128.Num
 	decMax    decimal128.Num
 	i64min    int64
@@ -81,61 +78,19 @@ func (s *colStats) update(a arrow.Array) {
 			}
 		}
 	case *array.Int8:
-		for i, v := range a.Int8Values() {
-			if a.IsValid(i) {
-				s.int(int64(v))
-			}
-		}
+		intRange(s, a, a.Int8Values())
 	case *array.Int16:
-		for i, v := range a.Int16Values() {
-			if a.IsValid(i) {
-				s.int(int64(v))
-			}
-		}
+		intRange(s, a, a.Int16Values())
 	case *array.Int32:
-		vals := a.Int32Values()
-		if a.NullN() == 0 {
-			for _, v := range vals {
-				s.int(int64(v))
-			}
-			return
-		}
-		for i, v := range vals {
-			if a.IsValid(i) {
-				s.int(int64(v))
-			}
-		}
+		intRange(s, a, a.Int32Values())
 	case *array.Int64:
-		vals := a.Int64Values()
-		if a.NullN() == 0 {
-			for _, v := range vals {
-				s.int(v)
-			}
-			return
-		}
-		for i, v := range vals {
-			if a.IsValid(i) {
-				s.int(v)
-			}
-		}
+		intRange(s, a, a.Int64Values())
 	case *array.Date32:
-		for i, v := range a.Date32Values() {
-			if a.IsValid(i) {
-				s.int(int64(v))
-			}
-		}
+		intRange(s, a, a.Date32Values())
 	case *array.Time32:
-		for i, v := range a.Time32Values() {
-			if a.IsValid(i) {
-				s.int(int64(v))
-			}
-		}
+		intRange(s, a, a.Time32Values())
 	case *array.Timestamp:
-		for i, v := range a.TimestampValues() {
-			if a.IsValid(i) {
-				s.int(int64(v))
-			}
-		}
+		intRange(s, a, a.TimestampValues())
 	case *array.Float32:
 		for i, v := range a.Float32Values() {
 			if a.IsValid(i) {
@@ -149,55 +104,10 @@ func (s *colStats) update(a arrow.Array) {
 			}
 		}
 	case *array.String:
-		// The batch's extremes point into its buffer; only they are copied, once.
-		lo, hi, found := "", "", false
-		for i := 0; i < a.Len(); i++ {
-			if a.IsValid(i) {
-				v := a.Value(i)
-				switch {
-				case !found:
-					lo, hi, found = v, v, true
-				case v < lo:
-					lo = v
-				case v > hi:
-					hi = v
-				}
-			}
-		}
-		if found {
-			if !s.has || lo < s.strMin {
-				s.strMin = strings.Clone(lo)
-			}
-			if !s.has || hi > s.strMax {
-				s.strMax = strings.Clone(hi)
-			}
-			s.has = true
-		}
+		s.stringRange(a, a.Value)
 	case *array.Binary:
-		var lo, hi []byte
-		found := false
-		for i := 0; i < a.Len(); i++ {
-			if a.IsValid(i) {
-				v := a.Value(i)
-				switch {
-				case !found:
-					lo, hi, found = v, v, true
-				case bytes.Compare(v, lo) < 0:
-					lo = v
-				case bytes.Compare(v, hi) > 0:
-					hi = v
-				}
-			}
-		}
-		if found {
-			if !s.has || bytes.Compare(lo, s.bytesMin) < 0 {
-				s.bytesMin = bytes.Clone(lo)
-			}
-			if !s.has || bytes.Compare(hi, s.bytesMax) > 0 {
-				s.bytesMax = bytes.Clone(hi)
-			}
-			s.has = true
-		}
+		// Bytes compare as their strings do; ValueString does not copy.
+		s.stringRange(a, a.ValueString)
 	case *array.Decimal128:
 		for i := 0; i < a.Len(); i++ {
 			if a.IsValid(i) {
@@ -216,6 +126,56 @@ func (s *colStats) update(a arrow.Array) {
 		}
 	default:
 		s.unordered = true
+	}
+}
+
+// intRange folds a batch's integer values into the bounds: the batch's extremes first, in
+// a tight loop, then two updates.
+func intRange[T int8 | int16 | int32 | int64 | arrow.Date32 | arrow.Time32 | arrow.Timestamp](s *colStats, a arrow.Array, vals []T) {
+	nulls := a.NullN() > 0
+	var lo, hi T
+	found := false
+	for i, v := range vals {
+		if nulls && a.IsNull(i) {
+			continue
+		}
+		if !found {
+			lo, hi, found = v, v, true
+			continue
+		}
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if found {
+		s.int(int64(lo))
+		s.int(int64(hi))
+	}
+}
+
+// stringRange folds a batch's strings (or bytes as strings) into the bounds. The batch's
+// extremes point into its buffer; only they are copied, once.
+func (s *colStats) stringRange(a arrow.Array, value func(int) string) {
+	lo, hi, found := "", "", false
+	for i := 0; i < a.Len(); i++ {
+		if a.IsValid(i) {
+			v := value(i)
+			switch {
+			case !found:
+				lo, hi, found = v, v, true
+			case v < lo:
+				lo = v
+			case v > hi:
+				hi = v
+			}
+		}
+	}
+	if found {
+		if !s.has || lo < s.strMin {
+			s.strMin = strings.Clone(lo)
+		}
+		if !s.has || hi > s.strMax {
+			s.strMax = strings.Clone(hi)
+		}
+		s.has = true
 	}
 }
 
@@ -298,7 +258,7 @@ func (s *colStats) result(t types.DataType) ColStats {
 			cs.Min, cs.Max = lo, hi
 		}
 	case types.Binary, types.VarBinary:
-		lo, hi, ok := truncateBytes(s.bytesMin, s.bytesMax)
+		lo, hi, ok := truncateBytes([]byte(s.strMin), []byte(s.strMax))
 		if ok {
 			cs.Min, cs.Max = lo, hi
 		}

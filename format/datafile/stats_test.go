@@ -2,6 +2,7 @@ package datafile
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/tarnlake/tarn/format/binaryrow"
 	"github.com/tarnlake/tarn/format/types"
 )
 
@@ -51,5 +53,50 @@ func TestStatsAcrossBatches(t *testing.T) {
 	hi, _ := got[1].Max.([]byte)
 	if !bytes.Equal(lo, []byte("a")) || !bytes.Equal(hi, []byte("z")) || got[1].NullCount != 2 {
 		t.Errorf("binary stats %q..%q with %d nulls, want a..z with 2 nulls", lo, hi, got[1].NullCount)
+	}
+}
+
+// TestIntegerStatsAcrossBatches checks the integer-backed types: the extremes may be in
+// any batch and at any position, and nulls are skipped (their slots hold 0, outside the
+// TINYINT and SMALLINT values).
+func TestIntegerStatsAcrossBatches(t *testing.T) {
+	ts := []types.DataType{types.TinyIntType(), types.SmallIntType(), types.IntType(), types.BigIntType(), types.DateType()}
+	fields := make([]types.DataField, len(ts))
+	for i, dt := range ts {
+		fields[i] = types.DataField{ID: i, Name: string(rune('a' + i)), Type: dt}
+	}
+	af, err := types.ArrowFields(fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := arrow.NewSchema(af, nil)
+	c := NewStatsCollector(ts)
+	for _, js := range []string{
+		`[{"a":5,"b":5,"c":5,"d":5,"e":5},{"a":null,"b":null,"c":null,"d":null,"e":null}]`,
+		`[{"a":3,"b":300,"c":70000,"d":5000000000,"e":3},{"a":7,"b":700,"c":-70000,"d":-5000000000,"e":-7}]`,
+		`[{"a":null,"b":null,"c":null,"d":null,"e":null}]`,
+		`[{"a":6,"b":6,"c":6,"d":6,"e":6},{"a":null,"b":null,"c":null,"d":null,"e":null},{"a":2,"b":2,"c":2,"d":2,"e":2}]`,
+	} {
+		rec, _, err := array.RecordFromJSON(memory.DefaultAllocator, schema, strings.NewReader(js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Update(rec.Columns())
+		rec.Release()
+	}
+	got := c.Result()
+	want := []ColStats{
+		{Min: int8(2), Max: int8(7), NullCount: 3},
+		{Min: int16(2), Max: int16(700), NullCount: 3},
+		{Min: int32(-70000), Max: int32(70000), NullCount: 3},
+		{Min: int64(-5000000000), Max: int64(5000000000), NullCount: 3},
+	}
+	for i, w := range want {
+		if got[i] != w {
+			t.Errorf("%s: got %+v, want %+v", ts[i], got[i], w)
+		}
+	}
+	if got[4].NullCount != 3 || fmt.Sprint(got[4].Min) != fmt.Sprint(binaryrow.Date(-7)) || fmt.Sprint(got[4].Max) != fmt.Sprint(binaryrow.Date(6)) {
+		t.Errorf("DATE: got %+v, want days -7..6 with 3 nulls", got[4])
 	}
 }
