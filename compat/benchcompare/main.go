@@ -29,6 +29,7 @@ import (
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/internal/testenv"
 	"github.com/tarnlake/tarn/internal/workload"
+	"github.com/tarnlake/tarn/table"
 )
 
 type config struct {
@@ -366,6 +367,27 @@ func (r *runner) createTable(ctx context.Context, warehouse, name, wl string, pk
 		return "", err
 	}
 	return t.Path(), nil
+}
+
+// addCompactionVolume reads what the compactions of a table Paimon wrote rewrote (as
+// 'tarn bench' reports for Tarn's tables) into the extras of Paimon's result.
+func addCompactionVolume(ctx context.Context, path string, res *result) error {
+	if res == nil {
+		return nil
+	}
+	t, err := table.Open(ctx, fileio.NewLocal(), path)
+	if err != nil {
+		return err
+	}
+	v, err := t.CompactionVolume(ctx)
+	if err != nil {
+		return err
+	}
+	if res.Extra == nil {
+		res.Extra = map[string]any{}
+	}
+	res.Extra["compaction_volume"] = v
+	return nil
 }
 
 func tablePath(warehouse, name string) string {

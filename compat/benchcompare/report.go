@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tarnlake/tarn/table"
 )
 
 // report is the comparison bench-compare prints and writes as JSON. Rates "per CPU
@@ -74,6 +76,9 @@ type ingestCmp struct {
 	RawPqarrowRowsCPUS  float64 `json:"raw_pqarrow_rows_per_cpu_s,omitempty"`
 	TarnOverRawPerCore  float64 `json:"tarn_over_raw_pqarrow_per_core,omitempty"`
 	InputDecodeRowsCPUS float64 `json:"input_decode_rows_per_cpu_s,omitempty"`
+	// Rows the background compactions rewrote per row appended (write amplification).
+	TarnRewrittenPerRow   float64 `json:"tarn_compaction_rows_per_appended_row,omitempty"`
+	PaimonRewrittenPerRow float64 `json:"paimon_compaction_rows_per_appended_row,omitempty"`
 
 	Tarn               *side `json:"tarn,omitempty"`
 	Paimon             *side `json:"paimon,omitempty"`
@@ -122,6 +127,14 @@ type compactCmp struct {
 	InputRowsOfTable int64   `json:"rows"`
 	// The same input counted as decoded rows (the rows' Arrow bytes, user columns) rather
 	// than compressed Parquet: zstd shrinks these rows about 8 times.
+	// The physical limit: pqarrow decoding the same files and encoding their rows again,
+	// unmerged, with the same compression and dictionaries ('tarn bench compact --raw').
+	RawMBs        float64 `json:"raw_pqarrow_rewrite_mb_s,omitempty"`
+	RawMBPerCPUS  float64 `json:"raw_pqarrow_rewrite_mb_s_per_core,omitempty"`
+	TarnOverRaw   float64 `json:"tarn_over_raw_pqarrow_rewrite_per_core,omitempty"`
+	TarnOverRawW  float64 `json:"tarn_over_raw_pqarrow_rewrite_wall,omitempty"`
+	RawDecodedMBs float64 `json:"raw_pqarrow_rewrite_decoded_mb_s_per_core,omitempty"`
+
 	TarnDecodedMBPerCPUS   float64 `json:"tarn_decoded_input_mb_s_per_core"`
 	PaimonDecodedMBPerCPUS float64 `json:"paimon_decoded_input_mb_s_per_core"`
 	RowBytes               float64 `json:"decoded_row_bytes"`
@@ -236,6 +249,7 @@ func (rep *report) tarnIngest(c *ingestCmp, d *resultDoc) {
 	if on != nil {
 		c.Tarn = sideOf(on)
 		c.TarnRowsS, c.TarnRowsPerCPUS, c.TarnCPUSPerMRows, c.TarnPeakRSS = on.RowsPerS, on.RowsPerCPUS, on.CPUSPerMRows, on.PeakRSS
+		c.TarnRewrittenPerRow = rewrittenPerRow(on)
 	}
 	if raw := d.find("raw pqarrow write"); raw != nil {
 		c.RawPqarrowRowsS, c.RawPqarrowRowsCPUS = raw.RowsPerS, raw.RowsPerCPUS
@@ -266,7 +280,22 @@ func (rep *report) paimonIngest(c *ingestCmp, d *resultDoc, compaction bool) {
 	}
 	c.Paimon = sideOf(r)
 	c.PaimonRowsS, c.PaimonRowsPerCPUS, c.PaimonCPUSPerMRows, c.PaimonPeakRSS = r.RowsPerS, r.RowsPerCPUS, r.CPUSPerMRows, r.PeakRSS
+	c.PaimonRewrittenPerRow = rewrittenPerRow(r)
 	c.ratios()
+}
+
+// rewrittenPerRow is the rows a run's compactions rewrote per row appended, from the
+// compaction_volume extra (a table.CompactionVolume; a map once read back from JSON).
+func rewrittenPerRow(r *result) float64 {
+	b, err := json.Marshal(r.Extra["compaction_volume"])
+	if err != nil {
+		return 0
+	}
+	var v table.CompactionVolume
+	if json.Unmarshal(b, &v) != nil || v.AppendedRows == 0 {
+		return 0
+	}
+	return float64(v.InputRows) / float64(v.AppendedRows)
 }
 
 func (c *ingestCmp) ratios() {
@@ -324,6 +353,9 @@ func (rep *report) compaction(td, pd *resultDoc) {
 				c.FilesIn = int(v)
 			}
 		}
+		if r := td.find("raw pqarrow decode and encode"); r != nil {
+			c.RawMBs, c.RawMBPerCPUS = r.MBPerS, r.MBPerCPUS
+		}
 	}
 	if pd != nil {
 		if p := pd.find("paimon compact"); p != nil {
@@ -332,11 +364,16 @@ func (rep *report) compaction(td, pd *resultDoc) {
 	}
 	c.TarnOverPaimon = ratio(c.TarnMBPerCPUS, c.PaimonMBPerCPUS)
 	c.TarnOverPaimonW = ratio(c.TarnMBs, c.PaimonMBs)
+	c.TarnOverRaw, c.TarnOverRawW = ratio(c.TarnMBPerCPUS, c.RawMBPerCPUS), ratio(c.TarnMBs, c.RawMBs)
 	if rb := rep.Physical.CustomerRowBytes; rb > 0 && c.InputRowsOfTable > 0 {
 		c.RowBytes = rb
 		mb := float64(c.InputRowsOfTable) * rb / 1e6
 		c.TarnDecodedMBPerCPUS = ratio(mb, c.TarnCPUS)
 		c.PaimonDecodedMBPerCPUS = ratio(mb, c.PaimonCPUS)
+		if c.TarnMBPerCPUS > 0 {
+			// The same rows, at the raw rewrite's speed relative to Tarn's.
+			c.RawDecodedMBs = c.TarnDecodedMBPerCPUS * c.RawMBPerCPUS / c.TarnMBPerCPUS
+		}
 	}
 	rep.Compaction = c
 }
@@ -419,6 +456,9 @@ func (rep *report) finish(d time.Duration) {
 		if c.TarnDecodedMBPerCPUS > 0 {
 			dec = fmt.Sprintf("; counted as decoded rows %.0f MB/s (Paimon %.0f)", c.TarnDecodedMBPerCPUS, c.PaimonDecodedMBPerCPUS)
 		}
+		if c.RawMBPerCPUS > 0 {
+			dec += fmt.Sprintf("; pqarrow alone decoding and encoding the same files, unmerged: %.1f MB/s", c.RawMBPerCPUS)
+		}
 		add("compaction input per core", "≥ 50 MB/s", fmt.Sprintf("%.1f MB/s of Parquet files (Paimon %.1f)%s", c.TarnMBPerCPUS, c.PaimonMBPerCPUS, dec),
 			c.TarnMBPerCPUS, met(c.TarnMBPerCPUS >= 50))
 	}
@@ -493,6 +533,10 @@ func summaryRows(rep *report) []row {
 			row{what: "CPU seconds per million rows", tarn: c.TarnCPUSPerMRows, paimon: c.PaimonCPUSPerMRows, ratio: ratio(c.PaimonCPUSPerMRows, c.TarnCPUSPerMRows), fmtv: func(v float64) string { return fmt.Sprintf("%.2f", v) }, lowerIsBetter: true},
 			row{what: "peak RSS", tarn: float64(c.TarnPeakRSS), paimon: float64(c.PaimonPeakRSS), ratio: ratio(float64(c.PaimonPeakRSS), float64(c.TarnPeakRSS)), fmtv: mib, lowerIsBetter: true},
 		)
+		if c.TarnRewrittenPerRow > 0 || c.PaimonRewrittenPerRow > 0 {
+			rows = append(rows, row{what: "rows compactions rewrote per row appended", tarn: c.TarnRewrittenPerRow, paimon: c.PaimonRewrittenPerRow,
+				ratio: ratio(c.PaimonRewrittenPerRow, c.TarnRewrittenPerRow), fmtv: func(v float64) string { return fmt.Sprintf("%.2f", v) }, lowerIsBetter: true})
+		}
 		if c.TarnNoCompaction != nil || c.PaimonNoCompaction != nil {
 			var t, p float64
 			if c.TarnNoCompaction != nil {
@@ -531,9 +575,9 @@ func summaryRows(rep *report) []row {
 	}
 	if c := rep.Compaction; c != nil && c.TarnCPUS > 0 {
 		rows = append(rows, row{what: fmt.Sprintf("Full compaction (%.0f MB of input)", float64(c.InputBytes)/1e6), header: true},
-			row{what: "input MB per CPU-second (per core)", tarn: c.TarnMBPerCPUS, paimon: c.PaimonMBPerCPUS, ratio: c.TarnOverPaimon, fmtv: mbf},
-			row{what: "input MB/s (wall)", tarn: c.TarnMBs, paimon: c.PaimonMBs, ratio: c.TarnOverPaimonW, fmtv: mbf},
-			row{what: "input as decoded rows, MB per CPU-second", tarn: c.TarnDecodedMBPerCPUS, paimon: c.PaimonDecodedMBPerCPUS, ratio: ratio(c.TarnDecodedMBPerCPUS, c.PaimonDecodedMBPerCPUS), fmtv: mbf},
+			row{what: "input MB per CPU-second (per core)", tarn: c.TarnMBPerCPUS, paimon: c.PaimonMBPerCPUS, limit: c.RawMBPerCPUS, ratio: c.TarnOverPaimon, ratioLimit: c.TarnOverRaw, fmtv: mbf},
+			row{what: "input MB/s (wall)", tarn: c.TarnMBs, paimon: c.PaimonMBs, limit: c.RawMBs, ratio: c.TarnOverPaimonW, ratioLimit: c.TarnOverRawW, fmtv: mbf},
+			row{what: "input as decoded rows, MB per CPU-second", tarn: c.TarnDecodedMBPerCPUS, paimon: c.PaimonDecodedMBPerCPUS, limit: c.RawDecodedMBs, ratio: ratio(c.TarnDecodedMBPerCPUS, c.PaimonDecodedMBPerCPUS), ratioLimit: ratio(c.TarnDecodedMBPerCPUS, c.RawDecodedMBs), fmtv: mbf},
 			row{what: "peak RSS", tarn: float64(c.TarnPeakRSS), paimon: float64(c.PaimonPeakRSS), ratio: ratio(float64(c.PaimonPeakRSS), float64(c.TarnPeakRSS)), fmtv: mib, lowerIsBetter: true},
 		)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tarnlake/tarn/table"
 )
 
 func doc(env map[string]any, rs ...*result) *resultDoc { return &resultDoc{Results: rs, Env: env} }
@@ -33,9 +35,14 @@ func fullReport(t *testing.T) *report {
 
 	up := doc(nil, res("tarn ingest upsert deduplicate compaction=on", 10_000_000, 40, 50), res("tarn ingest upsert deduplicate compaction=off", 10_000_000, 30, 40),
 		res("raw pqarrow write (same rows)", 10_000_000, 12, 13), &result{Name: "input decode (subtracted)", Rows: 10_000_000, Bytes: 1_500_000_000, WallS: 5, CPUS: 6, RowsPerCPUS: 1.6e6, MBPerCPUS: 250})
+	// What the compactions rewrote: Tarn's as 'tarn bench --json' prints it, Paimon's as
+	// bench-compare reads it from Paimon's table.
+	up.Results[0].Extra = map[string]any{"compaction_volume": map[string]any{"compactions": 60, "input_rows": 25_000_000, "appended_rows": 10_000_000}}
 	rep.addRaw("ingest_upsert", up)
 	rep.tarnIngest(rep.IngestUpsert, up)
-	rep.paimonIngest(rep.IngestUpsert, doc(paimonEnv, res("paimon ingest upsert deduplicate compaction=on", 10_000_000, 100, 160)), true)
+	pu := res("paimon ingest upsert deduplicate compaction=on", 10_000_000, 100, 160)
+	pu.Extra = map[string]any{"compaction_volume": table.CompactionVolume{Compactions: 55, InputRows: 21_000_000, AppendedRows: 10_000_000}}
+	rep.paimonIngest(rep.IngestUpsert, doc(paimonEnv, pu), true)
 	rep.paimonIngest(rep.IngestUpsert, doc(paimonEnv, res("paimon ingest upsert deduplicate compaction=off", 10_000_000, 80, 90)), false)
 
 	ap := doc(nil, res("tarn ingest append", 5_000_000, 40, 50), res("raw pqarrow write (same rows)", 5_000_000, 20, 21))
@@ -49,7 +56,8 @@ func fullReport(t *testing.T) *report {
 
 	tc := &result{Name: "tarn compact", Rows: 10_000_000, Bytes: 200_000_000, WallS: 4, CPUS: 5, MBPerS: 50, MBPerCPUS: 40, Extra: map[string]any{"files_in": 100.0}}
 	pc := &result{Name: "paimon compact", Rows: 10_000_000, Bytes: 200_000_000, WallS: 20, CPUS: 25, MBPerS: 10, MBPerCPUS: 8}
-	rep.compaction(doc(nil, tc), doc(paimonEnv, pc))
+	rc := &result{Name: "raw pqarrow decode and encode (same files)", Rows: 10_000_000, Bytes: 200_000_000, WallS: 3, CPUS: 4, MBPerS: 66.7, MBPerCPUS: 50}
+	rep.compaction(doc(nil, tc, rc), doc(paimonEnv, pc))
 
 	rep.commit("local", doc(nil, lat("tarn commit", 8, 30)), doc(paimonEnv, lat("paimon commit", 25, 200)))
 	rep.commit("minio", doc(nil, lat("tarn commit", 40, 90)), doc(paimonEnv, lat("paimon commit", 300, 900)))
@@ -152,7 +160,13 @@ func TestReportRendering(t *testing.T) {
 		}
 	}
 	md := markdown(&back)
-	for _, s := range []string{"# Benchmarks", "do not edit by hand", "benchmarks.svg", "| CPU | Test CPU", "compat/bench-compare", "## Targets"} {
+	for _, s := range []string{"# Benchmarks", "do not edit by hand", "benchmarks.svg", "| CPU | Test CPU", "compat/bench-compare", "## Targets",
+		"| rows compactions rewrote per row appended | 2.50 | 2.10 | 0.84× |",
+		// Tarn: 5.00 µs per row, 4.00 without compaction; 3× Paimon: 16.00 / 3.
+		"the whole ingest 5.00; the background compactions rewrite 2.50 rows per row appended (Paimon's: 2.10)",
+		"3× Paimon means 5.33 µs per row: met.",
+		"| input MB per CPU-second (per core) | 40.0 MB/s | 8.0 MB/s | 5.00× | 50.0 MB/s | 0.80× |",
+		"pqarrow alone decoding and encoding the same files, unmerged: 50.0 MB/s"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("markdown lacks %q", s)
 		}
@@ -169,5 +183,28 @@ func TestReportRendering(t *testing.T) {
 	}
 	if n := strings.Count(svg, "<rect"); n < 15 {
 		t.Errorf("chart has %d rects, want a bar per figure", n)
+	}
+}
+
+// The upsert bullet of the docs works out, from the run's figures, what 3× Paimon leaves
+// for compaction per rewritten row.
+func TestUpsertBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		tarn, off, paimon float64 // CPU-seconds per million rows
+		rewritten         float64
+		want              string
+	}{
+		{"met", 5, 4, 16, 2.5, "3× Paimon means 5.33 µs per row: met."},
+		{"compaction too costly", 8.6, 3.5, 16.9, 2.5, "2.13 µs left for compaction, 0.85 µs per rewritten row, where the raw pqarrow\n  decode and encode of a row alone take 2.12 µs"},
+		{"writer alone too costly", 8, 6, 16.9, 2.5, "3× Paimon means 5.63 µs per row: less than the writer alone takes"},
+		{"no volume", 8, 6, 16.9, 0, "needs a fraction of the CPU"},
+	} {
+		rep := &report{IngestUpsert: &ingestCmp{TarnCPUSPerMRows: tc.tarn, PaimonCPUSPerMRows: tc.paimon, TarnRewrittenPerRow: tc.rewritten,
+			TarnNoCompaction: &side{CPUSPerMRows: tc.off}}}
+		rep.Physical.DecodeRowsCPUS, rep.Physical.EncodeRowsCPUS = 2.5e6, 1e6/1.72 // 0.40 + 1.72 µs per row
+		if got := upsertBudget(rep); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %q lacks %q", tc.name, got, tc.want)
+		}
 	}
 }

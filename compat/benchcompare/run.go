@@ -128,6 +128,7 @@ func runAll(ctx context.Context, c *config) (*report, error) {
 					var d *resultDoc
 					if d, err = r.paimonBench(ctx, "ingest upsert (deduplicate) compaction="+on, false, "ingest", p, "--input", cust, "--compaction", on,
 						"--commit-rows", itoa(c.commitRows), "--warmup-rows", itoa(c.warmupRows)); err == nil {
+						err = addCompactionVolume(ctx, p, d.find("paimon ingest"))
 						rep.addRaw("ingest_upsert", d)
 						rep.paimonIngest(rep.IngestUpsert, d, on == "on")
 					}
@@ -153,6 +154,7 @@ func runAll(ctx context.Context, c *config) (*report, error) {
 				var d *resultDoc
 				if d, err = r.paimonBench(ctx, "ingest upsert (partial-update)", false, "ingest", p, "--input", custPU, "--compaction", "on",
 					"--commit-rows", itoa(c.commitRows), "--warmup-rows", itoa(c.warmupRows)); err == nil {
+					err = addCompactionVolume(ctx, p, d.find("paimon ingest"))
 					rep.addRaw("ingest_upsert_partial_update", d)
 					rep.paimonIngest(rep.IngestPartial, d, true)
 				}

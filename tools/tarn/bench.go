@@ -894,6 +894,11 @@ func describeTable(ctx context.Context, tbl *table.Table, r *benchResult) error 
 		lv[strconv.Itoa(int(l))] = n
 	}
 	r.extra("files_by_level", lv)
+	vol, err := tbl.CompactionVolume(ctx)
+	if err != nil {
+		return err
+	}
+	r.extra("compaction_volume", vol)
 	return nil
 }
 
@@ -1205,6 +1210,7 @@ func benchCompact(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	warehouse := fs.String("warehouse", "", "warehouse location (required)")
 	tableName := fs.String("table", "", "the table to compact, db.table (required)")
 	full := fs.Bool("full", true, "full compaction (one sorted run per bucket); false: what the universal picker chooses")
+	raw := fs.Bool("raw", true, "first decode and encode the same files with pqarrow alone (no merge): compaction's physical limit")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -1219,6 +1225,15 @@ func benchCompact(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	before := &benchResult{}
 	if err := describeTable(ctx, tbl, before); err != nil {
 		return err
+	}
+	var results []*benchResult
+	if *raw {
+		progressf(out.quiet, stderr, "raw pqarrow decode and encode of %s's files", *tableName)
+		r, err := runRawRewrite(ctx, tbl)
+		if err != nil {
+			return fmt.Errorf("raw rewrite: %w", err)
+		}
+		results = append(results, r)
 	}
 	stopProfile, err := out.profile()
 	if err != nil {
@@ -1247,7 +1262,134 @@ func benchCompact(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	env := benchEnv()
 	env["table"] = *tableName
 	env["note"] = "bytes are the compacted files' sizes (input); rows are the rows of the table's files before"
-	return out.report(stdout, []*benchResult{r}, env)
+	return out.report(stdout, append([]*benchResult{r}, results...), env)
+}
+
+// runRawRewrite decodes every data file of the table with pqarrow and encodes its rows
+// again, unmerged, into one Parquet file per bucket (in a temporary directory) with the
+// input's compression and its dictionary choices: what a compaction of the same input
+// would cost if merging were free.
+func runRawRewrite(ctx context.Context, tbl *table.Table) (*benchResult, error) {
+	plan, err := tbl.Plan(ctx, table.ScanOptions{AllLevels: true})
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "tarn-bench-rewrite-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	fio := tbl.FileIO()
+	r := &benchResult{Name: "raw pqarrow decode and encode (same files)"}
+	resetPeakRSS()
+	m := startMeter()
+	for i := range plan.Splits {
+		s := &plan.Splits[i]
+		var w *rawRewriter
+		for j := range s.Files {
+			r.Bytes += s.Files[j].FileSize
+			if w, err = rawRewriteFile(ctx, fio, s.DataFilePath(&s.Files[j]), w, filepath.Join(dir, fmt.Sprintf("bucket-%d.parquet", i)), r); err != nil {
+				if w != nil {
+					w.close()
+				}
+				return nil, err
+			}
+		}
+		if w != nil {
+			if err := w.close(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	wall, cpu := m.stop()
+	r.PeakRSS = peakRSS()
+	r.WallS, r.CPUS = wall.Seconds(), cpu.Seconds()
+	r.extra("note", "bytes are the input files' sizes, as for tarn compact")
+	return r, nil
+}
+
+// rawRewriter is one bucket's output of runRawRewrite.
+type rawRewriter struct {
+	f  *os.File
+	bw *bufio.Writer
+	pw *pqarrow.FileWriter
+}
+
+func (w *rawRewriter) close() error {
+	err := w.pw.Close()
+	if err == nil {
+		err = w.bw.Flush()
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// rawRewriteFile appends one data file's rows to w, opening w (at path, with the file's
+// schema, compression and dictionary choices) if it is nil.
+func rawRewriteFile(ctx context.Context, fio fileio.FileIO, p string, w *rawRewriter, path string, r *benchResult) (*rawRewriter, error) {
+	f, err := fio.Open(ctx, p)
+	if err != nil {
+		return w, err
+	}
+	defer f.Close()
+	pr, err := file.NewParquetReader(f)
+	if err != nil {
+		return w, fmt.Errorf("%s: %w", p, err)
+	}
+	defer pr.Close()
+	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: datafile.DefaultBatchSize}, memory.DefaultAllocator)
+	if err != nil {
+		return w, err
+	}
+	if w == nil {
+		schema, err := fr.Schema()
+		if err != nil {
+			return w, err
+		}
+		props := []parquet.WriterProperty{parquet.WithCompressionLevel(1), parquet.WithStoreDecimalAsInteger(true), parquet.WithMaxRowGroupLength(1 << 20)}
+		if pr.NumRowGroups() > 0 {
+			rg := pr.MetaData().RowGroup(0)
+			for c := 0; c < rg.NumColumns(); c++ {
+				cc, err := rg.ColumnChunk(c)
+				if err != nil {
+					return w, err
+				}
+				if c == 0 {
+					props = append(props, parquet.WithCompression(cc.Compression()))
+				}
+				props = append(props, parquet.WithDictionaryFor(cc.PathInSchema().String(), cc.HasDictionaryPage()))
+			}
+		}
+		out, err := os.Create(path)
+		if err != nil {
+			return w, err
+		}
+		bw := bufio.NewWriterSize(out, 1<<20)
+		pw, err := pqarrow.NewFileWriter(schema, bw, parquet.NewWriterProperties(props...), pqarrow.NewArrowWriterProperties())
+		if err != nil {
+			out.Close()
+			return w, err
+		}
+		w = &rawRewriter{f: out, bw: bw, pw: pw}
+	}
+	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	if err != nil {
+		return w, err
+	}
+	defer rr.Release()
+	for rr.Next() {
+		b := rr.RecordBatch()
+		r.Rows += b.NumRows()
+		if err := w.pw.WriteBuffered(b); err != nil {
+			return w, err
+		}
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return w, err
+	}
+	return w, nil
 }
 
 // ---------------------------------------------------------------- commit

@@ -78,6 +78,16 @@ func cmdInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			time.UnixMilli(sn.TimeMillis).UTC().Format("2006-01-02 15:04:05.000"), sn.SchemaID,
 			optCount(sn.TotalRecordCount), optCount(sn.DeltaRecordCount), optCount(sn.ChangelogRecordCount))
 	}
+	if vol, err := t.CompactionVolume(ctx); err != nil {
+		return err
+	} else if vol.Compactions > 0 {
+		fmt.Fprintf(w, "\nCompactions of these snapshots: %d, rewrote %d files (%d rows, %s) into %d files (%d rows, %s)",
+			vol.Compactions, vol.InputFiles, vol.InputRows, humanBytes(vol.InputBytes), vol.OutputFiles, vol.OutputRows, humanBytes(vol.OutputBytes))
+		if vol.AppendedRows > 0 {
+			fmt.Fprintf(w, "; %.2f rows rewritten per row appended", float64(vol.InputRows)/float64(vol.AppendedRows))
+		}
+		fmt.Fprintln(w)
+	}
 	tags, err := t.TagNames(ctx)
 	if err != nil {
 		return err

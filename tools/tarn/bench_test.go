@@ -1,0 +1,53 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// tarn bench ingest leaves a table whose compaction 'tarn bench compact' measures beside
+// its physical limit: pqarrow decoding the same files and encoding their rows again. Both
+// read every row of the same files, and the ingest reports what its compactions rewrote.
+func TestBenchIngestAndCompact(t *testing.T) {
+	wh := t.TempDir()
+	var results struct {
+		Results []struct {
+			Name  string         `json:"name"`
+			Rows  int64          `json:"rows"`
+			Bytes int64          `json:"bytes"`
+			CPUS  float64        `json:"cpu_s"`
+			Extra map[string]any `json:"extra"`
+		} `json:"results"`
+	}
+	out, errs, code := tarn(t, nil, "bench", "ingest", "--warehouse", wh, "--rows", "40000", "--keys", "30000", "--batch", "4096",
+		"--commit-rows", "2000", "--compaction", "on", "--raw-parquet=false", "--quiet", "--json", "-")
+	if code != 0 {
+		t.Fatalf("bench ingest: exit %d: %s", code, errs)
+	}
+	if err := json.Unmarshal([]byte(out), &results); err != nil {
+		t.Fatalf("bench ingest --json: %v\n%s", err, out)
+	}
+	vol, _ := results.Results[0].Extra["compaction_volume"].(map[string]any)
+	if a, _ := vol["appended_rows"].(float64); a <= 0 || a > 40000 || vol["compactions"].(float64) < 1 || vol["input_rows"].(float64) <= 0 {
+		t.Errorf("compaction volume of the ingest: %v", vol)
+	}
+
+	out, errs, code = tarn(t, nil, "bench", "compact", "--warehouse", wh, "--table", "bench.customer", "--quiet", "--json", "-")
+	if code != 0 {
+		t.Fatalf("bench compact: exit %d: %s", code, errs)
+	}
+	results.Results = nil
+	if err := json.Unmarshal([]byte(out), &results); err != nil {
+		t.Fatalf("bench compact --json: %v\n%s", err, out)
+	}
+	if len(results.Results) != 2 {
+		t.Fatalf("bench compact: %d results, want tarn compact and the raw rewrite:\n%s", len(results.Results), out)
+	}
+	tc, raw := results.Results[0], results.Results[1]
+	if tc.Name != "tarn compact" || raw.Name != "raw pqarrow decode and encode (same files)" {
+		t.Fatalf("results %q and %q", tc.Name, raw.Name)
+	}
+	if tc.Rows == 0 || raw.Rows != tc.Rows || raw.Bytes != tc.Bytes || raw.CPUS <= 0 {
+		t.Errorf("tarn compact read %d rows (%d bytes), the raw rewrite %d rows (%d bytes, %.3f CPU-s): want the same files", tc.Rows, tc.Bytes, raw.Rows, raw.Bytes, raw.CPUS)
+	}
+}
