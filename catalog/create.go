@@ -299,7 +299,20 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 			return err
 		}
 	}
-	for _, k := range []string{"write-buffer-size", "target-file-size", "page-size", "manifest.target-file-size"} {
+	for _, k := range []string{"compaction.offpeak.start.hour", "compaction.offpeak.end.hour"} {
+		if h, _, err := intOpt(k, -1); err != nil || h > 23 {
+			return fmt.Errorf("option %s: want an hour from 0 to 23, or -1 (no off-peak hours)", k)
+		}
+	}
+	if _, _, err := intOpt("compaction.offpeak-ratio", 0); err != nil {
+		return err
+	}
+	if v, ok := o.Get("compaction.optimization-interval"); ok {
+		if _, err := table.ParseDuration(v); err != nil {
+			return fmt.Errorf("option compaction.optimization-interval = %q: want a duration such as 1 h or 30 min", v)
+		}
+	}
+	for _, k := range []string{"write-buffer-size", "target-file-size", "page-size", "manifest.target-file-size", "compaction.total-size-threshold", "compaction.incremental-size-threshold"} {
 		if v, ok := o.Get(k); ok {
 			if _, err := table.ParseMemorySize(v); err != nil {
 				return fmt.Errorf("option %s = %q: want a size such as 128mb", k, v)
@@ -357,7 +370,7 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 			return fmt.Errorf("option file.format = %q: want parquet, orc or avro", v)
 		}
 	}
-	for _, k := range []string{"deletion-vectors.enabled", "ignore-delete", "partition.legacy-name"} {
+	for _, k := range []string{"deletion-vectors.enabled", "ignore-delete", "partition.legacy-name", "compaction.force-up-level-0"} {
 		if v, ok := o.Get(k); ok {
 			if _, err := strconv.ParseBool(v); err != nil {
 				return fmt.Errorf("option %s = %q: want true or false", k, v)

@@ -6,6 +6,7 @@ package lsm
 import (
 	"bytes"
 	"sort"
+	"time"
 
 	"github.com/tarnlake/tarn/manifest"
 )
@@ -130,13 +131,90 @@ func (u Unit) Files() []manifest.DataFileMeta {
 // Universal is Paimon's universal compaction picker.
 type Universal struct {
 	MaxSizeAmp int // compaction.max-size-amplification-percent
-	SizeRatio  int // compaction.size-ratio
+	SizeRatio  int // compaction.size-ratio, plus compaction.offpeak-ratio in off-peak hours
 	Trigger    int // num-sorted-run.compaction-trigger
+	Early      EarlyFull
+	// LastFull is when the bucket was last fully compacted (zero: unknown), Now the time
+	// of the pick; Early's interval compares them.
+	LastFull, Now time.Time
+}
+
+// EarlyFull is Paimon's EarlyFullCompaction (mergetree/compact/EarlyFullCompaction.java):
+// full compactions picked before any other rule, by time or size. Zero fields are unset.
+type EarlyFull struct {
+	Interval                 time.Duration // compaction.optimization-interval
+	TotalSizeThreshold       int64         // compaction.total-size-threshold: full below it
+	IncrementalSizeThreshold int64         // compaction.incremental-size-threshold: full above it
+}
+
+// pick returns a full compaction when one of the rules asks for it.
+func (e EarlyFull) pick(maxLevel int, runs []Run, lastFull, now time.Time) (Unit, bool) {
+	if len(runs) <= 1 {
+		return Unit{}, false
+	}
+	full := Unit{OutputLevel: maxLevel, Runs: runs}
+	if e.Interval > 0 && (lastFull.IsZero() || now.Sub(lastFull) > e.Interval) {
+		return full, true
+	}
+	var total, incremental int64
+	for _, r := range runs {
+		total += r.Size()
+		if r.Level != maxLevel {
+			incremental += r.Size()
+		}
+	}
+	if e.TotalSizeThreshold > 0 && total < e.TotalSizeThreshold {
+		return full, true
+	}
+	if e.IncrementalSizeThreshold > 0 && incremental > e.IncrementalSizeThreshold {
+		return full, true
+	}
+	return Unit{}, false
+}
+
+// LastFullCompaction estimates when a bucket was last fully compacted, as Paimon does when
+// a writer starts (MergeTreeCompactManagerFactory.estimateLastFullCompactionTime): the
+// newest creation time of the files on the top level; zero if there are none.
+func LastFullCompaction(runs []Run, maxLevel int) time.Time {
+	var last time.Time
+	for _, r := range runs {
+		if r.Level != maxLevel {
+			continue
+		}
+		for i := range r.Files {
+			if t, ok := r.Files[i].CreatedAt(); ok && t.After(last) {
+				last = t
+			}
+		}
+	}
+	return last
+}
+
+// OffPeakRatio is compaction.offpeak-ratio when hour is within the off-peak hours
+// [start, end) (which may wrap past midnight), else 0 (OffPeakHours.java). A start or end
+// of -1, or start == end, disables off-peak hours.
+func OffPeakRatio(start, end, ratio, hour int) int {
+	if start < 0 || end < 0 || start == end {
+		return 0
+	}
+	var off bool
+	if start < end {
+		off = start <= hour && hour < end
+	} else {
+		off = hour < end || start <= hour
+	}
+	if off {
+		return ratio
+	}
+	return 0
 }
 
 // Pick chooses a compaction for the runs, or none.
 func (u Universal) Pick(numLevels int, runs []Run) (Unit, bool) {
 	maxLevel := numLevels - 1
+	if unit, ok := u.Early.pick(maxLevel, runs, u.LastFull, u.Now); ok {
+		return unit, u.worthwhile(unit)
+	}
 	if unit, ok := u.pickForSizeAmp(maxLevel, runs); ok {
 		return unit, u.worthwhile(unit)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/tarnlake/tarn/manifest"
 )
@@ -156,5 +157,99 @@ func TestLevelsOrder(t *testing.T) {
 	}
 	if l.NonEmptyHighestLevel() != 2 || l.NumSortedRuns() != 3 {
 		t.Fatalf("highest %d runs %d", l.NonEmptyHighestLevel(), l.NumSortedRuns())
+	}
+}
+
+// Early full compaction, after Paimon's EarlyFullCompactionTest
+// (paimon-core/src/test/java/org/apache/paimon/mergetree/compact/EarlyFullCompactionTest.java):
+// with numLevels 5 every early pick is a full compaction to level 4. The last full
+// compaction is a parameter here (Paimon's trigger keeps it as state).
+func TestEarlyFull(t *testing.T) {
+	now := time.UnixMilli(10_000)
+	ms := func(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
+	tests := []struct {
+		name     string
+		early    EarlyFull
+		lastFull time.Time
+		runs     []Run
+		want     []int64 // nil: no early pick
+	}{
+		{"single run", EarlyFull{Interval: ms(1000), TotalSizeThreshold: 1000}, time.Time{}, level0(100), nil},
+		{"no options", EarlyFull{}, time.Time{}, level0(100, 200), nil},
+		{"interval, never compacted", EarlyFull{Interval: ms(1000)}, time.Time{}, level0(100, 200), []int64{100, 200}},
+		{"interval, compacted recently", EarlyFull{Interval: ms(1000)}, now.Add(-ms(500)), level0(100, 200), nil},
+		{"interval, compacted long ago", EarlyFull{Interval: ms(1000)}, now.Add(-ms(1001)), level0(100, 200), []int64{100, 200}},
+		{"interval exactly elapsed", EarlyFull{Interval: ms(1000)}, now.Add(-ms(1000)), level0(100, 200), nil},
+		{"total below threshold", EarlyFull{TotalSizeThreshold: 1000}, time.Time{}, level0(100, 200), []int64{100, 200}},
+		{"total at threshold", EarlyFull{TotalSizeThreshold: 1000}, time.Time{}, level0(500, 500), nil},
+		{"total above threshold", EarlyFull{TotalSizeThreshold: 1000}, time.Time{}, level0(500, 1000), nil},
+		{"incremental above threshold", EarlyFull{IncrementalSizeThreshold: 500}, time.Time{}, level0(400, 200), []int64{400, 200}},
+		{"incremental below threshold", EarlyFull{IncrementalSizeThreshold: 500}, time.Time{}, level0(100, 200), nil},
+		{"incremental leaves out the top level", EarlyFull{IncrementalSizeThreshold: 500}, time.Time{}, []Run{run(0, 100), run(0, 300), run(4, 500)}, nil},
+		{"incremental, with the top level", EarlyFull{IncrementalSizeThreshold: 500}, time.Time{}, []Run{run(0, 100), run(0, 300), run(0, 300), run(4, 500)}, []int64{100, 300, 300, 500}},
+		{"interval first, size above threshold", EarlyFull{Interval: ms(1000), TotalSizeThreshold: 500}, time.Time{}, level0(300, 300), []int64{300, 300}},
+		{"threshold when the interval has not passed", EarlyFull{Interval: ms(1000), TotalSizeThreshold: 500}, now.Add(-ms(500)), level0(30, 30), []int64{30, 30}},
+		{"neither", EarlyFull{Interval: ms(1000), TotalSizeThreshold: 500}, now.Add(-ms(500)), level0(300, 300), nil},
+	}
+	for _, tc := range tests {
+		unit, ok := tc.early.pick(4, tc.runs, tc.lastFull, now)
+		if tc.want == nil {
+			if ok {
+				t.Errorf("%s: picked %v, want nothing", tc.name, sizesOf(unit))
+			}
+			continue
+		}
+		if !ok || unit.OutputLevel != 4 || !slices.Equal(sizesOf(unit), tc.want) {
+			t.Errorf("%s: picked %v (%v) to level %d, want %v to level 4", tc.name, sizesOf(unit), ok, unit.OutputLevel, tc.want)
+		}
+		// The universal picker tries it before its other rules.
+		u := Universal{MaxSizeAmp: 200, SizeRatio: 1, Trigger: 5, Early: tc.early, LastFull: tc.lastFull, Now: now}
+		if unit, ok := u.Pick(5, tc.runs); !ok || unit.OutputLevel != 4 || !slices.Equal(sizesOf(unit), tc.want) {
+			t.Errorf("%s: Universal.Pick picked %v (%v)", tc.name, sizesOf(unit), ok)
+		}
+	}
+}
+
+// LastFullCompaction is the newest creation time on the top level, as Paimon estimates it
+// when a writer starts.
+func TestLastFullCompaction(t *testing.T) {
+	at := func(r Run, ms int64) Run {
+		r.Files[0].CreationTime = &ms
+		return r
+	}
+	created := func(ms int64) time.Time {
+		m := manifest.DataFileMeta{CreationTime: &ms}
+		tm, _ := m.CreatedAt()
+		return tm
+	}
+	runs := []Run{at(run(0, 1), 9000), at(run(2, 1), 8000), {Level: 4, Files: append(at(run(4, 1), 5000).Files, at(run(4, 1), 7000).Files...)}}
+	if got := LastFullCompaction(runs, 4); !got.Equal(created(7000)) {
+		t.Errorf("last full compaction %v, want the newest top-level file's %v", got, created(7000))
+	}
+	if got := LastFullCompaction(runs[:2], 4); !got.IsZero() {
+		t.Errorf("without top-level files: %v, want zero", got)
+	}
+}
+
+// Off-peak hours, after Paimon's OffPeakHoursTest.
+func TestOffPeakRatio(t *testing.T) {
+	const ratio = 10
+	tests := []struct {
+		start, end int
+		hours      map[int]int
+	}{
+		{-1, -1, map[int]int{0: 0, 12: 0}},
+		{5, 5, map[int]int{5: 0}},
+		{2, -1, map[int]int{2: 0}},
+		{-1, 2, map[int]int{1: 0}},
+		{2, 8, map[int]int{1: 0, 2: ratio, 5: ratio, 7: ratio, 8: 0, 9: 0}},
+		{22, 6, map[int]int{21: 0, 22: ratio, 23: ratio, 0: ratio, 5: ratio, 6: 0, 10: 0}},
+	}
+	for _, tc := range tests {
+		for hour, want := range tc.hours {
+			if got := OffPeakRatio(tc.start, tc.end, ratio, hour); got != want {
+				t.Errorf("off-peak %d..%d at hour %d: ratio %d, want %d", tc.start, tc.end, hour, got, want)
+			}
+		}
 	}
 }

@@ -1,6 +1,9 @@
 package manifest
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // FileSource tells where a data file came from (org.apache.paimon.manifest.FileSource).
 type FileSource int8
@@ -117,4 +120,22 @@ func fileSourceField[T any](name string, get func(*T) **FileSource) field[T] {
 		}
 		e.int(int32(s))
 	})
+}
+
+// LocalMillis is t as Paimon writes a creation time: the local wall-clock time's
+// milliseconds, read as if UTC (Timestamp.fromLocalDateTime(LocalDateTime.now())).
+func LocalMillis(t time.Time) int64 {
+	_, offset := t.Zone()
+	return t.UnixMilli() + int64(offset)*1000
+}
+
+// CreatedAt is the file's creation time as an instant, its local wall-clock time placed in
+// this process's time zone, as Paimon's DataFileMeta.creationTimeEpochMillis reads it;
+// false if the file has none.
+func (m *DataFileMeta) CreatedAt() (time.Time, bool) {
+	if m.CreationTime == nil {
+		return time.Time{}, false
+	}
+	w := time.UnixMilli(*m.CreationTime).UTC()
+	return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), time.Local), true
 }

@@ -171,11 +171,7 @@ func (t *Table) compactSplit(ctx context.Context, f *fileFactory, plan *Plan, s 
 	if full {
 		unit, ok = lsm.Full(levels.NumLevels, runs)
 	} else {
-		picker := lsm.Universal{MaxSizeAmp: f.opts.MaxSizeAmplification, SizeRatio: f.opts.SizeRatio, Trigger: f.opts.NumSortedRunTrigger}
-		unit, ok = picker.Pick(levels.NumLevels, runs)
-		if f.opts.lookupMode() && (!ok || unit.OutputLevel == 0) {
-			unit, ok = picker.ForceLevel0(levels.NumLevels, runs) // ForceUpLevel0Compaction
-		}
+		unit, ok = f.opts.pickCompaction(levels, runs, time.Now(), f.opts.forceUpLevel0())
 	}
 	if pick != nil && !pick(newBucketPick(plan, s, len(runs), ok, unit.Files())) {
 		return msg, st, nil
@@ -352,3 +348,30 @@ func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Pl
 	msg.CompactBefore, msg.CompactAfter = small, after
 	return msg, st, nil
 }
+
+// pickCompaction is the compaction Paimon's MergeTreeCompactManager starts for a bucket
+// (MergeTreeCompactManagerFactory.createCompactStrategy): the universal picker, with early
+// full compaction and the off-peak size ratio, then, with forceL0 and nothing else picked,
+// every level-0 run (ForceUpLevel0Compaction). Paimon's writer remembers its last full
+// compaction; here it is estimated from the top level's files each time, as Paimon does
+// when a writer starts.
+func (o CoreOptions) pickCompaction(levels *lsm.Levels, runs []lsm.Run, now time.Time, forceL0 bool) (lsm.Unit, bool) {
+	picker := lsm.Universal{
+		MaxSizeAmp: o.MaxSizeAmplification,
+		SizeRatio:  o.SizeRatio + lsm.OffPeakRatio(o.OffPeakStart, o.OffPeakEnd, o.OffPeakRatio, now.Hour()),
+		Trigger:    o.NumSortedRunTrigger,
+		Early:      lsm.EarlyFull{Interval: o.OptimizationInterval, TotalSizeThreshold: o.TotalSizeThreshold, IncrementalSizeThreshold: o.IncrementalSizeThreshold},
+		LastFull:   lsm.LastFullCompaction(runs, levels.NumLevels-1),
+		Now:        now,
+	}
+	unit, ok := picker.Pick(levels.NumLevels, runs)
+	if forceL0 && (!ok || unit.OutputLevel == 0) {
+		unit, ok = picker.ForceLevel0(levels.NumLevels, runs)
+	}
+	return unit, ok
+}
+
+// forceUpLevel0 reports whether every level-0 run is compacted when the universal picker
+// picks nothing: tables that look keys up (deletion vectors, first-row, the lookup
+// changelog producer) and compaction.force-up-level-0.
+func (o CoreOptions) forceUpLevel0() bool { return o.lookupMode() || o.ForceUpLevel0 }

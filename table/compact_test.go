@@ -193,3 +193,68 @@ func TestCompactionVolume(t *testing.T) {
 		t.Fatalf("volume %+v: rows or bytes out of range", got)
 	}
 }
+
+// Paimon's compaction strategy options act on the picker: early full compaction by total
+// size or by interval (the last full compaction estimated from the top level's files), and
+// compaction.force-up-level-0. Two or three level-0 runs are below the trigger (5), so
+// without them nothing is compacted.
+func TestCompactionStrategyOptions(t *testing.T) {
+	ctx := context.Background()
+	fields, _ := types.ParseColumns("id INT NOT NULL, v STRING")
+	levelsOf := func(tbl *table.Table) []int32 {
+		plan, err := tbl.Plan(ctx, table.ScanOptions{AllLevels: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int32
+		for _, s := range plan.Splits {
+			for _, f := range s.Files {
+				out = append(out, f.Level)
+			}
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		options map[string]string
+		// levels after two commits and a compaction, then after a third commit and another
+		want1, want2 string
+	}{
+		{"defaults", nil, "[0 0]", "[0 0 0]"},
+		{"total size threshold", map[string]string{"compaction.total-size-threshold": "1 gb"}, "[5]", "[5]"},
+		{"optimization interval", map[string]string{"compaction.optimization-interval": "1 h"}, "[5]", "[0 5]"},
+		{"incremental size threshold", map[string]string{"compaction.incremental-size-threshold": "1 b"}, "[5]", "[5]"},
+		{"force up level 0", map[string]string{"compaction.force-up-level-0": "true"}, "[5]", "[4 5]"}, // level 0 goes up to just below the top
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := map[string]string{"bucket": "1"}
+			for k, v := range tc.options {
+				opts[k] = v
+			}
+			cat := catalog.New(fileio.NewLocal(), t.TempDir())
+			tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: "s"}, catalog.TableSpec{Fields: fields, PrimaryKeys: []string{"id"}, Options: opts}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeCommit(t, tbl, fields, false, `[{"id":1,"v":"a"},{"id":2,"v":"b"}]`, 1)
+			writeCommit(t, tbl, fields, false, `[{"id":2,"v":"c"},{"id":3,"v":"d"}]`, 2)
+			if _, err := tbl.Compact(ctx, table.CompactOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(levelsOf(tbl)); got != tc.want1 {
+				t.Errorf("levels after the first compaction %s, want %s", got, tc.want1)
+			}
+			writeCommit(t, tbl, fields, false, `[{"id":3,"v":"e"}]`, 3)
+			if _, err := tbl.Compact(ctx, table.CompactOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(levelsOf(tbl)); got != tc.want2 {
+				t.Errorf("levels after the second compaction %s, want %s", got, tc.want2)
+			}
+			if got, want := scanJSONL(t, tbl, table.ScanOptions{}), modelJSONL(map[int]string{1: "a", 2: "c", 3: "e"}); got != want {
+				t.Errorf("rows:\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
@@ -100,12 +101,9 @@ func (t *Table) lookupCompact(ctx context.Context, f *fileFactory, partition []b
 		return &compactResult{}, nil
 	}
 	runs := levels.SortedRuns()
-	picker := lsm.Universal{MaxSizeAmp: f.opts.MaxSizeAmplification, SizeRatio: f.opts.SizeRatio, Trigger: f.opts.NumSortedRunTrigger}
-	unit, ok := picker.Pick(levels.NumLevels, runs)
-	if !ok || unit.OutputLevel == 0 {
-		if unit, ok = picker.ForceLevel0(levels.NumLevels, runs); !ok {
-			return &compactResult{}, nil
-		}
+	unit, ok := f.opts.pickCompaction(levels, runs, time.Now(), true)
+	if !ok {
+		return &compactResult{}, nil
 	}
 	split := &Split{Partition: partition, Bucket: bucket, BucketPath: dir}
 	return t.compactBucket(ctx, f, split, files, levels, unit, dvs)

@@ -3,6 +3,7 @@ package table
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tarnlake/tarn/format"
 )
@@ -10,31 +11,40 @@ import (
 // CoreOptions are the table options the engine acts on, with Paimon's defaults
 // (paimon-api/.../CoreOptions.java).
 type CoreOptions struct {
-	Bucket                int
-	BucketKey             []string
-	FileFormat            string
-	FileCompression       string
-	ManifestCompression   string
-	MergeEngine           string
-	ChangelogProducer     string
-	SequenceField         []string
-	IgnoreDelete          bool
-	DeletionVectors       bool
-	PartitionDefaultName  string
-	PartitionLegacyName   bool
-	WriteBufferSize       int64
-	TargetFileSize        int64 // 0: Paimon's default for the table kind
-	NumSortedRunTrigger   int
-	NumSortedRunStop      int // 0: trigger + 3
-	MaxSizeAmplification  int
-	SizeRatio             int
-	NumLevels             int // 0: trigger + 1
-	SnapshotRetainMin     int
-	SnapshotRetainMax     int
-	SnapshotTimeRetainedS int64
-	DataFilePrefix        string
-	ChangelogFilePrefix   string
-	CommitMaxRetries      int
+	Bucket               int
+	BucketKey            []string
+	FileFormat           string
+	FileCompression      string
+	ManifestCompression  string
+	MergeEngine          string
+	ChangelogProducer    string
+	SequenceField        []string
+	IgnoreDelete         bool
+	DeletionVectors      bool
+	PartitionDefaultName string
+	PartitionLegacyName  bool
+	WriteBufferSize      int64
+	TargetFileSize       int64 // 0: Paimon's default for the table kind
+	NumSortedRunTrigger  int
+	NumSortedRunStop     int // 0: trigger + 3
+	MaxSizeAmplification int
+	SizeRatio            int
+	NumLevels            int // 0: trigger + 1
+	// Early full compaction (compaction.optimization-interval, .total-size-threshold,
+	// .incremental-size-threshold; zero: unset) and off-peak hours
+	// (compaction.offpeak.start.hour, .end.hour: -1 disables; compaction.offpeak-ratio).
+	OptimizationInterval     time.Duration
+	TotalSizeThreshold       int64
+	IncrementalSizeThreshold int64
+	OffPeakStart, OffPeakEnd int
+	OffPeakRatio             int
+	ForceUpLevel0            bool // compaction.force-up-level-0
+	SnapshotRetainMin        int
+	SnapshotRetainMax        int
+	SnapshotTimeRetainedS    int64
+	DataFilePrefix           string
+	ChangelogFilePrefix      string
+	CommitMaxRetries         int
 }
 
 // ParseCoreOptions reads options, applying defaults; malformed numbers fall back to the
@@ -59,6 +69,8 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 		DataFilePrefix:        format.DataFilePrefix,
 		ChangelogFilePrefix:   format.ChangelogFilePfx,
 		CommitMaxRetries:      10,
+		OffPeakStart:          -1,
+		OffPeakEnd:            -1,
 	}
 	str := func(k string, dst *string) {
 		if v, ok := o.Get(k); ok && v != "" {
@@ -113,6 +125,17 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	num("compaction.max-size-amplification-percent", &c.MaxSizeAmplification)
 	num("compaction.size-ratio", &c.SizeRatio)
 	num("num-levels", &c.NumLevels)
+	if v, ok := o.Get("compaction.optimization-interval"); ok {
+		if d, err := ParseDuration(v); err == nil {
+			c.OptimizationInterval = d
+		}
+	}
+	size("compaction.total-size-threshold", &c.TotalSizeThreshold)
+	size("compaction.incremental-size-threshold", &c.IncrementalSizeThreshold)
+	num("compaction.offpeak.start.hour", &c.OffPeakStart)
+	num("compaction.offpeak.end.hour", &c.OffPeakEnd)
+	num("compaction.offpeak-ratio", &c.OffPeakRatio)
+	boolean("compaction.force-up-level-0", &c.ForceUpLevel0)
 	num("snapshot.num-retained.min", &c.SnapshotRetainMin)
 	num("snapshot.num-retained.max", &c.SnapshotRetainMax)
 	str("data-file.prefix", &c.DataFilePrefix)

@@ -978,7 +978,7 @@ func (fw *fileWriter) close(ctx context.Context) (manifest.DataFileMeta, error) 
 		SchemaID:          w.schema.ID,
 		Level:             0,
 		ExtraFiles:        []string{},
-		CreationTime:      ptrTo(time.Now().UnixMilli()),
+		CreationTime:      ptrTo(manifest.LocalMillis(time.Now())),
 		DeleteRowCount:    ptrTo(fw.deletes),
 		FileSource:        ptrTo(manifest.FileSourceAppend),
 	}

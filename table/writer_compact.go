@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format"
@@ -219,11 +220,7 @@ func (w *Writer) maybeCompact(ctx context.Context, bw *bucketWriter, msg *Commit
 		return err
 	}
 	runs := levels.SortedRuns()
-	picker := lsm.Universal{MaxSizeAmp: w.opts.MaxSizeAmplification, SizeRatio: w.opts.SizeRatio, Trigger: w.opts.NumSortedRunTrigger}
-	unit, ok := picker.Pick(levels.NumLevels, runs)
-	if w.opts.lookupMode() && (!ok || unit.OutputLevel == 0) {
-		unit, ok = picker.ForceLevel0(levels.NumLevels, runs)
-	}
+	unit, ok := w.opts.pickCompaction(levels, runs, time.Now(), w.opts.forceUpLevel0())
 	if !ok {
 		return nil
 	}

@@ -187,8 +187,8 @@ func (b *statsBuilder) add(partition []byte, bucket, totalBuckets int32, f *mani
 	if totalBuckets != 0 {
 		p.TotalBuckets = int(totalBuckets)
 	}
-	if sign > 0 && f.CreationTime != nil && *f.CreationTime > p.LastFileTime {
-		p.LastFileTime = *f.CreationTime
+	if t, ok := f.CreatedAt(); sign > 0 && ok && t.UnixMilli() > p.LastFileTime {
+		p.LastFileTime = t.UnixMilli() // epoch milliseconds, as Paimon's creationTimeEpochMillis
 	}
 	return nil
 }
