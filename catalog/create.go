@@ -307,6 +307,12 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 	if _, _, err := intOpt("compaction.offpeak-ratio", 0); err != nil {
 		return err
 	}
+	if v, ok := o.Get("lookup-compact"); ok && !strings.EqualFold(v, "radical") && !strings.EqualFold(v, "gentle") {
+		return fmt.Errorf("option lookup-compact = %q: want radical or gentle", v)
+	}
+	if _, _, err := intOpt("lookup-compact.max-interval", 1); err != nil {
+		return err
+	}
 	if v, ok := o.Get("compaction.optimization-interval"); ok {
 		if _, err := table.ParseDuration(v); err != nil {
 			return fmt.Errorf("option compaction.optimization-interval = %q: want a duration such as 1 h or 30 min", v)

@@ -9,8 +9,8 @@ import (
 )
 
 // The compaction strategy options Paimon's CoreOptions defines (compaction.optimization-
-// interval is a duration, the thresholds memory sizes, the off-peak hours 0..23 or -1) are
-// checked when a table is created or altered.
+// interval is a duration, the thresholds memory sizes, the off-peak hours 0..23 or -1,
+// lookup-compact radical or gentle) are checked when a table is created or altered.
 func TestValidateCompactionStrategyOptions(t *testing.T) {
 	fields, err := types.ParseColumns("id INT NOT NULL, v STRING")
 	if err != nil {
@@ -29,6 +29,9 @@ func TestValidateCompactionStrategyOptions(t *testing.T) {
 		{opts: map[string]string{"compaction.offpeak.end.hour": "-2"}, refused: "want an hour from 0 to 23"},
 		{opts: map[string]string{"compaction.offpeak-ratio": "-5"}, refused: "want an integer >= 0"},
 		{opts: map[string]string{"compaction.force-up-level-0": "sometimes"}, refused: "compaction.force-up-level-0"},
+		{opts: map[string]string{"lookup-compact": "GENTLE", "lookup-compact.max-interval": "8"}},
+		{opts: map[string]string{"lookup-compact": "lazy"}, refused: "want radical or gentle"},
+		{opts: map[string]string{"lookup-compact.max-interval": "0"}, refused: "want an integer >= 1"},
 	} {
 		err := ValidateOptions(format.NewOptions(tc.opts), fields, []string{"id"}, nil)
 		switch {

@@ -171,7 +171,7 @@ func (t *Table) compactSplit(ctx context.Context, f *fileFactory, plan *Plan, s 
 	if full {
 		unit, ok = lsm.Full(levels.NumLevels, runs)
 	} else {
-		unit, ok = f.opts.pickCompaction(levels, runs, time.Now(), f.opts.forceUpLevel0())
+		unit, ok = f.opts.pickCompaction(levels, runs, time.Now(), f.opts.forceL0(nil))
 	}
 	if pick != nil && !pick(newBucketPick(plan, s, len(runs), ok, unit.Files())) {
 		return msg, st, nil
@@ -351,11 +351,11 @@ func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Pl
 
 // pickCompaction is the compaction Paimon's MergeTreeCompactManager starts for a bucket
 // (MergeTreeCompactManagerFactory.createCompactStrategy): the universal picker, with early
-// full compaction and the off-peak size ratio, then, with forceL0 and nothing else picked,
-// every level-0 run (ForceUpLevel0Compaction). Paimon's writer remembers its last full
-// compaction; here it is estimated from the top level's files each time, as Paimon does
-// when a writer starts.
-func (o CoreOptions) pickCompaction(levels *lsm.Levels, runs []lsm.Run, now time.Time, forceL0 bool) (lsm.Unit, bool) {
+// full compaction and the off-peak size ratio, then, when that finds nothing and forceL0
+// says so, every level-0 run (ForceUpLevel0Compaction). Paimon's writer remembers its last
+// full compaction; here it is estimated from the top level's files each time, as Paimon
+// does when a writer starts.
+func (o CoreOptions) pickCompaction(levels *lsm.Levels, runs []lsm.Run, now time.Time, forceL0 func() bool) (lsm.Unit, bool) {
 	picker := lsm.Universal{
 		MaxSizeAmp: o.MaxSizeAmplification,
 		SizeRatio:  o.SizeRatio + lsm.OffPeakRatio(o.OffPeakStart, o.OffPeakEnd, o.OffPeakRatio, now.Hour()),
@@ -365,13 +365,31 @@ func (o CoreOptions) pickCompaction(levels *lsm.Levels, runs []lsm.Run, now time
 		Now:        now,
 	}
 	unit, ok := picker.Pick(levels.NumLevels, runs)
-	if forceL0 && (!ok || unit.OutputLevel == 0) {
+	if !ok && forceL0 != nil && forceL0() {
 		unit, ok = picker.ForceLevel0(levels.NumLevels, runs)
 	}
 	return unit, ok
 }
 
-// forceUpLevel0 reports whether every level-0 run is compacted when the universal picker
-// picks nothing: tables that look keys up (deletion vectors, first-row, the lookup
-// changelog producer) and compaction.force-up-level-0.
-func (o CoreOptions) forceUpLevel0() bool { return o.lookupMode() || o.ForceUpLevel0 }
+// forceL0 decides whether a pick that found nothing takes every level-0 run: never for
+// tables that neither look keys up (deletion vectors, first-row, the lookup changelog
+// producer) nor set compaction.force-up-level-0; on every such pick (lookup-compact
+// radical); and for lookup tables with lookup-compact gentle, on every
+// lookup-compact.max-interval-th pick of the bucket whose count is skips. Without a count
+// (tarn compact, which keeps no state) gentle acts as radical.
+func (o CoreOptions) forceL0(skips *int) func() bool {
+	switch {
+	case !o.lookupMode() && !o.ForceUpLevel0:
+		return nil
+	case !o.lookupMode() || !o.LookupCompactGentle || skips == nil:
+		return func() bool { return true }
+	}
+	return func() bool {
+		*skips++
+		if *skips < o.LookupCompactMaxInterval {
+			return false
+		}
+		*skips = 0
+		return true
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/internal/arrowtest"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -253,6 +254,80 @@ func TestCompactionStrategyOptions(t *testing.T) {
 				t.Errorf("levels after the second compaction %s, want %s", got, tc.want2)
 			}
 			if got, want := scanJSONL(t, tbl, table.ScanOptions{}), modelJSONL(map[int]string{1: "a", 2: "c", 3: "e"}); got != want {
+				t.Errorf("rows:\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
+
+// A writer of a lookup table moves its level-0 files up at every commit (lookup-compact
+// radical, Paimon's default); with lookup-compact gentle only on every
+// lookup-compact.max-interval-th commit whose pick found nothing else
+// (ForceUpLevel0Compaction with a max interval). Its changelog then waits for that commit.
+func TestLookupCompactGentle(t *testing.T) {
+	ctx := context.Background()
+	fields, _ := types.ParseColumns("id INT NOT NULL, v STRING")
+	for _, tc := range []struct {
+		mode, interval string
+		// level-0 files after each of 7 commits
+		want string
+	}{
+		{"radical", "3", "[0 0 0 0 0 0 0]"},
+		// The max interval is 5 (at least the trigger, 5). Commits 1 to 4 pick nothing (counts
+		// 1 to 4); at the 5th the universal picker compacts the five runs itself; at the 6th
+		// the count reaches 5 and level 0 goes up; the 7th counts 1 again.
+		{"gentle", "3", "[1 2 3 4 0 0 1]"},
+		{"gentle", "6", "[1 2 3 4 0 1 0]"}, // the count reaches 6 at the 7th
+	} {
+		t.Run(tc.mode+"-"+tc.interval, func(t *testing.T) {
+			cat := catalog.New(fileio.NewLocal(), t.TempDir())
+			tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: "l"}, catalog.TableSpec{Fields: fields, PrimaryKeys: []string{"id"},
+				Options: map[string]string{"bucket": "1", "changelog-producer": "lookup", "lookup-compact": tc.mode, "lookup-compact.max-interval": tc.interval}}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := tbl.NewWriter(ctx, table.WriterOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			var level0 []int
+			for i := 1; i <= 7; i++ {
+				b := arrowtest.Batch(t, fields, false, fmt.Sprintf(`[{"id":%d,"v":"v%d"},{"id":1,"v":"v%d"}]`, i, i, i))
+				err := w.Write(ctx, b)
+				b.Release()
+				if err != nil {
+					t.Fatal(err)
+				}
+				msgs, err := w.PrepareCommit(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tbl.Commit(ctx, table.Commit{User: "gentle", Identifier: int64(i), Messages: msgs}); err != nil {
+					t.Fatal(err)
+				}
+				plan, err := tbl.Plan(ctx, table.ScanOptions{AllLevels: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				for _, s := range plan.Splits {
+					for _, f := range s.Files {
+						if f.Level == 0 {
+							n++
+						}
+					}
+				}
+				level0 = append(level0, n)
+			}
+			if got := fmt.Sprint(level0); got != tc.want {
+				t.Errorf("level-0 files after each commit %s, want %s", got, tc.want)
+			}
+			model := map[int]string{1: "v7"}
+			for i := 2; i <= 7; i++ {
+				model[i] = fmt.Sprintf("v%d", i)
+			}
+			if got, want := scanJSONL(t, tbl, table.ScanOptions{AllLevels: true}), modelJSONL(model); got != want {
 				t.Errorf("rows:\n%s\nwant\n%s", got, want)
 			}
 		})

@@ -88,7 +88,7 @@ type lookupResult struct {
 
 // lookupCompact compacts a bucket's level-0 files upward (files holds every live file of
 // the bucket, the new ones included): Paimon's universal pick, else all of level 0.
-func (t *Table) lookupCompact(ctx context.Context, f *fileFactory, partition []byte, bucket int, dir string, files []manifest.DataFileMeta, dvs *bucketDVs) (*compactResult, error) {
+func (t *Table) lookupCompact(ctx context.Context, f *fileFactory, partition []byte, bucket int, dir string, files []manifest.DataFileMeta, dvs *bucketDVs, forceL0 func() bool) (*compactResult, error) {
 	enc, err := newKeyEncoder(f.keys)
 	if err != nil {
 		return nil, err
@@ -101,7 +101,7 @@ func (t *Table) lookupCompact(ctx context.Context, f *fileFactory, partition []b
 		return &compactResult{}, nil
 	}
 	runs := levels.SortedRuns()
-	unit, ok := f.opts.pickCompaction(levels, runs, time.Now(), true)
+	unit, ok := f.opts.pickCompaction(levels, runs, time.Now(), forceL0)
 	if !ok {
 		return &compactResult{}, nil
 	}

@@ -39,6 +39,10 @@ type CoreOptions struct {
 	OffPeakStart, OffPeakEnd int
 	OffPeakRatio             int
 	ForceUpLevel0            bool // compaction.force-up-level-0
+	// lookup-compact gentle: a writer of a lookup table moves level 0 up only on every
+	// LookupCompactMaxInterval-th pick that found nothing else (radical: on each).
+	LookupCompactGentle      bool
+	LookupCompactMaxInterval int // lookup-compact.max-interval; 0: 2 × the trigger
 	SnapshotRetainMin        int
 	SnapshotRetainMax        int
 	SnapshotTimeRetainedS    int64
@@ -136,6 +140,10 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	num("compaction.offpeak.end.hour", &c.OffPeakEnd)
 	num("compaction.offpeak-ratio", &c.OffPeakRatio)
 	boolean("compaction.force-up-level-0", &c.ForceUpLevel0)
+	if v, ok := o.Get("lookup-compact"); ok {
+		c.LookupCompactGentle = strings.EqualFold(strings.TrimSpace(v), "gentle")
+	}
+	num("lookup-compact.max-interval", &c.LookupCompactMaxInterval)
 	num("snapshot.num-retained.min", &c.SnapshotRetainMin)
 	num("snapshot.num-retained.max", &c.SnapshotRetainMax)
 	str("data-file.prefix", &c.DataFilePrefix)
@@ -149,6 +157,10 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	if c.NumLevels == 0 {
 		c.NumLevels = c.NumSortedRunTrigger + 1
 	}
+	if c.LookupCompactMaxInterval == 0 {
+		c.LookupCompactMaxInterval = 2 * c.NumSortedRunTrigger
+	}
+	c.LookupCompactMaxInterval = max(c.LookupCompactMaxInterval, c.NumSortedRunTrigger) // CoreOptions.lookupCompactMaxInterval
 	return c
 }
 

@@ -175,6 +175,9 @@ type bucketWriter struct {
 	bg    *bgCompaction // running background compaction
 	// touched is set when the bucket got new files since its last full compaction.
 	touched bool
+	// lookupSkips counts the picks that found nothing since level 0 last went up
+	// (lookup-compact gentle).
+	lookupSkips int
 }
 
 // NewWriter starts a writer on the table's latest schema and snapshot.

@@ -133,7 +133,7 @@ func (w *Writer) lookupCompact(ctx context.Context, bw *bucketWriter, msg *Commi
 	if err := w.loadDVs(ctx, bw); err != nil {
 		return err
 	}
-	res, err := w.t.lookupCompact(ctx, &w.fileFactory, bw.partition, bw.bucket, bw.dir, bw.files, bw.dvs)
+	res, err := w.t.lookupCompact(ctx, &w.fileFactory, bw.partition, bw.bucket, bw.dir, bw.files, bw.dvs, w.opts.forceL0(&bw.lookupSkips))
 	if err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ func (w *Writer) maybeCompact(ctx context.Context, bw *bucketWriter, msg *Commit
 		return err
 	}
 	runs := levels.SortedRuns()
-	unit, ok := w.opts.pickCompaction(levels, runs, time.Now(), w.opts.forceUpLevel0())
+	unit, ok := w.opts.pickCompaction(levels, runs, time.Now(), w.opts.forceL0(&bw.lookupSkips))
 	if !ok {
 		return nil
 	}
