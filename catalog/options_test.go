@@ -10,7 +10,8 @@ import (
 
 // The compaction strategy options Paimon's CoreOptions defines (compaction.optimization-
 // interval is a duration, the thresholds memory sizes, the off-peak hours 0..23 or -1,
-// lookup-compact radical or gentle) are checked when a table is created or altered.
+// lookup-compact radical or gentle) and the file format options (per level too) are
+// checked when a table is created or altered.
 func TestValidateCompactionStrategyOptions(t *testing.T) {
 	fields, err := types.ParseColumns("id INT NOT NULL, v STRING")
 	if err != nil {
@@ -32,6 +33,14 @@ func TestValidateCompactionStrategyOptions(t *testing.T) {
 		{opts: map[string]string{"lookup-compact": "GENTLE", "lookup-compact.max-interval": "8"}},
 		{opts: map[string]string{"lookup-compact": "lazy"}, refused: "want radical or gentle"},
 		{opts: map[string]string{"lookup-compact.max-interval": "0"}, refused: "want an integer >= 1"},
+		{opts: map[string]string{"file.format.per.level": "0:avro,3:orc", "file.compression.per.level": "0:snappy", "changelog-file.format": "orc",
+			"changelog-file.compression": "lz4", "file.compression.zstd-level": "9", "parquet.enable.dictionary": "false"}},
+		{opts: map[string]string{"file.format.per.level": "0:csv"}, refused: `format "csv"`},
+		{opts: map[string]string{"file.format.per.level": "zero:avro"}, refused: "want level:value"},
+		{opts: map[string]string{"file.compression.per.level": "1:brotli9"}, refused: `compression "brotli9"`},
+		{opts: map[string]string{"changelog-file.format": "json"}, refused: "changelog-file.format"},
+		{opts: map[string]string{"file.compression.zstd-level": "30"}, refused: "want a level from 1 to 22"},
+		{opts: map[string]string{"parquet.enable.dictionary": "maybe"}, refused: "parquet.enable.dictionary"},
 	} {
 		err := ValidateOptions(format.NewOptions(tc.opts), fields, []string{"id"}, nil)
 		switch {
@@ -40,5 +49,21 @@ func TestValidateCompactionStrategyOptions(t *testing.T) {
 		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
 			t.Errorf("%v: error %v, want one saying %q", tc.opts, err, tc.refused)
 		}
+	}
+}
+
+// Avro keeps timestamps of precision 6 at most: a level written as Avro is refused for a
+// table with a TIMESTAMP(9) column, as Paimon's SchemaValidation refuses it.
+func TestValidateAvroLevelTimestampPrecision(t *testing.T) {
+	fields, err := types.ParseColumns("id INT NOT NULL, ts TIMESTAMP(9)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = ValidateOptions(format.NewOptions(map[string]string{"file.format.per.level": "0:avro"}), fields, []string{"id"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "column ts") {
+		t.Errorf("0:avro with a TIMESTAMP(9) column: %v", err)
+	}
+	if err := ValidateOptions(format.NewOptions(map[string]string{"file.format.per.level": "0:orc"}), fields, []string{"id"}, nil); err != nil {
+		t.Errorf("0:orc with a TIMESTAMP(9) column: %v", err)
 	}
 }

@@ -168,7 +168,9 @@ func (r *compactRewriter) upgrade(ctx context.Context, level int, file manifest.
 		mode := mergeMode{lookupRewrite: true, changelog: r.produce}
 		hasDeletes := file.DeleteRowCount == nil || *file.DeleteRowCount > 0
 		dedupNoSeq := r.f.opts.MergeEngine == "deduplicate" && len(r.f.opts.SequenceField) == 0
-		mode.write = (r.dvs != nil && hasDeletes) || (level != r.maxLevel && !dedupNoSeq)
+		from, _ := r.f.opts.fileFormat(int(file.Level), false)
+		to, _ := r.f.opts.fileFormat(level, false)
+		mode.write = from != to || (r.dvs != nil && hasDeletes) || (level != r.maxLevel && !dedupNoSeq)
 		if !mode.write && !mode.changelog && r.dvs == nil {
 			return plain, nil // nothing to look up: the file is the result
 		}
@@ -218,12 +220,11 @@ func (r *compactRewriter) merge(ctx context.Context, sections [][][]manifest.Dat
 	}
 	var roll, clog *roller
 	if mode.write {
-		roll = f.newRoller(r.split.BucketPath, level, manifest.FileSourceCompact)
+		roll = f.newRoller(r.split.BucketPath, level, manifest.FileSourceCompact, false)
 		defer roll.abort()
 	}
 	if mode.changelog {
-		clog = f.newRoller(r.split.BucketPath, level, manifest.FileSourceAppend)
-		clog.prefix = f.opts.ChangelogFilePrefix
+		clog = f.newRoller(r.split.BucketPath, level, manifest.FileSourceAppend, true)
 		defer clog.abort()
 	}
 	var lookup *merge.Lookup

@@ -305,7 +305,7 @@ func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Pl
 		return msg, st, nil
 	}
 	sort.Slice(small, func(i, j int) bool { return small[i].MinSequenceNumber < small[j].MinSequenceNumber })
-	roll := f.newRoller(s.BucketPath, 0, manifest.FileSourceCompact)
+	roll := f.newRoller(s.BucketPath, 0, manifest.FileSourceCompact, false)
 	defer roll.abort()
 	for i := range small {
 		file := &small[i]

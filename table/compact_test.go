@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	pathpkg "path"
 	"sort"
 	"strings"
 	"testing"
@@ -331,5 +332,74 @@ func TestLookupCompactGentle(t *testing.T) {
 				t.Errorf("rows:\n%s\nwant\n%s", got, want)
 			}
 		})
+	}
+}
+
+// file.format.per.level and file.compression.per.level choose the format of each level's
+// files (names end in it), changelog-file.format that of changelog files; a lookup
+// compaction rewrites a level-0 file moving to a level of another format (Paimon's
+// LookupMergeTreeCompactRewriter) rather than only moving it.
+func TestFormatPerLevel(t *testing.T) {
+	ctx := context.Background()
+	fields, _ := types.ParseColumns("id INT NOT NULL, v STRING, ts TIMESTAMP(3)")
+	cat := catalog.New(fileio.NewLocal(), t.TempDir())
+	tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: "f"}, catalog.TableSpec{Fields: fields, PrimaryKeys: []string{"id"},
+		Options: map[string]string{"bucket": "1", "file.format.per.level": "0:avro,2:orc", "file.compression.per.level": "0:snappy",
+			"changelog-producer": "input", "changelog-file.format": "orc", "file.compression.zstd-level": "3", "parquet.enable.dictionary": "false"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := map[int]string{}
+	for i := 1; i <= 6; i++ {
+		writeCommit(t, tbl, fields, false, fmt.Sprintf(`[{"id":%d,"v":"v%d","ts":"2026-01-02 03:04:05.678"},{"id":1,"v":"v%d"}]`, i, i, i), int64(i))
+		model[i] = fmt.Sprintf("v%d", i)
+		model[1] = fmt.Sprintf("v%d", i)
+		if i == 3 {
+			if _, err := tbl.Compact(ctx, table.CompactOptions{Full: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	plan, err := tbl.Plan(ctx, table.ScanOptions{AllLevels: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byLevel := map[int32]string{}
+	for _, s := range plan.Splits {
+		for _, f := range s.Files {
+			byLevel[f.Level] += pathpkg.Ext(f.FileName)
+		}
+	}
+	if byLevel[0] != ".avro.avro.avro" || byLevel[5] != ".parquet" {
+		t.Errorf("files by level %v: want three .avro files on level 0 and one .parquet on level 5", byLevel)
+	}
+	snaps, err := tbl.Snapshots(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := tbl.SnapshotChanges(ctx, snaps[len(snaps)-1], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changelog int
+	for _, c := range changes {
+		for _, f := range c.Files {
+			changelog++
+			if pathpkg.Ext(f.FileName) != ".orc" || !strings.HasPrefix(f.FileName, "changelog-") {
+				t.Errorf("changelog file %s: want changelog-*.orc", f.FileName)
+			}
+		}
+	}
+	if changelog == 0 {
+		t.Error("the last commit has no changelog file")
+	}
+	lines := strings.Split(strings.TrimSpace(scanJSONL(t, tbl, table.ScanOptions{})), "\n")
+	if len(lines) != len(model) {
+		t.Fatalf("%d rows, want %d:\n%s", len(lines), len(model), strings.Join(lines, "\n"))
+	}
+	for i, l := range lines {
+		if want := fmt.Sprintf(`{"id":%d,"v":%q`, i+1, model[i+1]); !strings.HasPrefix(l, want) {
+			t.Errorf("row %d: %s, want it to start %s", i+1, l, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package table
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -11,10 +12,20 @@ import (
 // CoreOptions are the table options the engine acts on, with Paimon's defaults
 // (paimon-api/.../CoreOptions.java).
 type CoreOptions struct {
-	Bucket               int
-	BucketKey            []string
-	FileFormat           string
-	FileCompression      string
+	Bucket          int
+	BucketKey       []string
+	FileFormat      string
+	FileCompression string
+	// FormatPerLevel and CompressionPerLevel override FileFormat and FileCompression for
+	// the files of some LSM levels (file.format.per.level, file.compression.per.level:
+	// '0:avro,3:parquet'); changelog files have their own (changelog-file.format,
+	// changelog-file.compression; empty: the data files').
+	FormatPerLevel       map[int]string
+	CompressionPerLevel  map[int]string
+	ChangelogFormat      string
+	ChangelogCompression string
+	ZstdLevel            int  // file.compression.zstd-level (default 1)
+	ParquetDictionary    bool // parquet.enable.dictionary (default true)
 	ManifestCompression  string
 	MergeEngine          string
 	ChangelogProducer    string
@@ -73,6 +84,8 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 		DataFilePrefix:        format.DataFilePrefix,
 		ChangelogFilePrefix:   format.ChangelogFilePfx,
 		CommitMaxRetries:      10,
+		ZstdLevel:             1,
+		ParquetDictionary:     true,
 		OffPeakStart:          -1,
 		OffPeakEnd:            -1,
 	}
@@ -115,6 +128,13 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	c.FileFormat = strings.ToLower(c.FileFormat)
 	str("file.compression", &c.FileCompression)
 	str("manifest.compression", &c.ManifestCompression)
+	c.FormatPerLevel = levelMap(o, "file.format.per.level")
+	c.CompressionPerLevel = levelMap(o, "file.compression.per.level")
+	str("changelog-file.format", &c.ChangelogFormat)
+	c.ChangelogFormat = strings.ToLower(c.ChangelogFormat)
+	str("changelog-file.compression", &c.ChangelogCompression)
+	num("file.compression.zstd-level", &c.ZstdLevel)
+	boolean("parquet.enable.dictionary", &c.ParquetDictionary)
 	str("merge-engine", &c.MergeEngine)
 	str("changelog-producer", &c.ChangelogProducer)
 	list("sequence.field", &c.SequenceField)
@@ -162,6 +182,54 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	}
 	c.LookupCompactMaxInterval = max(c.LookupCompactMaxInterval, c.NumSortedRunTrigger) // CoreOptions.lookupCompactMaxInterval
 	return c
+}
+
+// levelMap reads a map option of levels ('0:avro,3:parquet'), values lower-cased; entries
+// that do not parse are left out (catalog validation reports them).
+func levelMap(o format.Options, key string) map[int]string {
+	v, ok := o.Get(key)
+	if !ok {
+		return nil
+	}
+	m, _ := ParseLevelMap(v)
+	return m
+}
+
+// ParseLevelMap parses Paimon's map option of levels, 'level:value,...'.
+func ParseLevelMap(v string) (map[int]string, error) {
+	m := map[int]string{}
+	for _, e := range strings.Split(v, ",") {
+		if strings.TrimSpace(e) == "" {
+			continue
+		}
+		k, val, ok := strings.Cut(e, ":")
+		level, err := strconv.Atoi(strings.TrimSpace(k))
+		if !ok || err != nil || level < 0 || strings.TrimSpace(val) == "" {
+			return m, fmt.Errorf("entry %q: want level:value, such as 0:avro", strings.TrimSpace(e))
+		}
+		m[level] = strings.ToLower(strings.TrimSpace(val))
+	}
+	return m, nil
+}
+
+// fileFormat is the format and compression of the data files of an LSM level, or of the
+// changelog files written at that level (KeyValueFileWriterFactory: changelog-file.format
+// and .compression when set, else the level's).
+func (o CoreOptions) fileFormat(level int, changelog bool) (format, compression string) {
+	format, compression = o.FileFormat, o.FileCompression
+	if f, ok := o.FormatPerLevel[level]; ok {
+		format = f
+	}
+	if c, ok := o.CompressionPerLevel[level]; ok {
+		compression = c
+	}
+	if changelog && o.ChangelogFormat != "" {
+		format = o.ChangelogFormat
+	}
+	if changelog && o.ChangelogCompression != "" {
+		compression = o.ChangelogCompression
+	}
+	return format, compression
 }
 
 // ParseMemorySize parses Paimon memory sizes: "256 mb", "128mb", "1 gb", "1024" (bytes).

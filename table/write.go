@@ -241,10 +241,16 @@ func writableOptions(s *format.TableSchema, o CoreOptions) error {
 			return fmt.Errorf("bucket = %d is not valid", o.Bucket)
 		}
 	}
-	switch o.FileFormat {
-	case datafile.FormatParquet, datafile.FormatORC, datafile.FormatAvro:
-	default:
-		return fmt.Errorf("writing file.format %q is not supported (parquet, orc and avro are)", o.FileFormat)
+	formats := []string{o.FileFormat, o.ChangelogFormat}
+	for _, f := range o.FormatPerLevel {
+		formats = append(formats, f)
+	}
+	for _, f := range formats {
+		switch f {
+		case "", datafile.FormatParquet, datafile.FormatORC, datafile.FormatAvro:
+		default:
+			return fmt.Errorf("writing file format %q is not supported (parquet, orc and avro are)", f)
+		}
 	}
 	return nil
 }
@@ -579,7 +585,7 @@ func (w *Writer) flush(ctx context.Context, bw *bucketWriter) error {
 	}()
 	if w.opts.ChangelogProducer == "input" {
 		// changelog-producer input: every input record, sorted, is the changelog.
-		files, err := w.writeBuffered(ctx, bw.dir, bw.batches, sorted, w.opts.ChangelogFilePrefix)
+		files, err := w.writeBuffered(ctx, bw.dir, bw.batches, sorted, true)
 		bw.changelogFiles = append(bw.changelogFiles, files...)
 		if err != nil {
 			return err
@@ -611,14 +617,14 @@ func (w *Writer) sortAndMerge(batches []arrow.RecordBatch) (sorted []merge.Ref, 
 // writeFiles writes rows (refs into batches, or all rows in order when refs is nil) as
 // level-0 data files rolled at the target file size.
 func (w *Writer) writeFiles(ctx context.Context, bw *bucketWriter, batches []arrow.RecordBatch, refs []merge.Ref) error {
-	files, err := w.writeBuffered(ctx, bw.dir, batches, refs, w.opts.DataFilePrefix)
+	files, err := w.writeBuffered(ctx, bw.dir, batches, refs, false)
 	bw.newFiles = append(bw.newFiles, files...)
 	return err
 }
 
 // writeBuffered writes buffered rows (value columns + _SEQUENCE_NUMBER + _VALUE_KIND) as
-// level-0 files in the file layout.
-func (w *fileFactory) writeBuffered(ctx context.Context, dir string, batches []arrow.RecordBatch, refs []merge.Ref, prefix string) ([]manifest.DataFileMeta, error) {
+// level-0 data files, or changelog files, in the file layout.
+func (w *fileFactory) writeBuffered(ctx context.Context, dir string, batches []arrow.RecordBatch, refs []merge.Ref, changelog bool) ([]manifest.DataFileMeta, error) {
 	var out []manifest.DataFileMeta
 	nv := len(w.schema.Fields)
 	var fileFields []types.DataField
@@ -641,8 +647,7 @@ func (w *fileFactory) writeBuffered(ctx context.Context, dir string, batches []a
 		return nil, err
 	}
 	const chunk = 64 * 1024
-	roll := w.newRoller(dir, 0, manifest.FileSourceAppend)
-	roll.prefix = prefix
+	roll := w.newRoller(dir, 0, manifest.FileSourceAppend, changelog)
 	defer roll.abort()
 	emit := func(cols []arrow.Array, seqs *array.Int64, kinds *array.Int8, rows int64) error {
 		rec := array.NewRecordBatch(fileSchema, cols, rows)
@@ -685,35 +690,38 @@ func (w *fileFactory) writeBuffered(ctx context.Context, dir string, batches []a
 	return roll.finish(ctx)
 }
 
-// roller writes rows to data files of one bucket and level, starting a new file when the
-// current one reaches the target size.
+// roller writes rows to data files (or changelog files) of one bucket and level, starting
+// a new file when the current one reaches the target size.
 type roller struct {
-	f      *fileFactory
-	dir    string
-	level  int
-	source manifest.FileSource
-	fields []types.DataField
-	prefix string // file name prefix; the data file prefix when empty
-	cur    *fileWriter
-	done   []manifest.DataFileMeta
+	f           *fileFactory
+	dir         string
+	level       int
+	source      manifest.FileSource
+	fields      []types.DataField
+	prefix      string // file name prefix
+	format      string // file format and compression, the level's (or the changelog's)
+	compression string
+	cur         *fileWriter
+	done        []manifest.DataFileMeta
 }
 
-func (w *fileFactory) newRoller(dir string, level int, source manifest.FileSource) *roller {
+func (w *fileFactory) newRoller(dir string, level int, source manifest.FileSource, changelog bool) *roller {
 	fields := w.schema.Fields
 	if w.pk {
 		fields = datafile.KeyValueFields(w.keys, w.schema.Fields)
 	}
-	return &roller{f: w, dir: dir, level: level, source: source, fields: fields}
+	r := &roller{f: w, dir: dir, level: level, source: source, fields: fields, prefix: w.opts.DataFilePrefix}
+	if changelog {
+		r.prefix = w.opts.ChangelogFilePrefix
+	}
+	r.format, r.compression = w.opts.fileFormat(level, changelog)
+	return r
 }
 
 // write appends a batch in file layout with its sequence numbers and kinds.
 func (r *roller) write(ctx context.Context, rec arrow.RecordBatch, seqs *array.Int64, kinds *array.Int8) error {
 	if r.cur == nil {
-		prefix := r.prefix
-		if prefix == "" {
-			prefix = r.f.opts.DataFilePrefix
-		}
-		fw, err := r.f.newFileWriter(ctx, r.dir, r.fields, prefix)
+		fw, err := r.f.newFileWriter(ctx, r.dir, r.fields, r.prefix, r.format, r.compression)
 		if err != nil {
 			return err
 		}
@@ -839,9 +847,9 @@ func (w *Writer) Close() {
 	w.defaults = nil
 }
 
-func (w *fileFactory) nextFileName(prefix string) string {
+func (w *fileFactory) nextFileName(prefix, fileFormat string) string {
 	w.fileSeq++
-	return format.DataFileName(prefix, w.uuid, w.fileSeq-1, w.opts.FileFormat)
+	return format.DataFileName(prefix, w.uuid, w.fileSeq-1, fileFormat)
 }
 
 var uuidMu sync.Mutex
@@ -890,15 +898,16 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (w *fileFactory) newFileWriter(ctx context.Context, dir string, fields []types.DataField, prefix string) (*fileWriter, error) {
-	name := w.nextFileName(prefix)
+func (w *fileFactory) newFileWriter(ctx context.Context, dir string, fields []types.DataField, prefix, fileFormat, compression string) (*fileWriter, error) {
+	name := w.nextFileName(prefix, fileFormat)
 	p := fileio.Join(dir, name)
 	out, err := w.t.fio.Create(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	cw := &countingWriter{w: out}
-	pw, err := datafile.NewFileWriter(cw, w.opts.FileFormat, fields, datafile.WriterOptions{Compression: w.opts.FileCompression, Mem: w.mem})
+	pw, err := datafile.NewFileWriter(cw, fileFormat, fields, datafile.WriterOptions{Compression: compression, ZstdLevel: w.opts.ZstdLevel,
+		NoDictionary: !w.opts.ParquetDictionary, Mem: w.mem})
 	if err != nil {
 		out.Abort()
 		return nil, err

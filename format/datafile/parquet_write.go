@@ -25,6 +25,7 @@ type WriterOptions struct {
 	ZstdLevel     int
 	RowGroupRows  int64
 	PageSizeBytes int64
+	NoDictionary  bool // parquet.enable.dictionary = false: no column has a dictionary
 	Mem           memory.Allocator
 }
 
@@ -59,6 +60,7 @@ type ParquetWriter struct {
 	arrowProps pqarrow.ArrowWriterProperties
 	schema     *arrow.Schema
 	rows       int64
+	noDict     bool
 }
 
 // NewParquetWriter starts a file of the given fields (in file order, system columns
@@ -89,7 +91,7 @@ func NewParquetWriter(out io.Writer, fields []types.DataField, o WriterOptions) 
 		parquet.WithCompressionLevel(o.ZstdLevel),
 		parquet.WithMaxRowGroupLength(o.RowGroupRows),
 		parquet.WithDataPageSize(o.PageSizeBytes),
-		parquet.WithDictionaryDefault(true),
+		parquet.WithDictionaryDefault(!o.NoDictionary),
 		parquet.WithStoreDecimalAsInteger(true),
 		parquet.WithAllocator(o.Mem),
 		parquet.WithRootName("paimon_schema"),
@@ -98,7 +100,7 @@ func NewParquetWriter(out io.Writer, fields []types.DataField, o WriterOptions) 
 		pqarrow.WithDeprecatedInt96Timestamps(true),
 		pqarrow.WithAllocator(o.Mem),
 	)
-	p := &ParquetWriter{out: out, props: props, arrowProps: arrowProps, schema: schema}
+	p := &ParquetWriter{out: out, props: props, arrowProps: arrowProps, schema: schema, noDict: o.NoDictionary}
 	// Fail here, not at the first Write, if the schema cannot be written.
 	if _, err := pqarrow.ToParquet(schema, parquet.NewWriterProperties(props...), arrowProps); err != nil {
 		return nil, err
@@ -110,7 +112,7 @@ func NewParquetWriter(out io.Writer, fields []types.DataField, o WriterOptions) 
 // a dictionary.
 func (p *ParquetWriter) start(first arrow.RecordBatch) error {
 	props := p.props
-	if first != nil {
+	if first != nil && !p.noDict {
 		for i, f := range p.schema.Fields() {
 			if highCardinality(first.Column(i)) {
 				props = append(slices.Clip(props), parquet.WithDictionaryFor(f.Name, false))

@@ -50,8 +50,13 @@ func cpuTime() time.Duration {
 
 func writeParquet(t testing.TB, fields []types.DataField, batches []arrow.RecordBatch) []byte {
 	t.Helper()
+	return writeParquetWith(t, fields, batches, WriterOptions{Compression: "zstd"})
+}
+
+func writeParquetWith(t testing.TB, fields []types.DataField, batches []arrow.RecordBatch, o WriterOptions) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	w, err := NewParquetWriter(&buf, fields, WriterOptions{Compression: "zstd"})
+	w, err := NewParquetWriter(&buf, fields, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,5 +197,47 @@ func TestHighCardinality(t *testing.T) {
 			t.Errorf("%s: highCardinality %v, want %v", tc.name, got, tc.want)
 		}
 		tc.a.Release()
+	}
+}
+
+// parquet.enable.dictionary = false: no column has a dictionary, not even those of few
+// values; the zstd level is the one asked for.
+func TestParquetWriterNoDictionary(t *testing.T) {
+	fields, batches := workloadBatches("customer")
+	defer func() {
+		for _, b := range batches {
+			b.Release()
+		}
+	}()
+	data := writeParquetWith(t, fields, batches, WriterOptions{Compression: "zstd", ZstdLevel: 9, NoDictionary: true})
+	pr, err := file.NewParquetReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	rg := pr.MetaData().RowGroup(0)
+	for c := 0; c < rg.NumColumns(); c++ {
+		cc, err := rg.ColumnChunk(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cc.HasDictionaryPage() {
+			t.Errorf("column %s has a dictionary", cc.PathInSchema())
+		}
+	}
+	level1 := writeParquetWith(t, fields, batches, WriterOptions{Compression: "zstd", NoDictionary: true})
+	if len(data) >= len(level1) {
+		t.Errorf("zstd level 9 wrote %d bytes, level 1 %d: the level was not applied", len(data), len(level1))
+	}
+	var rows int64
+	for _, b := range readFile(t, FormatParquet, data, fields, 0) {
+		rows += b.NumRows()
+	}
+	var want int64
+	for _, b := range batches {
+		want += b.NumRows()
+	}
+	if rows != want {
+		t.Errorf("read back %d rows, want %d", rows, want)
 	}
 }

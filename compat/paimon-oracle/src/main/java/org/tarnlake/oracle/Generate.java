@@ -80,6 +80,10 @@ final class Generate {
         pkTable("pk_part_two", 1, new String[] {"region2", "p_int"}, opts(), "parquet", "two partition keys");
         pkTable("pk_orc_part", 2, new String[] {"region"}, opts(), "orc", "orc data files, partitioned");
         pkTable("pk_avro_bucket2", 2, new String[0], opts(), "avro", "avro data files");
+        pkTable("pk_format_per_level", 2, new String[0],
+                opts("file.format.per.level", "0:avro", "file.compression.per.level", "0:snappy",
+                        "changelog-producer", "lookup", "changelog-file.format", "orc"),
+                "parquet", "level 0 in avro (snappy), compacted levels in parquet, lookup changelog in orc");
         compositeKeyTable();
         appendTable("append_unpartitioned", -1, new String[0], opts(), "parquet", "unaware bucket", false);
         appendTable("append_part_string", -1, new String[] {"region"}, opts(), "parquet",
