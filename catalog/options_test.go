@@ -41,6 +41,12 @@ func TestValidateCompactionStrategyOptions(t *testing.T) {
 		{opts: map[string]string{"changelog-file.format": "json"}, refused: "changelog-file.format"},
 		{opts: map[string]string{"file.compression.zstd-level": "30"}, refused: "want a level from 1 to 22"},
 		{opts: map[string]string{"parquet.enable.dictionary": "maybe"}, refused: "parquet.enable.dictionary"},
+		{opts: map[string]string{"partition.expiration-time": "30 d", "partition.expiration-check-interval": "10 min", "partition.expiration-strategy": "update-time",
+			"partition.timestamp-formatter": "yyyyMMdd'T'HH", "partition.timestamp-pattern": "$dt", "partition.expiration-max-num": "10"}},
+		{opts: map[string]string{"partition.expiration-time": "soon"}, refused: "partition.expiration-time"},
+		{opts: map[string]string{"partition.expiration-strategy": "custom"}, refused: "want values-time or update-time"},
+		{opts: map[string]string{"partition.timestamp-formatter": "EEE, dd MMM"}, refused: "is not supported"},
+		{opts: map[string]string{"partition.expiration-max-num": "0"}, refused: "want a positive integer"},
 	} {
 		err := ValidateOptions(format.NewOptions(tc.opts), fields, []string{"id"}, nil)
 		switch {

@@ -258,7 +258,10 @@ type MaintenanceStatus struct {
 	DeletedBytes     int64    `json:"deletedBytes"`
 	TagsCreated      []string `json:"tagsCreated,omitempty"`
 	TagsDeleted      []string `json:"tagsDeleted,omitempty"`
-	Error            string   `json:"error,omitempty"`
+	// ExpiredPartitions lists the partitions the last partition expiration dropped
+	// (partition.expiration-time).
+	ExpiredPartitions []string `json:"expiredPartitions,omitempty"`
+	Error             string   `json:"error,omitempty"`
 }
 
 // maintainer expires snapshots and maintains automatic tags: every table once per
@@ -287,6 +290,9 @@ type maintTable struct {
 	status  MaintenanceStatus
 	// tagged is the latest snapshot when batch tagging last ran.
 	tagged int64
+	// partitionsChecked is when partition expiration last ran
+	// (partition.expiration-check-interval apart).
+	partitionsChecked time.Time
 }
 
 // maintenanceWorkers bounds tables maintained at once.
@@ -442,12 +448,12 @@ func (m *maintainer) loop() {
 			mt.dirty, mt.running, mt.lastRun = false, true, now
 			running++
 			m.wg.Add(1)
-			tagged := mt.tagged
+			tagged, checked := mt.tagged, mt.partitionsChecked
 			go func() {
 				defer m.wg.Done()
-				st, tagged := m.maintain(m.ctx, id, tagged)
+				st, tagged, checked := m.maintain(m.ctx, id, tagged, checked)
 				m.mu.Lock()
-				mt.running, mt.tagged = false, tagged
+				mt.running, mt.tagged, mt.partitionsChecked = false, tagged, checked
 				st.LastRun = &now
 				mt.status.merge(st)
 				m.mu.Unlock()
@@ -489,13 +495,17 @@ func (s *MaintenanceStatus) merge(r MaintenanceStatus) {
 	if len(r.TagsDeleted) > 0 {
 		s.TagsDeleted = r.TagsDeleted
 	}
+	if len(r.ExpiredPartitions) > 0 {
+		s.ExpiredPartitions = r.ExpiredPartitions
+	}
 }
 
-// maintain expires a table's snapshots and, with tag.automatic-creation, runs its
-// automatic tags. Both are safe beside writers, tails and other maintenance. In batch
-// mode, which re-tags the latest snapshot, tags are made only when there is a new
-// snapshot since the one tagged (returned).
-func (m *maintainer) maintain(ctx context.Context, id catalog.Identifier, tagged int64) (MaintenanceStatus, int64) {
+// maintain drops a table's expired partitions (partition.expiration-time, once per
+// partition.expiration-check-interval after partitionsChecked, returned), expires its
+// snapshots and, with tag.automatic-creation, runs its automatic tags. All are safe beside
+// writers, tails and other maintenance. In batch mode, which re-tags the latest snapshot,
+// tags are made only when there is a new snapshot since the one tagged (returned).
+func (m *maintainer) maintain(ctx context.Context, id catalog.Identifier, tagged int64, partitionsChecked time.Time) (MaintenanceStatus, int64, time.Time) {
 	var st MaintenanceStatus
 	name := id.String()
 	fail := func(task string, err error) {
@@ -514,9 +524,26 @@ func (m *maintainer) maintain(ctx context.Context, id catalog.Identifier, tagged
 		if !errors.Is(err, catalog.ErrNotFound) {
 			fail("open", err)
 		}
-		return st, tagged
+		return st, tagged, partitionsChecked
 	}
 	start := time.Now()
+	opts, err := t.Options(ctx)
+	if err != nil {
+		fail("open", err)
+		return st, tagged, partitionsChecked
+	}
+	if pe, err := table.ParsePartitionExpiry(opts); err != nil {
+		fail("partition-expire", err)
+	} else if pe.Expiration > 0 && start.Sub(partitionsChecked) >= pe.CheckInterval {
+		partitionsChecked = start
+		pr, err := t.ExpirePartitions(ctx, start, false)
+		if err != nil {
+			fail("partition-expire", err)
+		} else if names := pr.Names(); len(names) > 0 {
+			st.ExpiredPartitions = names
+			m.log.Info("expired partitions", "table", name, "partitions", names, "snapshot", pr.SnapshotID)
+		}
+	}
 	res, err := t.ExpireSnapshots(ctx, table.ExpireOptions{})
 	if res != nil {
 		st.EarliestSnapshot = res.EarliestRetained
@@ -533,18 +560,13 @@ func (m *maintainer) maintain(ctx context.Context, id catalog.Identifier, tagged
 	if err != nil {
 		fail("expire", err)
 	}
-	opts, err := t.Options(ctx)
-	if err != nil {
-		fail("auto-tag", err)
-		return st, tagged
-	}
 	mode, _ := opts.Get("tag.automatic-creation")
 	mode = strings.ToLower(strings.TrimSpace(mode))
 	next := tagged
 	if mode == "batch" {
 		if next, _, err = t.LatestSnapshotID(ctx); err != nil {
 			fail("auto-tag", err)
-			return st, tagged
+			return st, tagged, partitionsChecked
 		}
 		if next == tagged {
 			mode = "" // tagged already
@@ -562,10 +584,10 @@ func (m *maintainer) maintain(ctx context.Context, id catalog.Identifier, tagged
 		}
 		if err != nil {
 			fail("auto-tag", err)
-			return st, tagged
+			return st, tagged, partitionsChecked
 		}
 	}
-	return st, next
+	return st, next, partitionsChecked
 }
 
 // status returns the maintenance state of a table (nil if it was never maintained).

@@ -691,3 +691,54 @@ func TestCommitWaitsAtStopTrigger(t *testing.T) {
 		t.Error("metrics lack the commit's wait")
 	}
 }
+
+// The maintenance drops expired partitions of tables with partition.expiration-time (by
+// the dates in their values), once per partition.expiration-check-interval.
+func TestMaintenanceExpiresPartitions(t *testing.T) {
+	s := startServer(t, func(c *Config) {
+		c.Flight.Disabled = true
+		c.Compaction.Disabled = true
+		c.Maintenance.Interval = Duration(100 * time.Millisecond)
+	})
+	base := s.HTTPURL() + "/api/v1/databases/db/tables"
+	def := `{"name":"p","columns":"dt STRING, id BIGINT","partitionKeys":["dt"],"options":{"partition.expiration-time":"7 d","partition.expiration-check-interval":"1 ms"}}`
+	if st, b := call(t, http.DefaultClient, "POST", base, strings.NewReader(def), ""); st != 201 {
+		t.Fatalf("%d %s", st, b)
+	}
+	today := time.Now().Format("2006-01-02")
+	rows := fmt.Sprintf(`{"dt":"2020-01-01","id":1}`+"\n"+`{"dt":"2020-01-02","id":2}`+"\n"+`{"dt":%q,"id":3}`, today)
+	if st, b := call(t, http.DefaultClient, "POST", base+"/p/rows", strings.NewReader(rows), ""); st != 200 {
+		t.Fatalf("%d %s", st, b)
+	}
+	tb, err := s.Catalog().LoadTable(context.Background(), catalog.Identifier{Database: "db", Table: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		plan, err := tb.Plan(context.Background(), table.ScanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, sp := range plan.Splits {
+			parts = append(parts, fmt.Sprint(sp.PartitionValues...))
+		}
+		if len(parts) == 1 && parts[0] == today {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("partitions %v: the 2020 ones did not expire", parts)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	st := s.maint.status(catalog.Identifier{Database: "db", Table: "p"})
+	deadline = time.Now().Add(5 * time.Second)
+	for (st == nil || len(st.ExpiredPartitions) == 0) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		st = s.maint.status(catalog.Identifier{Database: "db", Table: "p"})
+	}
+	if st == nil || strings.Join(st.ExpiredPartitions, ",") != "dt=2020-01-01,dt=2020-01-02" {
+		t.Errorf("maintenance status %+v, want the two expired partitions", st)
+	}
+}

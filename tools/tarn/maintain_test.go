@@ -122,3 +122,36 @@ func TestMaintenanceErrors(t *testing.T) {
 		})
 	}
 }
+
+// tarn expire drops the partitions partition.expiration-time has expired first (a dry run
+// only names them), then expires snapshots.
+func TestExpirePartitionsCommand(t *testing.T) {
+	wh := t.TempDir()
+	if out, errOut, code := runTarn("create-table", "--warehouse", wh, "db.p", "--schema", "dt STRING, id INT", "--partition-keys", "dt",
+		"--option", "partition.expiration-time=30 d"); code != 0 {
+		t.Fatalf("create-table: %s %s", out, errOut)
+	}
+	f := filepath.Join(t.TempDir(), "rows.jsonl")
+	rows := "{\"dt\": \"2020-01-01\", \"id\": 1}\n{\"dt\": \"junk\", \"id\": 2}\n{\"dt\": \"9999-01-01\", \"id\": 3}\n"
+	if err := os.WriteFile(f, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := runTarn("write", "--warehouse", wh, "db.p", f); code != 0 {
+		t.Fatalf("write: %s %s", out, errOut)
+	}
+	for _, step := range []struct {
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{[]string{"expire", "--warehouse", wh, "db.p", "--dry-run"}, `^would drop 1 expired partitions: dt=2020-01-01\n`, `partition junk is not dated by its values`},
+		{[]string{"expire", "--warehouse", wh, "db.p"}, `^dropped 1 expired partitions \(snapshot 2\): dt=2020-01-01\n`, ``},
+		{[]string{"expire", "--warehouse", wh, "db.p"}, `^no snapshot to expire`, ``},
+		{[]string{"scan", "--warehouse", wh, "db.p", "--format", "csv"}, `^dt,id\n9999-01-01,3\njunk,2\n$`, ``},
+	} {
+		out, errOut, code := runTarn(step.args...)
+		if code != 0 || !regexp.MustCompile(step.want).MatchString(out) || !strings.Contains(errOut, step.wantErr) {
+			t.Errorf("tarn %s: exit %d\n%s%s\nwant stdout matching %q and stderr holding %q", strings.Join(step.args, " "), code, out, errOut, step.want, step.wantErr)
+		}
+	}
+}
