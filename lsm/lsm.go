@@ -117,6 +117,9 @@ func (l *Levels) NonEmptyHighestLevel() int {
 type Unit struct {
 	OutputLevel int
 	Runs        []Run
+	// Rewrite rewrites every file, even one alone in its section that would otherwise
+	// only be moved (CompactUnit.fileRewrite).
+	Rewrite bool
 }
 
 // Files lists the unit's files.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -326,9 +327,24 @@ func (r *compactRewriter) merge(ctx context.Context, sections [][][]manifest.Dat
 // rows) made background compaction of 10 million keys peak above 1 GiB.
 const compactionBatchRows = 4096
 
-// leveled reads a run's files (deletion vectors applied) reporting each file's level.
+// leveled reads a run's files (deletion vectors applied, expired records dropped)
+// reporting each file's level. fields are the key-value layout's.
 func (r *compactRewriter) leveled(files []manifest.DataFileMeta, fields []types.DataField) merge.Input {
-	return newLeveledFiles(filesReadersDV(r.t, r.split, files, fields, ReadOptions{Mem: r.f.mem, BatchSize: compactionBatchRows}, r.dvs), files)
+	readers := filesReadersDV(r.t, r.split, files, fields, ReadOptions{Mem: r.f.mem, BatchSize: compactionBatchRows}, r.dvs)
+	if e := r.f.expiry; e != nil {
+		col := len(r.f.keys) + 2 + e.field
+		now := time.Now().Unix()
+		for i, open := range readers {
+			readers[i] = func(ctx context.Context) (datafile.BatchReader, error) {
+				in, err := open(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return &expireRecords{in: in, e: e, col: col, now: now, mem: r.f.mem}, nil
+			}
+		}
+	}
+	return newLeveledFiles(readers, files)
 }
 
 // aboveInRange returns the runs of the levels above the output holding keys in the key
@@ -512,7 +528,7 @@ func (t *Table) compactBucket(ctx context.Context, f *fileFactory, split *Split,
 }
 
 // fullUnit is the unit of a full compaction of files, if they need one.
-func fullUnit(f *fileFactory, files []manifest.DataFileMeta) (*lsm.Levels, lsm.Unit, bool, error) {
+func fullUnit(ctx context.Context, f *fileFactory, files []manifest.DataFileMeta) (*lsm.Levels, lsm.Unit, bool, error) {
 	enc, err := newKeyEncoder(f.keys)
 	if err != nil {
 		return nil, lsm.Unit{}, false, err
@@ -521,8 +537,36 @@ func fullUnit(f *fileFactory, files []manifest.DataFileMeta) (*lsm.Levels, lsm.U
 	if err != nil {
 		return nil, lsm.Unit{}, false, err
 	}
-	unit, ok := lsm.Full(levels.NumLevels, levels.SortedRuns())
-	return levels, unit, ok, nil
+	unit, ok, err := f.fullUnit(ctx, levels)
+	return levels, unit, ok, err
+}
+
+// fullUnit picks a full compaction (CompactStrategy.pickFullCompaction): every run to the
+// top level; when that is one run already, the files of it whose records have expired
+// (record-level.expire-time), rewritten.
+func (f *fileFactory) fullUnit(ctx context.Context, levels *lsm.Levels) (lsm.Unit, bool, error) {
+	runs := levels.SortedRuns()
+	unit, ok := lsm.Full(levels.NumLevels, runs)
+	if ok || f.expiry == nil || len(runs) != 1 {
+		return unit, ok, nil
+	}
+	now := time.Now()
+	fieldID := f.schema.Fields[f.expiry.field].ID
+	var expired []manifest.DataFileMeta
+	for i := range runs[0].Files {
+		file := &runs[0].Files[i]
+		fs, err := f.t.Schema(ctx, file.SchemaID)
+		if err != nil {
+			return unit, false, err
+		}
+		if f.expiry.expiredFile(file, fs, fieldID, now) {
+			expired = append(expired, *file)
+		}
+	}
+	if len(expired) == 0 {
+		return unit, false, nil
+	}
+	return lsm.Unit{OutputLevel: levels.NumLevels - 1, Runs: []lsm.Run{{Level: runs[0].Level, Files: expired}}, Rewrite: true}, true, nil
 }
 
 func (r *rewriteResult) String() string {

@@ -169,7 +169,9 @@ func (t *Table) compactSplit(ctx context.Context, f *fileFactory, plan *Plan, s 
 	var unit lsm.Unit
 	var ok bool
 	if full {
-		unit, ok = lsm.Full(levels.NumLevels, runs)
+		if unit, ok, err = f.fullUnit(ctx, levels); err != nil {
+			return msg, st, err
+		}
 	} else {
 		unit, ok = f.opts.pickCompaction(levels, runs, time.Now(), f.opts.forceL0(nil))
 	}
@@ -217,6 +219,13 @@ func (rw *compactRewriter) rewriteUnit(ctx context.Context, unit lsm.Unit, dropD
 	}
 	u := &unitRewrite{rw: rw, level: unit.OutputLevel, maxLevel: rw.maxLevel,
 		dropDelete: dropDelete, minFileSize: int64(float64(rw.f.target) * 0.7)}
+	if unit.Rewrite {
+		// Files picked to be rewritten (expired records): no upgrades.
+		if err := u.rewrite(ctx, sections); err != nil {
+			return nil, err
+		}
+		return &u.res, nil
+	}
 	for _, section := range sections {
 		if len(section) > 1 {
 			u.candidate = append(u.candidate, section)

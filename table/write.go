@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strconv"
@@ -136,6 +137,7 @@ type fileFactory struct {
 	uuid    string
 	fileSeq int64
 	target  int64
+	expiry  *recordExpiry // record-level expiration of compactions (nil: none)
 }
 
 func newFileFactory(t *Table, schema *format.TableSchema, mem memory.Allocator) fileFactory {
@@ -154,6 +156,10 @@ func newFileFactory(t *Table, schema *format.TableSchema, mem memory.Allocator) 
 	if f.pk {
 		f.keys = schema.KeyFields()
 		f.keyIdx = schema.FieldIndexes(schema.TrimmedPrimaryKeys())
+		var err error
+		if f.expiry, err = parseRecordExpiry(schema.Options, schema.Fields); err != nil {
+			slog.Warn("record-level expiration is off: its options are invalid", "table", t.path, "err", err)
+		}
 	}
 	return f
 }

@@ -152,7 +152,7 @@ func (w *Writer) fullCompact(ctx context.Context, bw *bucketWriter, msg *CommitM
 		return err
 	}
 	bw.touched = false
-	levels, unit, ok, err := fullUnit(&w.fileFactory, bw.files)
+	levels, unit, ok, err := fullUnit(ctx, &w.fileFactory, bw.files)
 	if err != nil || !ok {
 		return err
 	}

@@ -1,0 +1,175 @@
+package table
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/tarnlake/tarn/format"
+	"github.com/tarnlake/tarn/format/binaryrow"
+	"github.com/tarnlake/tarn/format/datafile"
+	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/manifest"
+)
+
+// recordExpiry is Paimon's record-level expiration (RecordLevelExpire): compactions of a
+// primary-key table drop the records whose record-level.time-field (INT seconds, BIGINT
+// seconds or milliseconds, TIMESTAMP) is older than record-level.expire-time; records with
+// a null time stay. Reads between compactions still see them.
+type recordExpiry struct {
+	expire time.Duration
+	field  int // index among the value fields
+	typ    types.DataType
+}
+
+// parseRecordExpiry reads the options; nil when record-level.expire-time is unset.
+func parseRecordExpiry(o format.Options, fields []types.DataField) (*recordExpiry, error) {
+	v, ok := o.Get("record-level.expire-time")
+	if !ok {
+		return nil, nil
+	}
+	d, err := ParseDuration(v)
+	if err != nil {
+		return nil, fmt.Errorf("option record-level.expire-time: %w", err)
+	}
+	name, _ := o.Get("record-level.time-field")
+	if name == "" {
+		return nil, fmt.Errorf("option record-level.expire-time needs record-level.time-field, the column records are dated by")
+	}
+	i := types.FieldByName(fields, name)
+	if i < 0 {
+		return nil, fmt.Errorf("option record-level.time-field: %q is not a column", name)
+	}
+	switch fields[i].Type.Root {
+	case types.Int, types.BigInt, types.Timestamp, types.LocalZonedTimestamp:
+	default:
+		return nil, fmt.Errorf("option record-level.time-field: column %s is %s; want INT, BIGINT or TIMESTAMP", name, fields[i].Type)
+	}
+	return &recordExpiry{expire: d, field: i, typ: fields[i].Type}, nil
+}
+
+// ValidateRecordExpiry checks the record-level expiration options against the columns.
+func ValidateRecordExpiry(o format.Options, fields []types.DataField) error {
+	_, err := parseRecordExpiry(o, fields)
+	return err
+}
+
+// seconds converts a time value to Paimon's seconds (BIGINT of 10^12 or more is
+// milliseconds).
+func (e *recordExpiry) seconds(v int64) int64 {
+	if e.typ.Root == types.BigInt && v >= 1_000_000_000_000 {
+		return v / 1000
+	}
+	return v
+}
+
+// expiredFile reports whether a file's oldest time (its value statistics, read through
+// the file's own schema by field id) has expired, so that a full compaction rewrites it
+// even alone on the top level (pickFullCompaction).
+func (e *recordExpiry) expiredFile(f *manifest.DataFileMeta, fileSchema *format.TableSchema, fieldID int, now time.Time) bool {
+	i := types.FieldByID(fileSchema.Fields, fieldID)
+	if i < 0 || f.ValueStatsCols != nil || fileSchema.Fields[i].Type.Root != e.typ.Root {
+		return false
+	}
+	row, err := binaryrow.Deserialize(f.ValueStats.MinValues)
+	if err != nil || row.Arity() != len(fileSchema.Fields) || row.IsNullAt(i) {
+		return false
+	}
+	var sec int64
+	switch e.typ.Root {
+	case types.Int:
+		sec = int64(row.GetInt(i))
+	case types.BigInt:
+		sec = e.seconds(row.GetLong(i))
+	default:
+		ts, err := row.GetTimestamp(i, fileSchema.Fields[i].Type.Precision)
+		if err != nil {
+			return false
+		}
+		sec = ts.Millis / 1000
+	}
+	return now.Unix()-int64(e.expire/time.Second) > sec
+}
+
+// expireRecords drops the expired records of a compaction's input (key-value layout: the
+// time field is column col).
+type expireRecords struct {
+	in  datafile.BatchReader
+	e   *recordExpiry
+	col int
+	now int64 // seconds
+	mem memory.Allocator
+}
+
+func (x *expireRecords) Schema() *arrow.Schema { return x.in.Schema() }
+
+func (x *expireRecords) Close() error { return x.in.Close() }
+
+func (x *expireRecords) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	for {
+		b, err := x.in.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c := b.Column(x.col)
+		n := c.Len()
+		keep := array.NewBooleanBuilder(x.mem)
+		keep.Reserve(n)
+		limit := x.now - int64(x.e.expire/time.Second) // kept when time >= limit
+		dropped := 0
+		for i := 0; i < n; i++ {
+			ok := true
+			if c.IsValid(i) {
+				var sec int64
+				switch a := c.(type) {
+				case *array.Int32:
+					sec = int64(a.Value(i))
+				case *array.Int64:
+					sec = x.e.seconds(a.Value(i))
+				case *array.Timestamp:
+					sec = timestampSeconds(int64(a.Value(i)), a.DataType().(*arrow.TimestampType).Unit)
+				}
+				ok = sec >= limit
+			}
+			if !ok {
+				dropped++
+			}
+			keep.UnsafeAppend(ok)
+		}
+		if dropped == 0 {
+			keep.Release()
+			return b, nil
+		}
+		mask := keep.NewBooleanArray()
+		keep.Release()
+		out, err := filterBatch(ctx, b, mask)
+		mask.Release()
+		b.Release()
+		if err != nil {
+			return nil, err
+		}
+		if out.NumRows() == 0 {
+			out.Release()
+			continue
+		}
+		return out, nil
+	}
+}
+
+// timestampSeconds is a timestamp's milliseconds divided by 1000, as Paimon's
+// getMillisecond() / 1000.
+func timestampSeconds(v int64, unit arrow.TimeUnit) int64 {
+	switch unit {
+	case arrow.Second:
+		return v
+	case arrow.Millisecond:
+		return v / 1000
+	case arrow.Microsecond:
+		return v / 1_000_000
+	}
+	return v / 1_000_000_000
+}
