@@ -340,7 +340,7 @@ func (r *compactRewriter) leveled(files []manifest.DataFileMeta, fields []types.
 				if err != nil {
 					return nil, err
 				}
-				return &expireRecords{in: in, e: e, col: col, now: now, mem: r.f.mem}, nil
+				return e.expireRecords(in, col, now, r.f.mem), nil
 			}
 		}
 	}
@@ -420,7 +420,7 @@ func (r *compactRewriter) finder(ctx context.Context) (func([]byte) bool, error)
 		}
 		v := r.dvs.vectors[pos.file]
 		if v == nil {
-			v = deletionvector.New(false)
+			v = deletionvector.New(r.f.opts.DVBitmap64)
 			r.dvs.vectors[pos.file] = v
 		}
 		v.Delete(pos.row)

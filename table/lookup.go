@@ -186,7 +186,7 @@ func filesReadersDV(t *Table, split *Split, files []manifest.DataFileMeta, field
 			}
 			if dvs != nil {
 				if v := dvs.vectors[file.FileName]; v != nil && v.Cardinality() > 0 {
-					return &applyDeletions{in: r, dv: v, mem: o.Mem}, nil
+					return applyDeletions(r, v, o.Mem), nil
 				}
 			}
 			return r, nil

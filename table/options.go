@@ -32,6 +32,7 @@ type CoreOptions struct {
 	SequenceField        []string
 	IgnoreDelete         bool
 	DeletionVectors      bool
+	DVBitmap64           bool // deletion-vectors.bitmap64: new vectors in the 64-bit form
 	PartitionDefaultName string
 	PartitionLegacyName  bool
 	WriteBufferSize      int64
@@ -140,6 +141,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	list("sequence.field", &c.SequenceField)
 	boolean("ignore-delete", &c.IgnoreDelete)
 	boolean("deletion-vectors.enabled", &c.DeletionVectors)
+	boolean("deletion-vectors.bitmap64", &c.DVBitmap64)
 	str("partition.default-name", &c.PartitionDefaultName)
 	boolean("partition.legacy-name", &c.PartitionLegacyName)
 	size("write-buffer-size", &c.WriteBufferSize)

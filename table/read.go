@@ -374,7 +374,7 @@ func (t *Table) openDataFile(ctx context.Context, split *Split, f *manifest.Data
 	}
 	fr := &fileReader{r: r, closers: []io.Closer{pf}}
 	if dv != nil && dv.Cardinality() > 0 {
-		return &applyDeletions{in: fr, dv: dv, mem: o.Mem}, nil
+		return applyDeletions(fr, dv, o.Mem), nil
 	}
 	return fr, nil
 }
@@ -536,29 +536,27 @@ func (d *dropRetractRows) Next(ctx context.Context) (arrow.RecordBatch, error) {
 func (d *dropRetractRows) Close() error { return d.in.Close() }
 
 // applyDeletions drops rows a deletion vector marks deleted.
-type applyDeletions struct {
-	in  datafile.BatchReader
-	dv  *deletionvector.Vector
-	pos int64
-	mem memory.Allocator
+// maskFilter drops the rows of each batch that keep marks false; keep returns nil to keep
+// a batch whole. Batches left empty are skipped.
+type maskFilter struct {
+	in   datafile.BatchReader
+	keep func(b arrow.RecordBatch) *array.Boolean
 }
 
-func (a *applyDeletions) Schema() *arrow.Schema { return a.in.Schema() }
+func (m *maskFilter) Schema() *arrow.Schema { return m.in.Schema() }
 
-func (a *applyDeletions) Next(ctx context.Context) (arrow.RecordBatch, error) {
+func (m *maskFilter) Close() error { return m.in.Close() }
+
+func (m *maskFilter) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	for {
-		b, err := a.in.Next(ctx)
+		b, err := m.in.Next(ctx)
 		if err != nil {
 			return nil, err
 		}
-		n := int(b.NumRows())
-		keep := array.NewBooleanBuilder(a.mem)
-		for i := 0; i < n; i++ {
-			keep.Append(!a.dv.IsDeleted(a.pos + int64(i)))
+		mask := m.keep(b)
+		if mask == nil {
+			return b, nil
 		}
-		a.pos += int64(n)
-		mask := keep.NewBooleanArray()
-		keep.Release()
 		out, err := filterBatch(ctx, b, mask)
 		mask.Release()
 		b.Release()
@@ -573,7 +571,21 @@ func (a *applyDeletions) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	}
 }
 
-func (a *applyDeletions) Close() error { return a.in.Close() }
+// applyDeletions drops the rows a deletion vector marks, by their position in the file.
+func applyDeletions(in datafile.BatchReader, dv *deletionvector.Vector, mem memory.Allocator) datafile.BatchReader {
+	var pos int64
+	return &maskFilter{in: in, keep: func(b arrow.RecordBatch) *array.Boolean {
+		n := int(b.NumRows())
+		keep := array.NewBooleanBuilder(mem)
+		defer keep.Release()
+		keep.Reserve(n)
+		for i := 0; i < n; i++ {
+			keep.UnsafeAppend(!dv.IsDeleted(pos + int64(i)))
+		}
+		pos += int64(n)
+		return keep.NewBooleanArray()
+	}}
+}
 
 // filterProject applies a row filter, then keeps the first n columns.
 type filterProject struct {

@@ -1,7 +1,6 @@
 package table
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -96,31 +95,16 @@ func (e *recordExpiry) expiredFile(f *manifest.DataFileMeta, fileSchema *format.
 }
 
 // expireRecords drops the expired records of a compaction's input (key-value layout: the
-// time field is column col).
-type expireRecords struct {
-	in  datafile.BatchReader
-	e   *recordExpiry
-	col int
-	now int64 // seconds
-	mem memory.Allocator
-}
-
-func (x *expireRecords) Schema() *arrow.Schema { return x.in.Schema() }
-
-func (x *expireRecords) Close() error { return x.in.Close() }
-
-func (x *expireRecords) Next(ctx context.Context) (arrow.RecordBatch, error) {
-	for {
-		b, err := x.in.Next(ctx)
-		if err != nil {
-			return nil, err
-		}
-		c := b.Column(x.col)
+// time field is column col); now is in seconds.
+func (e *recordExpiry) expireRecords(in datafile.BatchReader, col int, now int64, mem memory.Allocator) datafile.BatchReader {
+	limit := now - int64(e.expire/time.Second) // kept when the time is >= limit
+	return &maskFilter{in: in, keep: func(b arrow.RecordBatch) *array.Boolean {
+		c := b.Column(col)
 		n := c.Len()
-		keep := array.NewBooleanBuilder(x.mem)
+		keep := array.NewBooleanBuilder(mem)
+		defer keep.Release()
 		keep.Reserve(n)
-		limit := x.now - int64(x.e.expire/time.Second) // kept when time >= limit
-		dropped := 0
+		dropped := false
 		for i := 0; i < n; i++ {
 			ok := true
 			if c.IsValid(i) {
@@ -129,35 +113,20 @@ func (x *expireRecords) Next(ctx context.Context) (arrow.RecordBatch, error) {
 				case *array.Int32:
 					sec = int64(a.Value(i))
 				case *array.Int64:
-					sec = x.e.seconds(a.Value(i))
+					sec = e.seconds(a.Value(i))
 				case *array.Timestamp:
 					sec = timestampSeconds(int64(a.Value(i)), a.DataType().(*arrow.TimestampType).Unit)
 				}
 				ok = sec >= limit
 			}
-			if !ok {
-				dropped++
-			}
+			dropped = dropped || !ok
 			keep.UnsafeAppend(ok)
 		}
-		if dropped == 0 {
-			keep.Release()
-			return b, nil
+		if !dropped {
+			return nil
 		}
-		mask := keep.NewBooleanArray()
-		keep.Release()
-		out, err := filterBatch(ctx, b, mask)
-		mask.Release()
-		b.Release()
-		if err != nil {
-			return nil, err
-		}
-		if out.NumRows() == 0 {
-			out.Release()
-			continue
-		}
-		return out, nil
-	}
+		return keep.NewBooleanArray()
+	}}
 }
 
 // timestampSeconds is a timestamp's milliseconds divided by 1000, as Paimon's

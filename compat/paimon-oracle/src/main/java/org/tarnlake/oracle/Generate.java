@@ -84,6 +84,9 @@ final class Generate {
                 opts("file.format.per.level", "0:avro", "file.compression.per.level", "0:snappy",
                         "changelog-producer", "lookup", "changelog-file.format", "orc"),
                 "parquet", "level 0 in avro (snappy), compacted levels in parquet, lookup changelog in orc");
+        pkTable("pk_dv_bitmap64", 2, new String[0],
+                opts("deletion-vectors.enabled", "true", "deletion-vectors.bitmap64", "true"), "parquet",
+                "deletion vectors in the 64-bit form");
         compositeKeyTable();
         appendTable("append_unpartitioned", -1, new String[0], opts(), "parquet", "unaware bucket", false);
         appendTable("append_part_string", -1, new String[] {"region"}, opts(), "parquet",
