@@ -1268,7 +1268,9 @@ func benchCompact(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // runRawRewrite decodes every data file of the table with pqarrow and encodes its rows
 // again, unmerged, into one Parquet file per bucket (in a temporary directory) with the
 // input's compression and its dictionary choices: what a compaction of the same input
-// would cost if merging were free.
+// would cost if merging were free. A full compaction of a table of level-0 files (as
+// bench-compare's) reads exactly these files; one of a compacted table skips buckets that
+// are one top-level run already.
 func runRawRewrite(ctx context.Context, tbl *table.Table) (*benchResult, error) {
 	plan, err := tbl.Plan(ctx, table.ScanOptions{AllLevels: true})
 	if err != nil {

@@ -6,8 +6,8 @@ import (
 )
 
 // tarn bench ingest leaves a table whose compaction 'tarn bench compact' measures beside
-// its physical limit: pqarrow decoding the same files and encoding their rows again. Both
-// read every row of the same files, and the ingest reports what its compactions rewrote.
+// its physical limit: pqarrow decoding the table's files and encoding their rows again;
+// the ingest reports what its compactions rewrote.
 func TestBenchIngestAndCompact(t *testing.T) {
 	wh := t.TempDir()
 	var results struct {
@@ -47,7 +47,9 @@ func TestBenchIngestAndCompact(t *testing.T) {
 	if tc.Name != "tarn compact" || raw.Name != "raw pqarrow decode and encode (same files)" {
 		t.Fatalf("results %q and %q", tc.Name, raw.Name)
 	}
-	if tc.Rows == 0 || raw.Rows != tc.Rows || raw.Bytes != tc.Bytes || raw.CPUS <= 0 {
-		t.Errorf("tarn compact read %d rows (%d bytes), the raw rewrite %d rows (%d bytes, %.3f CPU-s): want the same files", tc.Rows, tc.Bytes, raw.Rows, raw.Bytes, raw.CPUS)
+	// The raw rewrite reads every file; the full compaction skips a bucket that background
+	// compaction already left as one top-level run.
+	if tc.Rows == 0 || raw.Rows != tc.Rows || raw.Bytes < tc.Bytes || raw.CPUS <= 0 {
+		t.Errorf("tarn compact read %d bytes of %d rows, the raw rewrite %d rows (%d bytes, %.3f CPU-s): want every file", tc.Bytes, tc.Rows, raw.Rows, raw.Bytes, raw.CPUS)
 	}
 }
