@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -370,7 +369,7 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 			}
 		}
 	}
-	if err := validateFileFormats(o, fields); err != nil {
+	if err := table.ValidateFileFormats(o, fields); err != nil {
 		return err
 	}
 	if _, err := table.ParsePartitionExpiry(o); err != nil {
@@ -395,71 +394,4 @@ func quoteAll(ss []string) []string {
 		out[i] = strconv.Quote(s)
 	}
 	return out
-}
-
-// validateFileFormats checks the data and changelog file formats and compressions, per
-// level too, and, as Paimon's SchemaValidation does, that a level written as Avro has no
-// timestamp column of a precision above 6.
-func validateFileFormats(o format.Options, fields []types.DataField) error {
-	checkFormat := func(k, v string) error {
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "parquet", "orc", "avro":
-			return nil
-		}
-		return fmt.Errorf("option %s: format %q: want parquet, orc or avro", k, v)
-	}
-	checkCompression := func(k, v string) error {
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "zstd", "snappy", "gzip", "lz4", "none", "uncompressed":
-			return nil
-		}
-		return fmt.Errorf("option %s: compression %q: want zstd, snappy, gzip, lz4 or none", k, v)
-	}
-	var formats []string
-	for _, k := range []string{"file.format", "changelog-file.format"} {
-		if v, ok := o.Get(k); ok {
-			if err := checkFormat(k, v); err != nil {
-				return err
-			}
-			formats = append(formats, strings.ToLower(v))
-		}
-	}
-	for _, k := range []string{"file.compression", "changelog-file.compression"} {
-		if v, ok := o.Get(k); ok {
-			if err := checkCompression(k, v); err != nil {
-				return err
-			}
-		}
-	}
-	for k, check := range map[string]func(string, string) error{"file.format.per.level": checkFormat, "file.compression.per.level": checkCompression} {
-		v, ok := o.Get(k)
-		if !ok {
-			continue
-		}
-		m, err := table.ParseLevelMap(v)
-		if err != nil {
-			return fmt.Errorf("option %s: %w", k, err)
-		}
-		for _, val := range m {
-			if err := check(k, val); err != nil {
-				return err
-			}
-			if k == "file.format.per.level" {
-				formats = append(formats, val)
-			}
-		}
-	}
-	if v, ok := o.Get("file.compression.zstd-level"); ok {
-		if n, err := strconv.Atoi(strings.TrimSpace(v)); err != nil || n < 1 || n > 22 {
-			return fmt.Errorf("option file.compression.zstd-level = %q: want a level from 1 to 22", v)
-		}
-	}
-	if slices.Contains(formats, "avro") {
-		for _, f := range fields {
-			if (f.Type.Root == types.Timestamp || f.Type.Root == types.LocalZonedTimestamp) && f.Type.Precision > 6 {
-				return fmt.Errorf("column %s is %s: Avro stores timestamps of precision 6 at most; use parquet or orc for the files of that level or table", f.Name, f.Type)
-			}
-		}
-	}
-	return nil
 }

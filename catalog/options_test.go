@@ -36,6 +36,11 @@ func TestValidateCompactionStrategyOptions(t *testing.T) {
 		{opts: map[string]string{"file.format.per.level": "0:avro,3:orc", "file.compression.per.level": "0:snappy", "changelog-file.format": "orc",
 			"changelog-file.compression": "lz4", "file.compression.zstd-level": "9", "parquet.enable.dictionary": "false"}},
 		{opts: map[string]string{"file.format.per.level": "0:csv"}, refused: `format "csv"`},
+		// Each format's own compression names: zlib for ORC, deflate for Avro, no lz4 for Avro.
+		{opts: map[string]string{"file.format": "orc", "file.compression": "zlib"}},
+		{opts: map[string]string{"file.format.per.level": "0:avro", "file.compression.per.level": "0:deflate"}},
+		{opts: map[string]string{"file.format.per.level": "0:avro", "file.compression": "lz4"}, refused: `"lz4" is not supported for avro`},
+		{opts: map[string]string{"file.format": "csv"}, refused: `file format "csv" is not supported`},
 		{opts: map[string]string{"file.format.per.level": "zero:avro"}, refused: "want level:value"},
 		{opts: map[string]string{"file.compression.per.level": "1:brotli9"}, refused: `compression "brotli9"`},
 		{opts: map[string]string{"changelog-file.format": "json"}, refused: "changelog-file.format"},

@@ -2,11 +2,14 @@ package table
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tarnlake/tarn/format"
+	"github.com/tarnlake/tarn/format/datafile"
+	"github.com/tarnlake/tarn/format/types"
 )
 
 // CoreOptions are the table options the engine acts on, with Paimon's defaults
@@ -232,6 +235,60 @@ func (o CoreOptions) fileFormat(level int, changelog bool) (format, compression 
 		compression = o.ChangelogCompression
 	}
 	return format, compression
+}
+
+// ValidateFileFormats checks the file format options: the per-level maps parse, every
+// level's data files and changelog files have a format Tarn writes with a compression
+// that format's writer accepts, the zstd level is one zstd has, and, as Paimon's
+// SchemaValidation requires, no level written as Avro holds a timestamp column of a
+// precision above 6.
+func ValidateFileFormats(o format.Options, fields []types.DataField) error {
+	for _, k := range []string{"file.format.per.level", "file.compression.per.level"} {
+		if v, ok := o.Get(k); ok {
+			if _, err := ParseLevelMap(v); err != nil {
+				return fmt.Errorf("option %s: %w", k, err)
+			}
+		}
+	}
+	if v, ok := o.Get("file.compression.zstd-level"); ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err != nil || n < 1 || n > 22 {
+			return fmt.Errorf("option file.compression.zstd-level = %q: want a level from 1 to 22", v)
+		}
+	}
+	c := ParseCoreOptions(o)
+	levels := []int{-1} // a level without entries
+	for l := range c.FormatPerLevel {
+		levels = append(levels, l)
+	}
+	for l := range c.CompressionPerLevel {
+		levels = append(levels, l)
+	}
+	slices.Sort(levels)
+	avro := false
+	for _, l := range levels {
+		for _, changelog := range []bool{false, true} {
+			f, comp := c.fileFormat(l, changelog)
+			if err := datafile.CheckWritable(f, comp); err != nil {
+				what := "options file.format and file.compression"
+				switch {
+				case changelog:
+					what = "options changelog-file.format and changelog-file.compression"
+				case l >= 0:
+					what = fmt.Sprintf("options file.format.per.level and file.compression.per.level, level %d", l)
+				}
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			avro = avro || strings.EqualFold(f, datafile.FormatAvro)
+		}
+	}
+	if avro {
+		for _, f := range fields {
+			if (f.Type.Root == types.Timestamp || f.Type.Root == types.LocalZonedTimestamp) && f.Type.Precision > 6 {
+				return fmt.Errorf("column %s is %s: Avro stores timestamps of precision 6 at most; use parquet or orc for the files of that level or table", f.Name, f.Type)
+			}
+		}
+	}
+	return nil
 }
 
 // ParseMemorySize parses Paimon memory sizes: "256 mb", "128mb", "1 gb", "1024" (bytes).

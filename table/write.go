@@ -247,18 +247,7 @@ func writableOptions(s *format.TableSchema, o CoreOptions) error {
 			return fmt.Errorf("bucket = %d is not valid", o.Bucket)
 		}
 	}
-	formats := []string{o.FileFormat, o.ChangelogFormat}
-	for _, f := range o.FormatPerLevel {
-		formats = append(formats, f)
-	}
-	for _, f := range formats {
-		switch f {
-		case "", datafile.FormatParquet, datafile.FormatORC, datafile.FormatAvro:
-		default:
-			return fmt.Errorf("writing file format %q is not supported (parquet, orc and avro are)", f)
-		}
-	}
-	return nil
+	return ValidateFileFormats(s.Options, s.Fields)
 }
 
 func groupKey(partition []byte, bucket int) string {

@@ -82,6 +82,23 @@ func OpenDataFile(src Source, name, format string, o OpenOptions) (DataFile, err
 	return nil, fmt.Errorf("data file %s: format %q is not supported (parquet, orc, avro)", name, format)
 }
 
+// CheckWritable reports whether data files of the format can be written with the
+// compression, by the names the format's writer accepts (file.compression).
+func CheckWritable(format, compression string) error {
+	var err error
+	switch strings.ToLower(format) {
+	case FormatParquet:
+		_, err = codec(compression)
+	case FormatORC:
+		_, err = orcCompression(compression)
+	case FormatAvro:
+		_, err = avroCodecName(compression)
+	default:
+		err = fmt.Errorf("file format %q is not supported (parquet, orc, avro)", format)
+	}
+	return err
+}
+
 // NewFileWriter starts a data file of the given format and fields (in file order, system
 // columns included) on out.
 func NewFileWriter(out io.Writer, format string, fields []types.DataField, o WriterOptions) (FileWriter, error) {
