@@ -537,21 +537,20 @@ func fullUnit(ctx context.Context, f *fileFactory, files []manifest.DataFileMeta
 	if err != nil {
 		return nil, lsm.Unit{}, false, err
 	}
-	unit, ok, err := f.fullUnit(ctx, levels)
+	unit, ok, err := f.pickFull(ctx, levels)
 	return levels, unit, ok, err
 }
 
-// fullUnit picks a full compaction (CompactStrategy.pickFullCompaction): every run to the
+// pickFull picks a full compaction (CompactStrategy.pickFullCompaction): every run to the
 // top level; when that is one run already, the files of it whose records have expired
 // (record-level.expire-time), rewritten.
-func (f *fileFactory) fullUnit(ctx context.Context, levels *lsm.Levels) (lsm.Unit, bool, error) {
+func (f *fileFactory) pickFull(ctx context.Context, levels *lsm.Levels) (lsm.Unit, bool, error) {
 	runs := levels.SortedRuns()
 	unit, ok := lsm.Full(levels.NumLevels, runs)
 	if ok || f.expiry == nil || len(runs) != 1 {
 		return unit, ok, nil
 	}
 	now := time.Now()
-	fieldID := f.schema.Fields[f.expiry.field].ID
 	var expired []manifest.DataFileMeta
 	for i := range runs[0].Files {
 		file := &runs[0].Files[i]
@@ -559,7 +558,7 @@ func (f *fileFactory) fullUnit(ctx context.Context, levels *lsm.Levels) (lsm.Uni
 		if err != nil {
 			return unit, false, err
 		}
-		if f.expiry.expiredFile(file, fs, fieldID, now) {
+		if f.expiry.expiredFile(file, fs, now) {
 			expired = append(expired, *file)
 		}
 	}

@@ -169,7 +169,7 @@ func (t *Table) compactSplit(ctx context.Context, f *fileFactory, plan *Plan, s 
 	var unit lsm.Unit
 	var ok bool
 	if full {
-		if unit, ok, err = f.fullUnit(ctx, levels); err != nil {
+		if unit, ok, err = f.pickFull(ctx, levels); err != nil {
 			return msg, st, err
 		}
 	} else {

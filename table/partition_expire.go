@@ -112,25 +112,30 @@ func (t *Table) ExpirePartitions(ctx context.Context, now time.Time, dryRun bool
 	type part struct {
 		values  []any
 		strs    []string
-		when    time.Time
 		updated time.Time
 	}
-	parts := map[string]*part{}
 	fields := schema.PartitionType()
 	defaultName := ParseCoreOptions(schema.Options).PartitionDefaultName
+	// strs renders partition values as Paimon's partition expiration names them: Java's
+	// toString of the internal values, the default partition name for null.
+	strs := func(values []any) []string {
+		out := make([]string, len(fields))
+		for j, f := range fields {
+			if values[j] == nil {
+				out[j] = defaultName
+				continue
+			}
+			out[j] = PartitionValueString(values[j], f.Type, true)
+		}
+		return out
+	}
+	parts := map[string]*part{}
 	for i := range plan.Splits {
 		s := &plan.Splits[i]
 		key := string(s.Partition)
 		p := parts[key]
 		if p == nil {
-			p = &part{values: s.PartitionValues, strs: make([]string, len(fields))}
-			for j, f := range fields {
-				if s.PartitionValues[j] == nil {
-					p.strs[j] = defaultName
-					continue
-				}
-				p.strs[j] = PartitionValueString(s.PartitionValues[j], f.Type, true)
-			}
+			p = &part{values: s.PartitionValues, strs: strs(s.PartitionValues)}
 			parts[key] = p
 		}
 		for j := range s.Files {
@@ -158,7 +163,6 @@ func (t *Table) ExpirePartitions(ctx context.Context, now time.Time, dryRun bool
 			when = w
 		}
 		if when.Before(cutoff) {
-			p.when = when
 			expired = append(expired, p)
 		}
 	}
@@ -184,17 +188,7 @@ func (t *Table) ExpirePartitions(ctx context.Context, now time.Time, dryRun bool
 	if dryRun {
 		return res, nil
 	}
-	match := func(values []any) bool {
-		strs := make([]string, len(fields))
-		for j, f := range fields {
-			if values[j] == nil {
-				strs[j] = defaultName
-				continue
-			}
-			strs[j] = PartitionValueString(values[j], f.Type, true)
-		}
-		return drop[strings.Join(strs, "\x00")]
-	}
+	match := func(values []any) bool { return drop[strings.Join(strs(values), "\x00")] }
 	cr, err := t.Commit(ctx, Commit{User: "tarn-partition-expire", Identifier: now.UnixMilli(), Kind: format.CommitOverwrite,
 		Overwrite: true, OverwritePartitions: match})
 	if err != nil {

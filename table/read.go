@@ -535,7 +535,6 @@ func (d *dropRetractRows) Next(ctx context.Context) (arrow.RecordBatch, error) {
 
 func (d *dropRetractRows) Close() error { return d.in.Close() }
 
-// applyDeletions drops rows a deletion vector marks deleted.
 // maskFilter drops the rows of each batch that keep marks false; keep returns nil to keep
 // a batch whole. Batches left empty are skipped.
 type maskFilter struct {

@@ -20,9 +20,10 @@ import (
 // seconds or milliseconds, TIMESTAMP) is older than record-level.expire-time; records with
 // a null time stay. Reads between compactions still see them.
 type recordExpiry struct {
-	expire time.Duration
-	field  int // index among the value fields
-	typ    types.DataType
+	expire  time.Duration
+	field   int // index among the value fields
+	fieldID int
+	typ     types.DataType
 }
 
 // parseRecordExpiry reads the options; nil when record-level.expire-time is unset.
@@ -48,7 +49,7 @@ func parseRecordExpiry(o format.Options, fields []types.DataField) (*recordExpir
 	default:
 		return nil, fmt.Errorf("option record-level.time-field: column %s is %s; want INT, BIGINT or TIMESTAMP", name, fields[i].Type)
 	}
-	return &recordExpiry{expire: d, field: i, typ: fields[i].Type}, nil
+	return &recordExpiry{expire: d, field: i, fieldID: fields[i].ID, typ: fields[i].Type}, nil
 }
 
 // ValidateRecordExpiry checks the record-level expiration options against the columns.
@@ -56,6 +57,10 @@ func ValidateRecordExpiry(o format.Options, fields []types.DataField) error {
 	_, err := parseRecordExpiry(o, fields)
 	return err
 }
+
+// cutoff is the oldest time, in seconds, a record keeps at now (Unix seconds): Paimon keeps
+// it while now <= time + expire.
+func (e *recordExpiry) cutoff(now int64) int64 { return now - int64(e.expire/time.Second) }
 
 // seconds converts a time value to Paimon's seconds (BIGINT of 10^12 or more is
 // milliseconds).
@@ -69,8 +74,8 @@ func (e *recordExpiry) seconds(v int64) int64 {
 // expiredFile reports whether a file's oldest time (its value statistics, read through
 // the file's own schema by field id) has expired, so that a full compaction rewrites it
 // even alone on the top level (pickFullCompaction).
-func (e *recordExpiry) expiredFile(f *manifest.DataFileMeta, fileSchema *format.TableSchema, fieldID int, now time.Time) bool {
-	i := types.FieldByID(fileSchema.Fields, fieldID)
+func (e *recordExpiry) expiredFile(f *manifest.DataFileMeta, fileSchema *format.TableSchema, now time.Time) bool {
+	i := types.FieldByID(fileSchema.Fields, e.fieldID)
 	if i < 0 || f.ValueStatsCols != nil || fileSchema.Fields[i].Type.Root != e.typ.Root {
 		return false
 	}
@@ -91,13 +96,13 @@ func (e *recordExpiry) expiredFile(f *manifest.DataFileMeta, fileSchema *format.
 		}
 		sec = ts.Millis / 1000
 	}
-	return now.Unix()-int64(e.expire/time.Second) > sec
+	return sec < e.cutoff(now.Unix())
 }
 
 // expireRecords drops the expired records of a compaction's input (key-value layout: the
 // time field is column col); now is in seconds.
 func (e *recordExpiry) expireRecords(in datafile.BatchReader, col int, now int64, mem memory.Allocator) datafile.BatchReader {
-	limit := now - int64(e.expire/time.Second) // kept when the time is >= limit
+	limit := e.cutoff(now)
 	return &maskFilter{in: in, keep: func(b arrow.RecordBatch) *array.Boolean {
 		c := b.Column(col)
 		n := c.Len()

@@ -22,6 +22,15 @@ type CompactionVolume struct {
 	AppendedRows int64 `json:"appended_rows"` // rows the APPEND snapshots added (their delta record counts)
 }
 
+// RewrittenPerAppended is the rows compactions read per row appended: the write
+// amplification of compaction (0 when nothing was appended).
+func (v CompactionVolume) RewrittenPerAppended() float64 {
+	if v.AppendedRows == 0 {
+		return 0
+	}
+	return float64(v.InputRows) / float64(v.AppendedRows)
+}
+
 // CompactionVolume reads the delta manifests of the retained COMPACT snapshots.
 func (t *Table) CompactionVolume(ctx context.Context) (CompactionVolume, error) {
 	var v CompactionVolume

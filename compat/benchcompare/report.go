@@ -292,10 +292,10 @@ func rewrittenPerRow(r *result) float64 {
 		return 0
 	}
 	var v table.CompactionVolume
-	if json.Unmarshal(b, &v) != nil || v.AppendedRows == 0 {
+	if json.Unmarshal(b, &v) != nil {
 		return 0
 	}
-	return float64(v.InputRows) / float64(v.AppendedRows)
+	return v.RewrittenPerAppended()
 }
 
 func (c *ingestCmp) ratios() {

@@ -83,8 +83,8 @@ func cmdInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	} else if vol.Compactions > 0 {
 		fmt.Fprintf(w, "\nCompactions of these snapshots: %d, rewrote %d files (%d rows, %s) into %d files (%d rows, %s)",
 			vol.Compactions, vol.InputFiles, vol.InputRows, humanBytes(vol.InputBytes), vol.OutputFiles, vol.OutputRows, humanBytes(vol.OutputBytes))
-		if vol.AppendedRows > 0 {
-			fmt.Fprintf(w, "; %.2f rows rewritten per row appended", float64(vol.InputRows)/float64(vol.AppendedRows))
+		if r := vol.RewrittenPerAppended(); r > 0 {
+			fmt.Fprintf(w, "; %.2f rows rewritten per row appended", r)
 		}
 		fmt.Fprintln(w)
 	}
