@@ -1135,34 +1135,11 @@ func runRawDecode(ctx context.Context, tbl *table.Table, threads int) (*benchRes
 	m := startMeter()
 	var rows, bytes atomic.Int64
 	err = forEachParallel(ctx, len(paths), threads, func(ctx context.Context, i int) error {
-		f, err := fio.Open(ctx, paths[i])
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		pr, err := file.NewParquetReader(f)
-		if err != nil {
-			return fmt.Errorf("%s: %w", paths[i], err)
-		}
-		defer pr.Close()
-		fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: datafile.DefaultBatchSize}, memory.DefaultAllocator)
-		if err != nil {
-			return err
-		}
-		rr, err := fr.GetRecordReader(ctx, nil, nil)
-		if err != nil {
-			return err
-		}
-		defer rr.Release()
-		for rr.Next() {
-			b := rr.RecordBatch()
+		return readRawParquet(ctx, fio, paths[i], nil, func(b arrow.RecordBatch) error {
 			rows.Add(b.NumRows())
 			bytes.Add(arrowBytes(b))
-		}
-		if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-			return err
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -1331,24 +1308,13 @@ func (w *rawRewriter) close() error {
 // rawRewriteFile appends one data file's rows to w, opening w (at path, with the file's
 // schema, compression and dictionary choices) if it is nil.
 func rawRewriteFile(ctx context.Context, fio fileio.FileIO, p string, w *rawRewriter, path string, r *benchResult) (*rawRewriter, error) {
-	f, err := fio.Open(ctx, p)
-	if err != nil {
-		return w, err
-	}
-	defer f.Close()
-	pr, err := file.NewParquetReader(f)
-	if err != nil {
-		return w, fmt.Errorf("%s: %w", p, err)
-	}
-	defer pr.Close()
-	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: datafile.DefaultBatchSize}, memory.DefaultAllocator)
-	if err != nil {
-		return w, err
-	}
-	if w == nil {
+	start := func(pr *file.Reader, fr *pqarrow.FileReader) error {
+		if w != nil {
+			return nil
+		}
 		schema, err := fr.Schema()
 		if err != nil {
-			return w, err
+			return err
 		}
 		props := []parquet.WriterProperty{parquet.WithCompressionLevel(1), parquet.WithStoreDecimalAsInteger(true), parquet.WithMaxRowGroupLength(1 << 20)}
 		if pr.NumRowGroups() > 0 {
@@ -1356,7 +1322,7 @@ func rawRewriteFile(ctx context.Context, fio fileio.FileIO, p string, w *rawRewr
 			for c := 0; c < rg.NumColumns(); c++ {
 				cc, err := rg.ColumnChunk(c)
 				if err != nil {
-					return w, err
+					return err
 				}
 				if c == 0 {
 					props = append(props, parquet.WithCompression(cc.Compression()))
@@ -1366,32 +1332,60 @@ func rawRewriteFile(ctx context.Context, fio fileio.FileIO, p string, w *rawRewr
 		}
 		out, err := os.Create(path)
 		if err != nil {
-			return w, err
+			return err
 		}
 		bw := bufio.NewWriterSize(out, 1<<20)
 		pw, err := pqarrow.NewFileWriter(schema, bw, parquet.NewWriterProperties(props...), pqarrow.NewArrowWriterProperties())
 		if err != nil {
 			out.Close()
-			return w, err
+			return err
 		}
 		w = &rawRewriter{f: out, bw: bw, pw: pw}
+		return nil
+	}
+	err := readRawParquet(ctx, fio, p, start, func(b arrow.RecordBatch) error {
+		r.Rows += b.NumRows()
+		return w.pw.WriteBuffered(b)
+	})
+	return w, err
+}
+
+// readRawParquet reads a Parquet data file with pqarrow alone (all columns, no Tarn
+// code): start, if not nil, sees the file's readers first, then each gets every batch.
+func readRawParquet(ctx context.Context, fio fileio.FileIO, p string, start func(*file.Reader, *pqarrow.FileReader) error, each func(arrow.RecordBatch) error) error {
+	f, err := fio.Open(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	pr, err := file.NewParquetReader(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	defer pr.Close()
+	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: datafile.DefaultBatchSize}, memory.DefaultAllocator)
+	if err != nil {
+		return err
+	}
+	if start != nil {
+		if err := start(pr, fr); err != nil {
+			return err
+		}
 	}
 	rr, err := fr.GetRecordReader(ctx, nil, nil)
 	if err != nil {
-		return w, err
+		return err
 	}
 	defer rr.Release()
 	for rr.Next() {
-		b := rr.RecordBatch()
-		r.Rows += b.NumRows()
-		if err := w.pw.WriteBuffered(b); err != nil {
-			return w, err
+		if err := each(rr.RecordBatch()); err != nil {
+			return err
 		}
 	}
 	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return w, err
+		return err
 	}
-	return w, nil
+	return nil
 }
 
 // ---------------------------------------------------------------- commit
