@@ -64,6 +64,7 @@ type CoreOptions struct {
 	DataFilePrefix           string
 	ChangelogFilePrefix      string
 	CommitMaxRetries         int
+	Stats                    StatsOptions
 }
 
 // ParseCoreOptions reads options, applying defaults; malformed numbers fall back to the
@@ -174,6 +175,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	str("data-file.prefix", &c.DataFilePrefix)
 	str("changelog-file.prefix", &c.ChangelogFilePrefix)
 	num("commit.max-retries", &c.CommitMaxRetries)
+	c.Stats = parseStatsOptions(o)
 	c.MergeEngine = strings.ToLower(c.MergeEngine)
 	c.ChangelogProducer = strings.ToLower(c.ChangelogProducer)
 	if c.NumSortedRunStop == 0 {

@@ -2,6 +2,7 @@ package table
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -75,12 +76,21 @@ func (e *recordExpiry) seconds(v int64) int64 {
 // the file's own schema by field id) has expired, so that a full compaction rewrites it
 // even alone on the top level (pickFullCompaction).
 func (e *recordExpiry) expiredFile(f *manifest.DataFileMeta, fileSchema *format.TableSchema, now time.Time) bool {
-	i := types.FieldByID(fileSchema.Fields, e.fieldID)
-	if i < 0 || f.ValueStatsCols != nil || fileSchema.Fields[i].Type.Root != e.typ.Root {
+	fi := types.FieldByID(fileSchema.Fields, e.fieldID)
+	if fi < 0 || fileSchema.Fields[fi].Type.Root != e.typ.Root {
 		return false
 	}
+	// The column's place in the statistics: its place in the schema, or among the
+	// columns dense statistics kept.
+	i, arity := fi, len(fileSchema.Fields)
+	if f.ValueStatsCols != nil {
+		i, arity = slices.Index(f.ValueStatsCols, fileSchema.Fields[fi].Name), len(f.ValueStatsCols)
+		if i < 0 {
+			return false
+		}
+	}
 	row, err := binaryrow.Deserialize(f.ValueStats.MinValues)
-	if err != nil || row.Arity() != len(fileSchema.Fields) || row.IsNullAt(i) {
+	if err != nil || row.Arity() != arity || row.IsNullAt(i) {
 		return false
 	}
 	var sec int64
@@ -90,7 +100,7 @@ func (e *recordExpiry) expiredFile(f *manifest.DataFileMeta, fileSchema *format.
 	case types.BigInt:
 		sec = e.seconds(row.GetLong(i))
 	default:
-		ts, err := row.GetTimestamp(i, fileSchema.Fields[i].Type.Precision)
+		ts, err := row.GetTimestamp(i, fileSchema.Fields[fi].Type.Precision)
 		if err != nil {
 			return false
 		}

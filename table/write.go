@@ -696,6 +696,7 @@ type roller struct {
 	prefix      string // file name prefix
 	format      string // file format and compression, the level's (or the changelog's)
 	compression string
+	modes       []datafile.StatsMode // statistics mode of each of fields
 	cur         *fileWriter
 	done        []manifest.DataFileMeta
 }
@@ -710,13 +711,14 @@ func (w *fileFactory) newRoller(dir string, level int, source manifest.FileSourc
 		r.prefix = w.opts.ChangelogFilePrefix
 	}
 	r.format, r.compression = w.opts.fileFormat(level, changelog)
+	r.modes = w.opts.Stats.fileModes(fields, w.pk, level, changelog, r.format)
 	return r
 }
 
 // write appends a batch in file layout with its sequence numbers and kinds.
 func (r *roller) write(ctx context.Context, rec arrow.RecordBatch, seqs *array.Int64, kinds *array.Int8) error {
 	if r.cur == nil {
-		fw, err := r.f.newFileWriter(ctx, r.dir, r.fields, r.prefix, r.format, r.compression)
+		fw, err := r.f.newFileWriter(ctx, r.dir, r.fields, r.modes, r.prefix, r.format, r.compression)
 		if err != nil {
 			return err
 		}
@@ -893,7 +895,9 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (w *fileFactory) newFileWriter(ctx context.Context, dir string, fields []types.DataField, prefix, fileFormat, compression string) (*fileWriter, error) {
+// newFileWriter starts a data file of the given columns (the key-value layout for
+// primary-key tables) and their statistics modes.
+func (w *fileFactory) newFileWriter(ctx context.Context, dir string, fields []types.DataField, modes []datafile.StatsMode, prefix, fileFormat, compression string) (*fileWriter, error) {
 	name := w.nextFileName(prefix, fileFormat)
 	p := fileio.Join(dir, name)
 	out, err := w.t.fio.Create(ctx, p)
@@ -912,14 +916,15 @@ func (w *fileFactory) newFileWriter(ctx context.Context, dir string, fields []ty
 	for i, f := range w.schema.Fields {
 		valTypes[i] = f.Type
 	}
-	fw.valStats = datafile.NewStatsCollector(valTypes)
 	if w.pk {
 		kt := make([]types.DataType, len(w.keys))
 		for i, k := range w.keys {
 			kt[i] = k.Type
 		}
-		fw.keyStats = datafile.NewStatsCollector(kt)
+		fw.keyStats = datafile.NewStatsCollector(kt, modes[:len(w.keys)])
+		modes = modes[len(w.keys)+2:] // after _SEQUENCE_NUMBER and _VALUE_KIND
 	}
+	fw.valStats = datafile.NewStatsCollector(valTypes, modes)
 	return fw, nil
 }
 
@@ -990,7 +995,7 @@ func (fw *fileWriter) close(ctx context.Context) (manifest.DataFileMeta, error) 
 		FileSource:        ptrTo(manifest.FileSourceAppend),
 	}
 	var err error
-	if meta.ValueStats, err = simpleStats(w.schema.Fields, fw.valStats.Result()); err != nil {
+	if meta.ValueStats, meta.ValueStatsCols, err = valueStats(w.schema.Fields, fw.valStats.Result(), w.opts.Stats.Dense); err != nil {
 		return meta, err
 	}
 	if w.pk {
@@ -1016,14 +1021,44 @@ func (fw *fileWriter) close(ctx context.Context) (manifest.DataFileMeta, error) 
 
 func ptrTo[T any](v T) *T { return &v }
 
-// simpleStats encodes column statistics as Paimon's SimpleStats.
+// valueStats encodes a data file's value statistics (SimpleStatsConverter.toBinary): with
+// dense, columns without statistics are left out and the columns kept are named (nil:
+// all of them).
+func valueStats(fields []types.DataField, cs []datafile.ColStats, dense bool) (manifest.SimpleStats, []string, error) {
+	if !dense {
+		st, err := simpleStats(fields, cs)
+		return st, nil, err
+	}
+	kept := make([]types.DataField, 0, len(fields))
+	keptStats := make([]datafile.ColStats, 0, len(cs))
+	for i, c := range cs {
+		if !c.None {
+			kept = append(kept, fields[i])
+			keptStats = append(keptStats, c)
+		}
+	}
+	st, err := simpleStats(kept, keptStats)
+	if err != nil || len(kept) == len(fields) {
+		return st, nil, err
+	}
+	names := make([]string, len(kept))
+	for i, f := range kept {
+		names[i] = f.Name
+	}
+	return st, names, nil
+}
+
+// simpleStats encodes column statistics as Paimon's SimpleStats, with every column
+// (toBinaryAllMode): a column without statistics has null bounds and null count.
 func simpleStats(fields []types.DataField, cs []datafile.ColStats) (manifest.SimpleStats, error) {
 	mins := make([]any, len(cs))
 	maxs := make([]any, len(cs))
 	nulls := make([]*int64, len(cs))
 	for i, c := range cs {
 		mins[i], maxs[i] = c.Min, c.Max
-		nulls[i] = ptrTo(c.NullCount)
+		if !c.None {
+			nulls[i] = ptrTo(c.NullCount)
+		}
 	}
 	lo, err := binaryrow.Encode(fields, mins)
 	if err != nil {

@@ -1,7 +1,10 @@
 package datafile
 
 import (
+	"fmt"
 	"math"
+	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -13,15 +16,77 @@ import (
 	"github.com/tarnlake/tarn/format/types"
 )
 
-// StatsTruncateLength is Paimon's default metadata.stats-mode, truncate(16): string and
-// binary bounds are cut to 16 characters (bytes), the maximum rounded up.
+// StatsTruncateLength is the length of Paimon's default metadata.stats-mode, truncate(16):
+// string and binary bounds are cut to 16 characters (bytes), the maximum rounded up.
 const StatsTruncateLength = 16
 
+// StatsKind is what a column's statistics hold (Paimon's SimpleColStatsCollector kinds).
+type StatsKind uint8
+
+const (
+	StatsTruncate StatsKind = iota // null count and bounds, strings and bytes cut to Length
+	StatsFull                      // null count and bounds
+	StatsCounts                    // null count only
+	StatsNone                      // nothing: not even the null count
+)
+
+// StatsMode is the statistics mode of a column: metadata.stats-mode and its per-level,
+// changelog and per-field forms. The zero value is Paimon's default, truncate(16).
+type StatsMode struct {
+	Kind   StatsKind
+	Length int // StatsTruncate: the length (0: StatsTruncateLength)
+}
+
+// String is the mode as Paimon's options spell it.
+func (m StatsMode) String() string {
+	switch m.Kind {
+	case StatsFull:
+		return "full"
+	case StatsCounts:
+		return "counts"
+	case StatsNone:
+		return "none"
+	}
+	return fmt.Sprintf("truncate(%d)", m.length())
+}
+
+func (m StatsMode) length() int {
+	if m.Length <= 0 {
+		return StatsTruncateLength
+	}
+	return m.Length
+}
+
+var truncatePattern = regexp.MustCompile(`^TRUNCATE\((\d+)\)$`)
+
+// ParseStatsMode reads a stats mode as SimpleColStatsCollector.from does: none, counts,
+// full or truncate(N) with N > 0, in any letter case.
+func ParseStatsMode(s string) (StatsMode, error) {
+	upper := strings.ToUpper(s)
+	switch upper {
+	case "NONE":
+		return StatsMode{Kind: StatsNone}, nil
+	case "COUNTS":
+		return StatsMode{Kind: StatsCounts}, nil
+	case "FULL":
+		return StatsMode{Kind: StatsFull}, nil
+	}
+	if m := truncatePattern.FindStringSubmatch(upper); m != nil {
+		n, err := strconv.ParseInt(m[1], 10, 32)
+		if err == nil && n > 0 {
+			return StatsMode{Kind: StatsTruncate, Length: int(n)}, nil
+		}
+	}
+	return StatsMode{}, fmt.Errorf("stats mode %q: want none, counts, full or truncate(N) with N > 0", s)
+}
+
 // ColStats are one column's statistics: min and max as binaryrow values (nil when unknown
-// or every value is null) and the null count.
+// or every value is null) and the null count. None marks a column without statistics
+// (stats mode none): its null count is unknown too.
 type ColStats struct {
 	Min, Max  any
 	NullCount int64
+	None      bool
 }
 
 // StatsCollector gathers column statistics over batches.
@@ -31,7 +96,7 @@ type StatsCollector struct {
 }
 
 type colStats struct {
-	min, max  any
+	mode      StatsMode
 	nulls     int64
 	has       bool
 	strMin    string // strings, and bytes as strings
@@ -45,11 +110,15 @@ type colStats struct {
 	unordered bool
 }
 
-// NewStatsCollector collects stats of columns of the given types.
-func NewStatsCollector(ts []types.DataType) *StatsCollector {
+// NewStatsCollector collects stats of columns of the given types, each in its mode
+// (modes nil: all truncate(16)).
+func NewStatsCollector(ts []types.DataType, modes []StatsMode) *StatsCollector {
 	c := &StatsCollector{types: ts, cols: make([]colStats, len(ts))}
 	for i, t := range ts {
 		c.cols[i].unordered = t.IsNested() || t.Root == types.Blob
+		if modes != nil {
+			c.cols[i].mode = modes[i]
+		}
 	}
 	return c
 }
@@ -62,8 +131,11 @@ func (c *StatsCollector) Update(cols []arrow.Array) {
 }
 
 func (s *colStats) update(a arrow.Array) {
+	if s.mode.Kind == StatsNone {
+		return
+	}
 	s.nulls += int64(a.NullN())
-	if s.unordered || a.NullN() == a.Len() {
+	if s.unordered || s.mode.Kind == StatsCounts || a.NullN() == a.Len() {
 		return
 	}
 	switch a := a.(type) {
@@ -223,8 +295,11 @@ func (c *StatsCollector) Result() []ColStats {
 }
 
 func (s *colStats) result(t types.DataType) ColStats {
+	if s.mode.Kind == StatsNone {
+		return ColStats{None: true}
+	}
 	cs := ColStats{NullCount: s.nulls}
-	if !s.has || s.unordered {
+	if !s.has || s.unordered || s.mode.Kind == StatsCounts {
 		return cs
 	}
 	switch t.Root {
@@ -253,12 +328,12 @@ func (s *colStats) result(t types.DataType) ColStats {
 		cs.Min = binaryrow.Decimal{Unscaled: s.decMin.BigInt(), Scale: t.Scale}
 		cs.Max = binaryrow.Decimal{Unscaled: s.decMax.BigInt(), Scale: t.Scale}
 	case types.Char, types.VarChar:
-		lo, hi, ok := truncateString(s.strMin, s.strMax)
+		lo, hi, ok := truncateString(s.strMin, s.strMax, s.mode)
 		if ok {
 			cs.Min, cs.Max = lo, hi
 		}
 	case types.Binary, types.VarBinary:
-		lo, hi, ok := truncateBytes([]byte(s.strMin), []byte(s.strMax))
+		lo, hi, ok := truncateBytes([]byte(s.strMin), []byte(s.strMax), s.mode)
 		if ok {
 			cs.Min, cs.Max = lo, hi
 		}
@@ -266,11 +341,14 @@ func (s *colStats) result(t types.DataType) ColStats {
 	return cs
 }
 
-// truncateString applies truncate(16) to bounds (TruncateSimpleColStatsCollector): the
-// min cut to 16 characters, the max cut and its last character incremented; if no
-// character can be incremented both bounds are unknown.
-func truncateString(lo, hi string) (string, string, bool) {
-	n := StatsTruncateLength
+// truncateString applies a truncate(N) mode to bounds (TruncateSimpleColStatsCollector):
+// the min cut to N characters, the max cut and its last character incremented; if no
+// character can be incremented both bounds are unknown. Other modes keep the bounds.
+func truncateString(lo, hi string, m StatsMode) (string, string, bool) {
+	if m.Kind != StatsTruncate {
+		return lo, hi, true
+	}
+	n := m.length()
 	if utf8.RuneCountInString(lo) > n {
 		lo = string([]rune(lo)[:n])
 	}
@@ -288,8 +366,11 @@ func truncateString(lo, hi string) (string, string, bool) {
 	return "", "", false
 }
 
-func truncateBytes(lo, hi []byte) ([]byte, []byte, bool) {
-	n := StatsTruncateLength
+func truncateBytes(lo, hi []byte, m StatsMode) ([]byte, []byte, bool) {
+	if m.Kind != StatsTruncate {
+		return lo, hi, true
+	}
+	n := m.length()
 	if len(lo) > n {
 		lo = lo[:n]
 	}

@@ -28,7 +28,7 @@ func TestStatsAcrossBatches(t *testing.T) {
 		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "b", Type: arrow.BinaryTypes.Binary, Nullable: true},
 	}, nil)
-	c := NewStatsCollector([]types.DataType{types.StringType(), types.BytesType()})
+	c := NewStatsCollector([]types.DataType{types.StringType(), types.BytesType()}, nil)
 	for _, js := range batches {
 		rec, _, err := array.RecordFromJSON(memory.DefaultAllocator, schema, strings.NewReader(js))
 		if err != nil {
@@ -70,7 +70,7 @@ func TestIntegerStatsAcrossBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	schema := arrow.NewSchema(af, nil)
-	c := NewStatsCollector(ts)
+	c := NewStatsCollector(ts, nil)
 	for _, js := range []string{
 		`[{"a":5,"b":5,"c":5,"d":5,"e":5},{"a":null,"b":null,"c":null,"d":null,"e":null}]`,
 		`[{"a":3,"b":300,"c":70000,"d":5000000000,"e":3},{"a":7,"b":700,"c":-70000,"d":-5000000000,"e":-7}]`,
@@ -98,5 +98,72 @@ func TestIntegerStatsAcrossBatches(t *testing.T) {
 	}
 	if got[4].NullCount != 3 || fmt.Sprint(got[4].Min) != fmt.Sprint(binaryrow.Date(-7)) || fmt.Sprint(got[4].Max) != fmt.Sprint(binaryrow.Date(6)) {
 		t.Errorf("DATE: got %+v, want days -7..6 with 3 nulls", got[4])
+	}
+}
+
+// ParseStatsMode reads the modes SimpleColStatsCollector.from accepts, in any letter case.
+func TestParseStatsMode(t *testing.T) {
+	cases := []struct {
+		in   string
+		want StatsMode
+		err  bool
+	}{
+		{"none", StatsMode{Kind: StatsNone}, false},
+		{"COUNTS", StatsMode{Kind: StatsCounts}, false},
+		{"Full", StatsMode{Kind: StatsFull}, false},
+		{"truncate(16)", StatsMode{Kind: StatsTruncate, Length: 16}, false},
+		{"TRUNCATE(200)", StatsMode{Kind: StatsTruncate, Length: 200}, false},
+		{"truncate(0)", StatsMode{}, true},
+		{"truncate( 8)", StatsMode{}, true},
+		{"truncate(99999999999)", StatsMode{}, true},
+		{"truncate", StatsMode{}, true},
+		{"min-max", StatsMode{}, true},
+		{"", StatsMode{}, true},
+	}
+	for _, c := range cases {
+		got, err := ParseStatsMode(c.in)
+		if (err != nil) != c.err || got != c.want {
+			t.Errorf("ParseStatsMode(%q) = %v, %v; want %v, error %v", c.in, got, err, c.want, c.err)
+		}
+	}
+}
+
+// Each mode keeps what TruncateSimpleColStatsCollector, FullSimpleColStatsCollector,
+// CountsSimpleColStatsCollector and NoneSimpleColStatsCollector keep.
+func TestStatsModes(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "b", Type: arrow.BinaryTypes.Binary, Nullable: true},
+		{Name: "i", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+	}, nil)
+	// "abcdef", "abzzzz"; bytes 01 02 03 and 01 ff ff 07; ints 4 and 9; one null row.
+	rec, _, err := array.RecordFromJSON(memory.DefaultAllocator, schema, strings.NewReader(
+		`[{"s":"abcdef","b":"AQID","i":4},{"s":"abzzzz","b":"Af//Bw==","i":9},{"s":null,"b":null,"i":null}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Release()
+	ts := []types.DataType{types.StringType(), types.BytesType(), types.IntType()}
+	cases := []struct {
+		mode string
+		want []ColStats
+	}{
+		{"full", []ColStats{{Min: "abcdef", Max: "abzzzz", NullCount: 1}, {Min: []byte{1, 2, 3}, Max: []byte{1, 0xff, 0xff, 7}, NullCount: 1}, {Min: int32(4), Max: int32(9), NullCount: 1}}},
+		// The max is cut and its last character (byte) that can be incremented is.
+		{"truncate(3)", []ColStats{{Min: "abc", Max: "ab{", NullCount: 1}, {Min: []byte{1, 2, 3}, Max: []byte{2}, NullCount: 1}, {Min: int32(4), Max: int32(9), NullCount: 1}}},
+		{"counts", []ColStats{{NullCount: 1}, {NullCount: 1}, {NullCount: 1}}},
+		{"none", []ColStats{{None: true}, {None: true}, {None: true}}},
+	}
+	for _, c := range cases {
+		m, err := ParseStatsMode(c.mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		col := NewStatsCollector(ts, []StatsMode{m, m, m})
+		col.Update(rec.Columns())
+		got := col.Result()
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: got %v, want %v", c.mode, got, c.want)
+		}
 	}
 }

@@ -1,0 +1,94 @@
+package table
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tarnlake/tarn/format"
+	"github.com/tarnlake/tarn/format/datafile"
+	"github.com/tarnlake/tarn/format/types"
+)
+
+// fileModes follows StatsCollectorFactories.createStatsFactories (Parquet and ORC) and
+// createStatsFactoriesForAvro (paimon-core/.../utils/StatsCollectorFactories.java) and the
+// per-level and changelog choice of KeyValueFileWriterFactory.
+func TestFileStatsModes(t *testing.T) {
+	fields, err := types.ParseColumns("k STRING NOT NULL, a INT, b STRING, c BIGINT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := datafile.KeyValueFields(fields[:1], fields)
+	cases := []struct {
+		name      string
+		options   map[string]string
+		pk        bool
+		level     int
+		changelog bool
+		format    string
+		want      string // modes of the columns, comma separated
+	}{
+		{"default, primary key: key and system columns truncate(128)", nil, true, 0, false, "parquet",
+			"truncate(128),truncate(128),truncate(128),truncate(16),truncate(16),truncate(16),truncate(16)"},
+		{"default, append", nil, false, 0, false, "parquet", "truncate(16),truncate(16),truncate(16),truncate(16)"},
+		{"avro has no system-column rule", map[string]string{"metadata.stats-mode": "counts"}, true, 0, false, "avro",
+			"counts,counts,counts,counts,counts,counts,counts"},
+		{"per level", map[string]string{"metadata.stats-mode": "none", "metadata.stats-mode.per.level": "0:counts,5:full"}, true, 5, false, "parquet",
+			"truncate(128),truncate(128),truncate(128),full,full,full,full"},
+		{"per level: other levels keep the table's", map[string]string{"metadata.stats-mode": "none", "metadata.stats-mode.per.level": "5:full"}, true, 1, false, "orc",
+			"truncate(128),truncate(128),truncate(128),none,none,none,none"},
+		{"per level does not apply to append tables", map[string]string{"metadata.stats-mode.per.level": "0:none"}, false, 0, false, "parquet",
+			"truncate(16),truncate(16),truncate(16),truncate(16)"},
+		{"changelog", map[string]string{"metadata.stats-mode.per.level": "0:none", "changelog-file.stats-mode": "full"}, true, 0, true, "parquet",
+			"truncate(128),truncate(128),truncate(128),full,full,full,full"},
+		{"changelog without its own mode: the level's", map[string]string{"metadata.stats-mode.per.level": "0:none"}, true, 0, true, "parquet",
+			"truncate(128),truncate(128),truncate(128),none,none,none,none"},
+		{"field modes first, also on key columns", map[string]string{"fields._KEY_k.stats-mode": "none", "fields.b.stats-mode": "FULL"}, true, 0, false, "parquet",
+			"none,truncate(128),truncate(128),truncate(16),truncate(16),full,truncate(16)"},
+		{"keep first n counts value and field-mode columns", map[string]string{"metadata.stats-keep-first-n-columns": "2", "fields.a.stats-mode": "full"}, true, 0, false, "parquet",
+			"truncate(128),truncate(128),truncate(128),truncate(16),full,none,none"},
+		{"keep first n in avro counts every column", map[string]string{"metadata.stats-keep-first-n-columns": "4"}, true, 0, false, "avro",
+			"truncate(16),truncate(16),truncate(16),truncate(16),none,none,none"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := format.Options{}
+			for k, v := range c.options {
+				o.Set(k, v)
+			}
+			if err := ValidateStatsOptions(o); err != nil {
+				t.Fatal(err)
+			}
+			fs := fields
+			if c.pk {
+				fs = kv
+			}
+			modes := ParseCoreOptions(o).Stats.fileModes(fs, c.pk, c.level, c.changelog, c.format)
+			got := make([]string, len(modes))
+			for i, m := range modes {
+				got[i] = m.String()
+			}
+			if strings.Join(got, ",") != c.want {
+				t.Errorf("got  %s\nwant %s", strings.Join(got, ","), c.want)
+			}
+		})
+	}
+}
+
+// Malformed statistics options are refused with the option named.
+func TestValidateStatsOptions(t *testing.T) {
+	for k, v := range map[string]string{
+		"metadata.stats-mode":                 "truncate(0)",
+		"changelog-file.stats-mode":           "minmax",
+		"fields.a.stats-mode":                 "some",
+		"metadata.stats-mode.per.level":       "0:fast",
+		"metadata.stats-keep-first-n-columns": "two",
+		"metadata.stats-dense-store":          "maybe",
+	} {
+		o := format.Options{}
+		o.Set(k, v)
+		err := ValidateStatsOptions(o)
+		if err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s = %s: error %v, want one naming the option", k, v, err)
+		}
+	}
+}
