@@ -295,7 +295,8 @@ func (u *unitRewrite) upgrade(ctx context.Context, file manifest.DataFileMeta) e
 }
 
 // compactAppendSplit rewrites an append-only bucket's small files, in sequence order,
-// into target-size files once there are compaction.min.file-num of them (or all, Full).
+// into target-size files once there are compaction.min.file-num of them (a full
+// compaction: at least two).
 func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Plan, s *Split, full bool, pick func(BucketPick) bool) (CommitMessage, compactStats, error) {
 	msg := CommitMessage{Partition: s.Partition, Bucket: s.Bucket, TotalBuckets: s.TotalBuckets}
 	st := compactStats{runsBefore: len(s.Files)}
@@ -306,7 +307,7 @@ func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Pl
 			small = append(small, file)
 		}
 	}
-	needed := len(small) >= 2 && (full || len(small) >= 5)
+	needed := len(small) >= 2 && (full || len(small) >= max(f.opts.CompactionMinFileNum, 2))
 	if pick != nil && !pick(newBucketPick(plan, s, len(s.Files), needed, small)) {
 		return msg, st, nil
 	}

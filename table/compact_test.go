@@ -403,3 +403,51 @@ func TestFormatPerLevel(t *testing.T) {
 		}
 	}
 }
+
+// An append-only bucket is compacted once it has compaction.min.file-num small files
+// (default 5; BucketedAppendCompactManager.pickCompactBefore), and rows keep their order.
+func TestAppendCompactionMinFileNum(t *testing.T) {
+	ctx := context.Background()
+	fields, _ := types.ParseColumns("id INT, v STRING")
+	for _, tc := range []struct {
+		options map[string]string
+		commits int
+		want    int // files after the compaction
+	}{
+		{nil, 4, 4},
+		{nil, 5, 1},
+		{map[string]string{"compaction.min.file-num": "3"}, 2, 2},
+		{map[string]string{"compaction.min.file-num": "3"}, 3, 1},
+		{map[string]string{"compaction.min.file-num": "1"}, 2, 1}, // a single file is never rewritten alone
+	} {
+		t.Run(fmt.Sprint(tc.options, tc.commits), func(t *testing.T) {
+			opts := map[string]string{"bucket": "1", "bucket-key": "id"}
+			for k, v := range tc.options {
+				opts[k] = v
+			}
+			cat := catalog.New(fileio.NewLocal(), t.TempDir())
+			tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: "a"}, catalog.TableSpec{Fields: fields, Options: opts}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want strings.Builder
+			for i := 1; i <= tc.commits; i++ {
+				writeCommit(t, tbl, fields, false, fmt.Sprintf(`[{"id":%d,"v":"r%d"}]`, i, i), int64(i))
+				fmt.Fprintf(&want, "{\"id\":%d,\"v\":\"r%d\"}\n", i, i)
+			}
+			if _, err := tbl.Compact(ctx, table.CompactOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			plan, err := tbl.Plan(ctx, table.ScanOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(plan.Splits[0].Files); got != tc.want {
+				t.Errorf("%d files after the compaction, want %d", got, tc.want)
+			}
+			if got := scanJSONL(t, tbl, table.ScanOptions{}); got != want.String() {
+				t.Errorf("rows:\n%s\nwant\n%s", got, want.String())
+			}
+		})
+	}
+}

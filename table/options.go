@@ -64,6 +64,7 @@ type CoreOptions struct {
 	DataFilePrefix           string
 	ChangelogFilePrefix      string
 	CommitMaxRetries         int
+	CompactionMinFileNum     int // compaction.min.file-num: small files an append bucket compacts at
 	Stats                    StatsOptions
 }
 
@@ -89,6 +90,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 		DataFilePrefix:        format.DataFilePrefix,
 		ChangelogFilePrefix:   format.ChangelogFilePfx,
 		CommitMaxRetries:      10,
+		CompactionMinFileNum:  5,
 		ZstdLevel:             1,
 		ParquetDictionary:     true,
 		OffPeakStart:          -1,
@@ -175,6 +177,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	str("data-file.prefix", &c.DataFilePrefix)
 	str("changelog-file.prefix", &c.ChangelogFilePrefix)
 	num("commit.max-retries", &c.CommitMaxRetries)
+	num("compaction.min.file-num", &c.CompactionMinFileNum)
 	c.Stats = parseStatsOptions(o)
 	c.MergeEngine = strings.ToLower(c.MergeEngine)
 	c.ChangelogProducer = strings.ToLower(c.ChangelogProducer)
