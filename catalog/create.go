@@ -294,7 +294,7 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 	if hasBucket && bucket == 0 {
 		return errors.New("option bucket = 0: use a positive bucket count, -1 (dynamic) or -2 (postpone)")
 	}
-	for _, k := range []string{"num-sorted-run.compaction-trigger", "num-sorted-run.stop-trigger", "num-levels", "snapshot.num-retained.min", "snapshot.num-retained.max", "commit.max-retries", "compaction.min.file-num"} {
+	for _, k := range []string{"num-sorted-run.compaction-trigger", "num-sorted-run.stop-trigger", "num-levels", "snapshot.num-retained.min", "snapshot.num-retained.max", "commit.max-retries", "compaction.min.file-num", "manifest.merge-min-count"} {
 		if _, _, err := intOpt(k, 1); err != nil {
 			return err
 		}
@@ -318,10 +318,17 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 			return fmt.Errorf("option compaction.optimization-interval = %q: want a duration such as 1 h or 30 min", v)
 		}
 	}
-	for _, k := range []string{"write-buffer-size", "target-file-size", "page-size", "manifest.target-file-size", "compaction.total-size-threshold", "compaction.incremental-size-threshold"} {
+	for _, k := range []string{"write-buffer-size", "target-file-size", "page-size", "manifest.target-file-size", "manifest.full-compaction-threshold-size", "compaction.total-size-threshold", "compaction.incremental-size-threshold"} {
 		if v, ok := o.Get(k); ok {
 			if _, err := table.ParseMemorySize(v); err != nil {
 				return fmt.Errorf("option %s = %q: want a size such as 128mb", k, v)
+			}
+		}
+	}
+	for _, k := range []string{"manifest.target-file-size", "manifest.full-compaction-threshold-size"} {
+		if v, ok := o.Get(k); ok {
+			if n, _ := table.ParseMemorySize(v); n <= 0 {
+				return fmt.Errorf("option %s = %q: want a size above zero", k, v)
 			}
 		}
 	}

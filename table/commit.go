@@ -305,7 +305,7 @@ func (t *Table) tryCommit(ctx context.Context, mw *manifestWriter, latest *forma
 	} else if changed {
 		indexManifest = name
 	}
-	base, err := mw.compactManifests(ctx, t, base, schema.ID)
+	base, err := mw.mergeManifests(ctx, base, schema.ID)
 	if err != nil {
 		return id, err
 	}

@@ -13,24 +13,21 @@ import (
 	"github.com/tarnlake/tarn/manifest"
 )
 
-// Paimon's defaults for manifest maintenance (CoreOptions manifest.target-file-size,
-// manifest.merge-min-count).
-const (
-	manifestTargetSize = 8 << 20
-	manifestMergeMin   = 30
-)
-
 // manifestWriter writes manifests and manifest lists of one table. Files are encoded at
 // once and uploaded in the background, a few at a time: wait returns when every upload
 // is done, and a commit waits before it creates the snapshot that references them.
 type manifestWriter struct {
-	t        *Table
-	fields   []types.DataField // partition fields
-	codec    string
-	uuid     string
-	n        int64
-	listUUID string
-	listN    int64
+	t      *Table
+	fields []types.DataField // partition fields
+	codec  string
+	// manifest.target-file-size, manifest.merge-min-count and
+	// manifest.full-compaction-threshold-size
+	target, fullCompactionSize int64
+	mergeMinCount              int
+	uuid                       string
+	n                          int64
+	listUUID                   string
+	listN                      int64
 
 	uploads   sync.WaitGroup
 	slots     chan struct{} // bounds the uploads in flight (and the buffers they hold)
@@ -43,6 +40,7 @@ const maxUploads = 8
 
 func (t *Table) manifestWriter(schema *format.TableSchema, opts CoreOptions) *manifestWriter {
 	return &manifestWriter{t: t, fields: schema.PartitionType(), codec: opts.ManifestCompression, uuid: newUUID(), listUUID: newUUID(),
+		target: opts.ManifestTargetSize, fullCompactionSize: opts.ManifestFullCompactionSize, mergeMinCount: opts.ManifestMergeMinCount,
 		slots: make(chan struct{}, maxUploads)}
 }
 
@@ -80,54 +78,97 @@ func (mw *manifestWriter) wait() error {
 
 // writeManifests writes entries as manifest files rolled at the target size.
 func (mw *manifestWriter) writeManifests(ctx context.Context, entries []manifest.ManifestEntry, schemaID int64) ([]manifest.ManifestFileMeta, error) {
-	var out []manifest.ManifestFileMeta
-	for start := 0; start < len(entries); {
+	r := mw.roller(schemaID)
+	for i := range entries {
+		if err := r.add(ctx, &entries[i]); err != nil {
+			return nil, err
+		}
+	}
+	return r.finish(ctx)
+}
+
+// manifestRoller writes entries, added one by one, as manifest files of the target size.
+type manifestRoller struct {
+	mw       *manifestWriter
+	schemaID int64
+	cur      *manifest.Writer[manifest.ManifestEntry]
+	buf      *bytes.Buffer
+	path     string
+	meta     manifest.ManifestFileMeta
+	stats    *partitionStats
+	done     []manifest.ManifestFileMeta
+}
+
+func (mw *manifestWriter) roller(schemaID int64) *manifestRoller {
+	return &manifestRoller{mw: mw, schemaID: schemaID}
+}
+
+func (r *manifestRoller) add(ctx context.Context, e *manifest.ManifestEntry) error {
+	mw := r.mw
+	if r.cur == nil {
 		name := format.MetaFileName(format.ManifestPrefix, mw.uuid, mw.n)
 		mw.n++
-		p := mw.t.Join(format.ManifestPath(name))
-		var buf bytes.Buffer
-		w, err := manifest.NewManifestFileWriter(&buf, p, mw.options())
+		r.path = mw.t.Join(format.ManifestPath(name))
+		r.buf = new(bytes.Buffer) // the upload keeps it
+		w, err := manifest.NewManifestFileWriter(r.buf, r.path, mw.options())
 		if err != nil {
-			return nil, err
+			return err
 		}
-		meta := manifest.ManifestFileMeta{FileName: name, SchemaID: schemaID}
-		stats := newPartitionStats(mw.fields)
-		i := start
-		for ; i < len(entries) && (i == start || w.Size() < manifestTargetSize); i++ {
-			e := &entries[i]
-			if err := w.Write(e); err != nil {
-				return nil, err
-			}
-			if e.Kind == manifest.FileKindAdd {
-				meta.NumAddedFiles++
-			} else {
-				meta.NumDeletedFiles++
-			}
-			if err := stats.add(e.Partition); err != nil {
-				return nil, fmt.Errorf("partition of %s: %w", e.File.FileName, err)
-			}
-			b, l := e.Bucket, e.File.Level
-			if meta.MinBucket == nil {
-				meta.MinBucket, meta.MaxBucket, meta.MinLevel, meta.MaxLevel = &b, ptrTo(b), &l, ptrTo(l)
-			} else {
-				*meta.MinBucket, *meta.MaxBucket = min(*meta.MinBucket, b), max(*meta.MaxBucket, b)
-				*meta.MinLevel, *meta.MaxLevel = min(*meta.MinLevel, l), max(*meta.MaxLevel, l)
-			}
-		}
-		if err := w.Close(); err != nil {
-			return nil, err
-		}
-		meta.FileSize = int64(buf.Len())
-		if meta.PartitionStats, err = stats.result(); err != nil {
-			return nil, err
-		}
-		if err := mw.put(ctx, p, buf.Bytes()); err != nil {
-			return nil, err
-		}
-		out = append(out, meta)
-		start = i
+		r.cur = w
+		r.meta = manifest.ManifestFileMeta{FileName: name, SchemaID: r.schemaID}
+		r.stats = newPartitionStats(mw.fields)
 	}
-	return out, nil
+	if err := r.cur.Write(e); err != nil {
+		return err
+	}
+	meta := &r.meta
+	if e.Kind == manifest.FileKindAdd {
+		meta.NumAddedFiles++
+	} else {
+		meta.NumDeletedFiles++
+	}
+	if err := r.stats.add(e.Partition); err != nil {
+		return fmt.Errorf("partition of %s: %w", e.File.FileName, err)
+	}
+	b, l := e.Bucket, e.File.Level
+	if meta.MinBucket == nil {
+		meta.MinBucket, meta.MaxBucket, meta.MinLevel, meta.MaxLevel = &b, ptrTo(b), &l, ptrTo(l)
+	} else {
+		*meta.MinBucket, *meta.MaxBucket = min(*meta.MinBucket, b), max(*meta.MaxBucket, b)
+		*meta.MinLevel, *meta.MaxLevel = min(*meta.MinLevel, l), max(*meta.MaxLevel, l)
+	}
+	if r.cur.Size() >= mw.target {
+		return r.closeCurrent(ctx)
+	}
+	return nil
+}
+
+func (r *manifestRoller) closeCurrent(ctx context.Context) error {
+	w := r.cur
+	r.cur = nil
+	if err := w.Close(); err != nil {
+		return err
+	}
+	r.meta.FileSize = int64(r.buf.Len())
+	var err error
+	if r.meta.PartitionStats, err = r.stats.result(); err != nil {
+		return err
+	}
+	if err := r.mw.put(ctx, r.path, r.buf.Bytes()); err != nil {
+		return err
+	}
+	r.done = append(r.done, r.meta)
+	return nil
+}
+
+// finish closes the open file and returns every file written.
+func (r *manifestRoller) finish(ctx context.Context) ([]manifest.ManifestFileMeta, error) {
+	if r.cur != nil {
+		if err := r.closeCurrent(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return r.done, nil
 }
 
 // writeList writes a manifest list and returns its name and size.
@@ -176,16 +217,52 @@ func (c *listCache) get(name string) ([]manifest.ManifestFileMeta, bool) {
 	return slices.Clone(m), ok
 }
 
-// compactManifests merges the manifests of a snapshot into fewer files once there are
-// manifest.merge-min-count of them: entries are merged (ADD then DELETE of a file
-// cancel) and rewritten. Old manifest files are left for expiry to delete.
-func (mw *manifestWriter) compactManifests(ctx context.Context, t *Table, metas []manifest.ManifestFileMeta, schemaID int64) ([]manifest.ManifestFileMeta, error) {
-	if len(metas) < manifestMergeMin {
-		return metas, nil
+// mergeManifests is Paimon's ManifestFileMerger.merge of a snapshot's manifests: a full
+// compaction when the manifests that must change (those with deletions or below
+// manifest.target-file-size) add up to manifest.full-compaction-threshold-size, else a
+// minor compaction. Old manifest files are left for expiry to delete.
+func (mw *manifestWriter) mergeManifests(ctx context.Context, metas []manifest.ManifestFileMeta, schemaID int64) ([]manifest.ManifestFileMeta, error) {
+	out, ok, err := mw.fullCompaction(ctx, metas, schemaID)
+	if err != nil || ok {
+		return out, err
+	}
+	return mw.minorCompaction(ctx, metas, schemaID)
+}
+
+// minorCompaction merges runs of consecutive manifests that reach the target size
+// together, and the last run when it holds manifest.merge-min-count files; a run of one
+// file is kept as it is.
+func (mw *manifestWriter) minorCompaction(ctx context.Context, metas []manifest.ManifestFileMeta, schemaID int64) ([]manifest.ManifestFileMeta, error) {
+	var result, candidates []manifest.ManifestFileMeta
+	var size int64
+	for _, m := range metas {
+		size += m.FileSize
+		candidates = append(candidates, m)
+		if size >= mw.target {
+			merged, err := mw.mergeCandidates(ctx, candidates, schemaID)
+			if err != nil {
+				return nil, err
+			}
+			result = append(result, merged...)
+			candidates, size = nil, 0
+		}
+	}
+	if len(candidates) < mw.mergeMinCount {
+		return append(result, candidates...), nil
+	}
+	merged, err := mw.mergeCandidates(ctx, candidates, schemaID)
+	return append(result, merged...), err
+}
+
+// mergeCandidates rewrites manifests as one run of files: an ADD and a DELETE of a file
+// cancel, a DELETE whose ADD is in an earlier manifest stays (manifest.EntryMerger).
+func (mw *manifestWriter) mergeCandidates(ctx context.Context, candidates []manifest.ManifestFileMeta, schemaID int64) ([]manifest.ManifestFileMeta, error) {
+	if len(candidates) == 1 {
+		return candidates, nil
 	}
 	merger := manifest.NewEntryMerger()
-	for _, m := range metas {
-		es, err := t.ReadManifest(ctx, m.FileName)
+	for _, m := range candidates {
+		es, err := mw.t.ReadManifest(ctx, m.FileName)
 		if err != nil {
 			return nil, err
 		}
@@ -195,13 +272,141 @@ func (mw *manifestWriter) compactManifests(ctx context.Context, t *Table, metas 
 			}
 		}
 	}
-	var live []manifest.ManifestEntry
-	for _, e := range merger.Entries() {
-		if e.Kind == manifest.FileKindAdd {
-			live = append(live, e)
+	return mw.writeManifests(ctx, merger.Entries(), schemaID)
+}
+
+// fullCompaction drops every DELETE entry and the ADD entries of the files they delete
+// (ManifestFileMerger.tryFullCompaction). Manifests that need no change are kept as they
+// are: large ones without deletions whose partition range holds no partition with a
+// deleted file, and those found to hold no deleted file. ok is false when no full
+// compaction is due.
+func (mw *manifestWriter) fullCompaction(ctx context.Context, metas []manifest.ManifestFileMeta, schemaID int64) (out []manifest.ManifestFileMeta, ok bool, err error) {
+	mustChange := func(m *manifest.ManifestFileMeta) bool { return m.NumDeletedFiles > 0 || m.FileSize < mw.target }
+	var delta int64
+	for i := range metas {
+		if mustChange(&metas[i]) {
+			delta += metas[i].FileSize
 		}
 	}
-	return mw.writeManifests(ctx, live, schemaID)
+	if delta < mw.fullCompactionSize {
+		return nil, false, nil
+	}
+	deleted := map[manifest.Identifier]bool{}
+	partitions := map[string][]byte{} // partitions holding a deleted file
+	for _, m := range metas {
+		if m.NumDeletedFiles == 0 {
+			continue
+		}
+		es, err := mw.t.ReadManifest(ctx, m.FileName)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, e := range es {
+			if e.Kind == manifest.FileKindDelete {
+				deleted[e.Identifier()] = true
+				partitions[string(e.Partition)] = e.Partition
+			}
+		}
+	}
+	var result, toMerge []manifest.ManifestFileMeta
+	for i := range metas {
+		m := &metas[i]
+		if mustChange(m) || (len(deleted) > 0 && mw.mayHoldPartitions(m, partitions)) {
+			toMerge = append(toMerge, *m)
+		} else {
+			result = append(result, *m)
+		}
+	}
+	if len(toMerge) <= 1 {
+		return nil, false, nil
+	}
+	r := mw.roller(schemaID)
+	for _, m := range toMerge {
+		es, err := mw.t.ReadManifest(ctx, m.FileName)
+		if err != nil {
+			return nil, false, err
+		}
+		change := mustChange(&m)
+		keep := es[:0]
+		for _, e := range es {
+			switch {
+			case e.Kind == manifest.FileKindDelete:
+			case deleted[e.Identifier()]:
+				change = true
+			default:
+				keep = append(keep, e)
+			}
+		}
+		if !change {
+			result = append(result, m)
+			continue
+		}
+		for i := range keep {
+			if err := r.add(ctx, &keep[i]); err != nil {
+				return nil, false, err
+			}
+		}
+	}
+	written, err := r.finish(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	return append(result, written...), true, nil
+}
+
+// mayHoldPartitions reports whether a manifest's partition range may hold one of the
+// partitions (serialized BinaryRows); true when unpartitioned or when the range cannot
+// be read.
+func (mw *manifestWriter) mayHoldPartitions(m *manifest.ManifestFileMeta, partitions map[string][]byte) bool {
+	if len(mw.fields) == 0 {
+		return true
+	}
+	st := m.PartitionStats
+	lo, err1 := binaryrow.Deserialize(st.MinValues)
+	hi, err2 := binaryrow.Deserialize(st.MaxValues)
+	if err1 != nil || err2 != nil || lo.Arity() != len(mw.fields) || hi.Arity() != len(mw.fields) {
+		return true
+	}
+	los, err1 := lo.Values(mw.fields)
+	his, err2 := hi.Values(mw.fields)
+	if err1 != nil || err2 != nil {
+		return true
+	}
+	for _, p := range partitions {
+		row, err := binaryrow.Deserialize(p)
+		if err != nil {
+			return true
+		}
+		vals, err := row.Values(mw.fields)
+		if err != nil {
+			return true
+		}
+		if partitionInRange(vals, los, his, st.NullCounts) {
+			return true
+		}
+	}
+	return false
+}
+
+// partitionInRange reports whether a partition's values lie within the ranges of a
+// manifest's partition statistics (a null value: within if the column has nulls or
+// their count is unknown).
+func partitionInRange(vals, los, his []any, nulls []*int64) bool {
+	for i, v := range vals {
+		if v == nil {
+			if i < len(nulls) && nulls[i] != nil && *nulls[i] == 0 {
+				return false
+			}
+			continue
+		}
+		if los[i] == nil || his[i] == nil {
+			return false // the manifest holds only nulls in this column
+		}
+		if binaryrow.Compare(v, los[i]) < 0 || binaryrow.Compare(v, his[i]) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // partitionStats accumulates SimpleStats over partitions.

@@ -65,36 +65,44 @@ type CoreOptions struct {
 	ChangelogFilePrefix      string
 	CommitMaxRetries         int
 	CompactionMinFileNum     int // compaction.min.file-num: small files an append bucket compacts at
-	Stats                    StatsOptions
+	// Manifest maintenance: manifest.target-file-size, manifest.merge-min-count,
+	// manifest.full-compaction-threshold-size.
+	ManifestTargetSize         int64
+	ManifestMergeMinCount      int
+	ManifestFullCompactionSize int64
+	Stats                      StatsOptions
 }
 
 // ParseCoreOptions reads options, applying defaults; malformed numbers fall back to the
 // default (ValidateOptions reports them).
 func ParseCoreOptions(o format.Options) CoreOptions {
 	c := CoreOptions{
-		Bucket:                -1,
-		FileFormat:            "parquet",
-		FileCompression:       "zstd",
-		ManifestCompression:   "zstd",
-		MergeEngine:           "deduplicate",
-		ChangelogProducer:     "none",
-		PartitionDefaultName:  format.DefaultPartition,
-		PartitionLegacyName:   true,
-		WriteBufferSize:       256 << 20,
-		NumSortedRunTrigger:   5,
-		MaxSizeAmplification:  200,
-		SizeRatio:             1,
-		SnapshotRetainMin:     10,
-		SnapshotRetainMax:     1<<31 - 1,
-		SnapshotTimeRetainedS: 3600,
-		DataFilePrefix:        format.DataFilePrefix,
-		ChangelogFilePrefix:   format.ChangelogFilePfx,
-		CommitMaxRetries:      10,
-		CompactionMinFileNum:  5,
-		ZstdLevel:             1,
-		ParquetDictionary:     true,
-		OffPeakStart:          -1,
-		OffPeakEnd:            -1,
+		Bucket:                     -1,
+		FileFormat:                 "parquet",
+		FileCompression:            "zstd",
+		ManifestCompression:        "zstd",
+		MergeEngine:                "deduplicate",
+		ChangelogProducer:          "none",
+		PartitionDefaultName:       format.DefaultPartition,
+		PartitionLegacyName:        true,
+		WriteBufferSize:            256 << 20,
+		NumSortedRunTrigger:        5,
+		MaxSizeAmplification:       200,
+		SizeRatio:                  1,
+		SnapshotRetainMin:          10,
+		SnapshotRetainMax:          1<<31 - 1,
+		SnapshotTimeRetainedS:      3600,
+		DataFilePrefix:             format.DataFilePrefix,
+		ChangelogFilePrefix:        format.ChangelogFilePfx,
+		CommitMaxRetries:           10,
+		CompactionMinFileNum:       5,
+		ManifestTargetSize:         8 << 20,
+		ManifestMergeMinCount:      30,
+		ManifestFullCompactionSize: 16 << 20,
+		ZstdLevel:                  1,
+		ParquetDictionary:          true,
+		OffPeakStart:               -1,
+		OffPeakEnd:                 -1,
 	}
 	str := func(k string, dst *string) {
 		if v, ok := o.Get(k); ok && v != "" {
@@ -178,6 +186,9 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	str("changelog-file.prefix", &c.ChangelogFilePrefix)
 	num("commit.max-retries", &c.CommitMaxRetries)
 	num("compaction.min.file-num", &c.CompactionMinFileNum)
+	size("manifest.target-file-size", &c.ManifestTargetSize)
+	num("manifest.merge-min-count", &c.ManifestMergeMinCount)
+	size("manifest.full-compaction-threshold-size", &c.ManifestFullCompactionSize)
 	c.Stats = parseStatsOptions(o)
 	c.MergeEngine = strings.ToLower(c.MergeEngine)
 	c.ChangelogProducer = strings.ToLower(c.ChangelogProducer)

@@ -92,3 +92,29 @@ func TestValidateStatsOptions(t *testing.T) {
 		}
 	}
 }
+
+// partitionInRange decides from a manifest's partition statistics whether it may hold a
+// partition; a wrong "no" would keep ADD entries of deleted files, so nulls and unknown
+// counts say "maybe".
+func TestPartitionInRange(t *testing.T) {
+	one := func(v int64) *int64 { return &v }
+	cases := []struct {
+		vals, los, his []any
+		nulls          []*int64
+		want           bool
+	}{
+		{[]any{"b"}, []any{"a"}, []any{"c"}, []*int64{one(0)}, true},
+		{[]any{"a"}, []any{"a"}, []any{"a"}, []*int64{one(0)}, true},
+		{[]any{"d"}, []any{"a"}, []any{"c"}, []*int64{one(0)}, false},
+		{[]any{"b", int32(5)}, []any{"a", int32(1)}, []any{"c", int32(4)}, []*int64{one(0), one(0)}, false},
+		{[]any{nil}, []any{"a"}, []any{"c"}, []*int64{one(0)}, false},
+		{[]any{nil}, []any{"a"}, []any{"c"}, []*int64{one(2)}, true},
+		{[]any{nil}, []any{"a"}, []any{"c"}, []*int64{nil}, true},
+		{[]any{"b"}, []any{nil}, []any{nil}, []*int64{one(3)}, false}, // only nulls
+	}
+	for i, c := range cases {
+		if got := partitionInRange(c.vals, c.los, c.his, c.nulls); got != c.want {
+			t.Errorf("case %d: %v in %v..%v = %v, want %v", i, c.vals, c.los, c.his, got, c.want)
+		}
+	}
+}
