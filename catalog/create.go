@@ -294,7 +294,7 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 	if hasBucket && bucket == 0 {
 		return errors.New("option bucket = 0: use a positive bucket count, -1 (dynamic) or -2 (postpone)")
 	}
-	for _, k := range []string{"num-sorted-run.compaction-trigger", "num-sorted-run.stop-trigger", "num-levels", "snapshot.num-retained.min", "snapshot.num-retained.max", "commit.max-retries", "compaction.min.file-num", "manifest.merge-min-count"} {
+	for _, k := range []string{"num-sorted-run.compaction-trigger", "num-sorted-run.stop-trigger", "num-levels", "snapshot.num-retained.min", "snapshot.num-retained.max", "compaction.min.file-num", "manifest.merge-min-count"} {
 		if _, _, err := intOpt(k, 1); err != nil {
 			return err
 		}
@@ -313,9 +313,14 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 	if _, _, err := intOpt("lookup-compact.max-interval", 1); err != nil {
 		return err
 	}
-	if v, ok := o.Get("compaction.optimization-interval"); ok {
-		if _, err := table.ParseDuration(v); err != nil {
-			return fmt.Errorf("option compaction.optimization-interval = %q: want a duration such as 1 h or 30 min", v)
+	if _, _, err := intOpt("commit.max-retries", 0); err != nil {
+		return err
+	}
+	for _, k := range []string{"compaction.optimization-interval", "commit.min-retry-wait", "commit.max-retry-wait", "commit.timeout"} {
+		if v, ok := o.Get(k); ok {
+			if _, err := table.ParseDuration(v); err != nil {
+				return fmt.Errorf("option %s = %q: want a duration such as 1 h, 30 min or 100 ms", k, v)
+			}
 		}
 	}
 	for _, k := range []string{"write-buffer-size", "target-file-size", "page-size", "manifest.target-file-size", "manifest.full-compaction-threshold-size", "compaction.total-size-threshold", "compaction.incremental-size-threshold"} {

@@ -159,7 +159,7 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 			return CommitResult{}, err
 		}
 	}
-	backoff := 10 * time.Millisecond
+	started := time.Now()
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return CommitResult{}, err
@@ -218,18 +218,28 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 		if !errors.Is(err, fileio.ErrExist) {
 			return CommitResult{}, err
 		}
-		if attempt+1 >= max(opts.CommitMaxRetries, 1)*10 {
-			return CommitResult{}, fmt.Errorf("commit: gave up after %d attempts: snapshot %d was taken each time: %w", attempt+1, id, ErrConflict)
+		if attempt >= opts.CommitMaxRetries || (opts.CommitTimeout > 0 && time.Since(started) > opts.CommitTimeout) {
+			return CommitResult{}, fmt.Errorf("commit: gave up after %d attempts in %v, each time another commit took the snapshot first (the last: %d); commit.max-retries is %d, commit.timeout %v: %w",
+				attempt+1, time.Since(started).Round(time.Millisecond), id, opts.CommitMaxRetries, opts.CommitTimeout, ErrConflict)
 		}
 		slog.Debug("commit lost a race, retrying", "table", t.path, "snapshot", id, "attempt", attempt+1)
-		sleep := backoff + time.Duration(rand.Int64N(int64(backoff)))
 		select {
-		case <-time.After(sleep):
+		case <-time.After(opts.retryWait(attempt)):
 		case <-ctx.Done():
 			return CommitResult{}, ctx.Err()
 		}
-		backoff = min(backoff*2, time.Second)
 	}
+}
+
+// retryWait is how long a commit waits before its retry number n+1 (RetryWaiter): the
+// minimum wait doubled n times, at most the maximum, plus up to a fifth of it at random.
+func (o CoreOptions) retryWait(n int) time.Duration {
+	w := max(o.CommitMinRetryWait, time.Millisecond)
+	for i := 0; i < n && w < o.CommitMaxRetryWait; i++ {
+		w *= 2
+	}
+	w = max(min(w, o.CommitMaxRetryWait), time.Millisecond)
+	return w + time.Duration(rand.Int64N(max(int64(w)/5, 1)))
 }
 
 func schemaChanged(written, now int64) error {

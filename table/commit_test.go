@@ -2,6 +2,7 @@ package table_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	pathpkg "path"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/internal/arrowtest"
@@ -158,5 +160,73 @@ func TestCommitStorageRequests(t *testing.T) {
 	want := map[string]int{"write": 4, "create-if-absent": 1, "read": 1, "stat": 2}
 	if !maps.Equal(count, want) {
 		t.Errorf("storage requests %v, want %v:\n%s", count, want, strings.Join(ops, "\n"))
+	}
+}
+
+// losingFS makes every commit lose the race for its snapshot: creating a snapshot file
+// fails as if another commit had taken the id.
+type losingFS struct {
+	fileio.FileIO
+	mu       sync.Mutex
+	lose     bool
+	attempts int
+}
+
+func (l *losingFS) CreateIfAbsent(ctx context.Context, p string, data []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lose && strings.Contains(p, "/snapshot/snapshot-") {
+		l.attempts++
+		return fmt.Errorf("%s: %w", p, fileio.ErrExist)
+	}
+	return l.FileIO.CreateIfAbsent(ctx, p, data)
+}
+
+// A commit that keeps losing the race gives up after commit.max-retries retries, or once
+// commit.timeout has passed, with ErrConflict naming the options (FileStoreCommitImpl).
+func TestCommitRetryOptions(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name        string
+		options     map[string]string
+		minAttempts int
+		maxAttempts int
+		maxDuration time.Duration
+	}{
+		{"max retries", map[string]string{"commit.max-retries": "2", "commit.min-retry-wait": "1 ms", "commit.max-retry-wait": "2 ms"}, 3, 3, 5 * time.Second},
+		{"no retry", map[string]string{"commit.max-retries": "0"}, 1, 1, 5 * time.Second},
+		{"timeout", map[string]string{"commit.max-retries": "100000", "commit.min-retry-wait": "5 ms", "commit.max-retry-wait": "5 ms", "commit.timeout": "100 ms"}, 2, 30, 5 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := &losingFS{FileIO: fileio.NewMemory()}
+			tbl := lcCreatePK(t, fs, "/warehouse", tc.options)
+			w, err := tbl.NewWriter(ctx, table.WriterOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			b := arrowtest.Batch(t, w.Schema().Fields, false, `[{"id":1,"v":"a","dt":"x"}]`)
+			err = w.Write(ctx, b)
+			b.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs, err := w.PrepareCommit(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs.mu.Lock()
+			fs.lose = true
+			fs.mu.Unlock()
+			start := time.Now()
+			_, err = tbl.Commit(ctx, table.Commit{User: "u", Identifier: 1, Messages: msgs})
+			took := time.Since(start)
+			if !errors.Is(err, table.ErrConflict) || !strings.Contains(err.Error(), "commit.max-retries") {
+				t.Fatalf("error %v, want ErrConflict naming the retry options", err)
+			}
+			if fs.attempts < tc.minAttempts || fs.attempts > tc.maxAttempts || took > tc.maxDuration {
+				t.Errorf("%d attempts in %v, want %d to %d within %v", fs.attempts, took, tc.minAttempts, tc.maxAttempts, tc.maxDuration)
+			}
+		})
 	}
 }

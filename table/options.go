@@ -63,8 +63,18 @@ type CoreOptions struct {
 	SnapshotTimeRetainedS    int64
 	DataFilePrefix           string
 	ChangelogFilePrefix      string
-	CommitMaxRetries         int
-	CompactionMinFileNum     int // compaction.min.file-num: small files an append bucket compacts at
+	// A commit that loses the race for its snapshot retries at most CommitMaxRetries
+	// times (commit.max-retries) and for at most CommitTimeout (commit.timeout; 0: no
+	// limit), waiting commit.min-retry-wait doubled per retry up to commit.max-retry-wait,
+	// plus up to a fifth at random (Paimon's RetryWaiter). Unset, Tarn retries up to 99
+	// times with waits of at most 1 s, where Paimon retries 10 times with waits of up to
+	// 10 s: Paimon's tables have one committer (a Flink job's), a Tarn server commits for
+	// many writers and compactions at once, and long waits starve the unlucky ones.
+	CommitMaxRetries     int
+	CommitMinRetryWait   time.Duration
+	CommitMaxRetryWait   time.Duration
+	CommitTimeout        time.Duration
+	CompactionMinFileNum int // compaction.min.file-num: small files an append bucket compacts at
 	// Manifest maintenance: manifest.target-file-size, manifest.merge-min-count,
 	// manifest.full-compaction-threshold-size.
 	ManifestTargetSize         int64
@@ -94,7 +104,9 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 		SnapshotTimeRetainedS:      3600,
 		DataFilePrefix:             format.DataFilePrefix,
 		ChangelogFilePrefix:        format.ChangelogFilePfx,
-		CommitMaxRetries:           10,
+		CommitMaxRetries:           99,
+		CommitMinRetryWait:         10 * time.Millisecond,
+		CommitMaxRetryWait:         time.Second,
 		CompactionMinFileNum:       5,
 		ManifestTargetSize:         8 << 20,
 		ManifestMergeMinCount:      30,
@@ -137,6 +149,13 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 			}
 		}
 	}
+	duration := func(k string, dst *time.Duration) {
+		if v, ok := o.Get(k); ok {
+			if d, err := ParseDuration(v); err == nil {
+				*dst = d
+			}
+		}
+	}
 	num("bucket", &c.Bucket)
 	list("bucket-key", &c.BucketKey)
 	str("file.format", &c.FileFormat)
@@ -165,11 +184,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	num("compaction.max-size-amplification-percent", &c.MaxSizeAmplification)
 	num("compaction.size-ratio", &c.SizeRatio)
 	num("num-levels", &c.NumLevels)
-	if v, ok := o.Get("compaction.optimization-interval"); ok {
-		if d, err := ParseDuration(v); err == nil {
-			c.OptimizationInterval = d
-		}
-	}
+	duration("compaction.optimization-interval", &c.OptimizationInterval)
 	size("compaction.total-size-threshold", &c.TotalSizeThreshold)
 	size("compaction.incremental-size-threshold", &c.IncrementalSizeThreshold)
 	num("compaction.offpeak.start.hour", &c.OffPeakStart)
@@ -185,6 +200,9 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	str("data-file.prefix", &c.DataFilePrefix)
 	str("changelog-file.prefix", &c.ChangelogFilePrefix)
 	num("commit.max-retries", &c.CommitMaxRetries)
+	duration("commit.min-retry-wait", &c.CommitMinRetryWait)
+	duration("commit.max-retry-wait", &c.CommitMaxRetryWait)
+	duration("commit.timeout", &c.CommitTimeout)
 	num("compaction.min.file-num", &c.CompactionMinFileNum)
 	size("manifest.target-file-size", &c.ManifestTargetSize)
 	num("manifest.merge-min-count", &c.ManifestMergeMinCount)

@@ -23,6 +23,7 @@ type PartitionExpiry struct {
 	Pattern       string        // partition.timestamp-pattern: "$dt $hour:00:00"; empty: the first value
 	Formatter     string        // partition.timestamp-formatter (Java pattern); empty: yyyy-MM-dd[ HH:mm:ss]
 	MaxNum        int           // partition.expiration-max-num (default 100)
+	BatchSize     int           // partition.expiration-batch-size: partitions per commit (0: all in one)
 }
 
 // ParsePartitionExpiry reads the partition expiration options.
@@ -55,6 +56,13 @@ func ParsePartitionExpiry(o format.Options) (PartitionExpiry, error) {
 		}
 		e.MaxNum = n
 	}
+	if v, ok := o.Get("partition.expiration-batch-size"); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			return e, fmt.Errorf("option partition.expiration-batch-size = %q: want a positive integer (0: all at once)", v)
+		}
+		e.BatchSize = n
+	}
 	e.Pattern, _ = o.Get("partition.timestamp-pattern")
 	if v, ok := o.Get("partition.timestamp-formatter"); ok {
 		if _, err := goLayout(v); err != nil {
@@ -69,7 +77,7 @@ func ParsePartitionExpiry(o format.Options) (PartitionExpiry, error) {
 type PartitionExpireResult struct {
 	Keys       []string            // the partition keys
 	Expired    []map[string]string // partition key -> value, in Paimon's order
-	SnapshotID int64               // the OVERWRITE snapshot that dropped them; 0 if none
+	SnapshotID int64               // the (last) OVERWRITE snapshot that dropped them; 0 if none
 	Skipped    []string            // partitions whose values are no date, left alone
 }
 
@@ -176,25 +184,35 @@ func (t *Table) ExpirePartitions(ctx context.Context, now time.Time, dryRun bool
 	if len(expired) == 0 {
 		return res, nil
 	}
-	drop := map[string]bool{}
 	for _, p := range expired {
 		m := map[string]string{}
 		for j, k := range schema.PartitionKeys {
 			m[k] = p.strs[j]
 		}
 		res.Expired = append(res.Expired, m)
-		drop[strings.Join(p.strs, "\x00")] = true
 	}
 	if dryRun {
 		return res, nil
 	}
-	match := func(values []any) bool { return drop[strings.Join(strs(values), "\x00")] }
-	cr, err := t.Commit(ctx, Commit{User: "tarn-partition-expire", Identifier: now.UnixMilli(), Kind: format.CommitOverwrite,
-		Overwrite: true, OverwritePartitions: match})
-	if err != nil {
-		return res, fmt.Errorf("dropping %d expired partitions: %w", len(expired), err)
+	// One OVERWRITE snapshot per partition.expiration-batch-size partitions, in order.
+	batch := len(expired)
+	if e.BatchSize > 0 {
+		batch = e.BatchSize
 	}
-	res.SnapshotID = cr.SnapshotID
+	for i, part := range slices.Collect(slices.Chunk(expired, batch)) {
+		drop := map[string]bool{}
+		for _, p := range part {
+			drop[strings.Join(p.strs, "\x00")] = true
+		}
+		match := func(values []any) bool { return drop[strings.Join(strs(values), "\x00")] }
+		cr, err := t.Commit(ctx, Commit{User: "tarn-partition-expire", Identifier: now.UnixMilli() + int64(i), Kind: format.CommitOverwrite,
+			Overwrite: true, OverwritePartitions: match})
+		if err != nil {
+			res.Expired = res.Expired[:i*batch]
+			return res, fmt.Errorf("dropping %d expired partitions: %w", len(part), err)
+		}
+		res.SnapshotID = cr.SnapshotID
+	}
 	return res, nil
 }
 

@@ -16,8 +16,9 @@ import (
 
 // Partition expiration as Paimon's NormalPartitionExpire does it: partitions dated (by
 // their values, through partition.timestamp-pattern and -formatter, or by their newest
-// file) before now minus partition.expiration-time are dropped by one OVERWRITE snapshot,
-// at most partition.expiration-max-num of them; partitions whose values are no date stay.
+// file) before now minus partition.expiration-time are dropped by one OVERWRITE snapshot
+// (one per partition.expiration-batch-size of them), at most
+// partition.expiration-max-num of them; partitions whose values are no date stay.
 func TestExpirePartitions(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2024, 1, 10, 12, 0, 0, 0, time.Local)
@@ -29,19 +30,22 @@ func TestExpirePartitions(t *testing.T) {
 		expired string // partitions dropped, as "k=v/k=v" in order
 		kept    int    // rows left
 		later   time.Duration
+		commits int // OVERWRITE snapshots (0: one)
 	}{
 		{"values, default formatter", "dt STRING, id INT, v STRING", []string{`"dt":"2024-01-01"`, `"dt":"2024-01-05"`, `"dt":"2024-01-09"`, `"dt":"not-a-date"`},
-			map[string]string{"partition.expiration-time": "3 d"}, "dt=2024-01-01 dt=2024-01-05", 2, 0},
+			map[string]string{"partition.expiration-time": "3 d"}, "dt=2024-01-01 dt=2024-01-05", 2, 0, 0},
 		{"values, formatter and pattern", "dt STRING, hr STRING, id INT, v STRING", []string{`"dt":"20240109","hr":"11"`, `"dt":"20240110","hr":"01"`, `"dt":"20240110","hr":"11"`},
-			map[string]string{"partition.expiration-time": "12 h", "partition.timestamp-formatter": "yyyyMMdd HH", "partition.timestamp-pattern": "$dt $hr"}, "dt=20240109/hr=11", 2, 0},
+			map[string]string{"partition.expiration-time": "12 h", "partition.timestamp-formatter": "yyyyMMdd HH", "partition.timestamp-pattern": "$dt $hr"}, "dt=20240109/hr=11", 2, 0, 0},
 		{"max num", "dt STRING, id INT, v STRING", []string{`"dt":"2024-01-01"`, `"dt":"2024-01-02"`, `"dt":"2024-01-03"`},
-			map[string]string{"partition.expiration-time": "1 d", "partition.expiration-max-num": "2"}, "dt=2024-01-01 dt=2024-01-02", 1, 0},
+			map[string]string{"partition.expiration-time": "1 d", "partition.expiration-max-num": "2"}, "dt=2024-01-01 dt=2024-01-02", 1, 0, 0},
 		// Files written now: not expired a day later, expired two days later.
 		{"update time, not yet", "dt STRING, id INT, v STRING", []string{`"dt":"a"`, `"dt":"b"`},
-			map[string]string{"partition.expiration-time": "2 d", "partition.expiration-strategy": "update-time"}, "", 2, 24 * time.Hour},
+			map[string]string{"partition.expiration-time": "2 d", "partition.expiration-strategy": "update-time"}, "", 2, 24 * time.Hour, 0},
 		{"update time", "dt STRING, id INT, v STRING", []string{`"dt":"a"`, `"dt":"b"`},
-			map[string]string{"partition.expiration-time": "1 d", "partition.expiration-strategy": "update-time"}, "dt=a dt=b", 0, 48 * time.Hour},
-		{"no option", "dt STRING, id INT, v STRING", []string{`"dt":"2000-01-01"`}, nil, "", 1, 0},
+			map[string]string{"partition.expiration-time": "1 d", "partition.expiration-strategy": "update-time"}, "dt=a dt=b", 0, 48 * time.Hour, 0},
+		{"no option", "dt STRING, id INT, v STRING", []string{`"dt":"2000-01-01"`}, nil, "", 1, 0, 0},
+		{"batch size", "dt STRING, id INT, v STRING", []string{`"dt":"2024-01-01"`, `"dt":"2024-01-02"`, `"dt":"2024-01-03"`, `"dt":"2024-01-10"`},
+			map[string]string{"partition.expiration-time": "1 d", "partition.expiration-batch-size": "2"}, "dt=2024-01-01 dt=2024-01-02 dt=2024-01-03", 1, 0, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fields, err := types.ParseColumns(tc.columns)
@@ -90,12 +94,18 @@ func TestExpirePartitions(t *testing.T) {
 				}
 				return
 			}
-			snap, err := tbl.Snapshot(ctx, res.SnapshotID)
-			if err != nil {
-				t.Fatal(err)
+			commits := max(tc.commits, 1)
+			if res.SnapshotID != int64(1+commits) {
+				t.Errorf("the last OVERWRITE snapshot is %d, want %d", res.SnapshotID, 1+commits)
 			}
-			if snap.CommitKind != format.CommitOverwrite {
-				t.Errorf("snapshot %d is %s, want OVERWRITE", snap.ID, snap.CommitKind)
+			for id := int64(2); id <= res.SnapshotID; id++ {
+				snap, err := tbl.Snapshot(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if snap.CommitKind != format.CommitOverwrite {
+					t.Errorf("snapshot %d is %s, want OVERWRITE", snap.ID, snap.CommitKind)
+				}
 			}
 			// Time travel still reads the dropped partitions.
 			if n := strings.Count(scanJSONL(t, tbl, table.ScanOptions{SnapshotID: 1}), "\n"); n != len(tc.parts) {

@@ -3,6 +3,7 @@ package table
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/format/datafile"
@@ -115,6 +116,32 @@ func TestPartitionInRange(t *testing.T) {
 	for i, c := range cases {
 		if got := partitionInRange(c.vals, c.los, c.his, c.nulls); got != c.want {
 			t.Errorf("case %d: %v in %v..%v = %v, want %v", i, c.vals, c.los, c.his, got, c.want)
+		}
+	}
+}
+
+// retryWait doubles commit.min-retry-wait per retry up to commit.max-retry-wait (Tarn's
+// default 1 s) and adds up to a fifth at random (RetryWaiter.retryWait).
+func TestCommitRetryWait(t *testing.T) {
+	o := ParseCoreOptions(format.Options{})
+	var paimon format.Options
+	paimon.Set("commit.max-retry-wait", "10 s")
+	p := ParseCoreOptions(paimon)
+	for _, c := range []struct {
+		o      CoreOptions
+		n      int
+		lo, hi time.Duration
+	}{
+		{o, 0, 10 * time.Millisecond, 12 * time.Millisecond},
+		{o, 3, 80 * time.Millisecond, 96 * time.Millisecond},
+		{o, 10, time.Second, 1200 * time.Millisecond},
+		{p, 10, 10 * time.Second, 12 * time.Second},
+		{p, 200, 10 * time.Second, 12 * time.Second},
+	} {
+		for range 20 {
+			if w := c.o.retryWait(c.n); w < c.lo || w >= c.hi {
+				t.Fatalf("wait before retry %d: %v, want %v to %v", c.n+1, w, c.lo, c.hi)
+			}
 		}
 	}
 }
