@@ -126,16 +126,7 @@ func TestCommitStorageRequests(t *testing.T) {
 	}
 	defer w.Close()
 	for i := range 3 {
-		b := arrowtest.Batch(t, w.Schema().Fields, false, fmt.Sprintf(`[{"id":%d,"v":"a","dt":"x"}]`, i))
-		err := w.Write(ctx, b)
-		b.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-		msgs, err := w.PrepareCommit(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		msgs := writeOne(t, w, fmt.Sprintf(`[{"id":%d,"v":"a","dt":"x"}]`, i))
 		fs.mu.Lock()
 		fs.on, fs.ops = i == 2, nil
 		fs.mu.Unlock()
@@ -161,6 +152,23 @@ func TestCommitStorageRequests(t *testing.T) {
 	if !maps.Equal(count, want) {
 		t.Errorf("storage requests %v, want %v:\n%s", count, want, strings.Join(ops, "\n"))
 	}
+}
+
+// writeOne writes rows (JSON) with w and prepares their commit.
+func writeOne(t *testing.T, w *table.Writer, rows string) []table.CommitMessage {
+	t.Helper()
+	ctx := context.Background()
+	b := arrowtest.Batch(t, w.Schema().Fields, false, rows)
+	err := w.Write(ctx, b)
+	b.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := w.PrepareCommit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs
 }
 
 // losingFS makes every commit lose the race for its snapshot: creating a snapshot file
@@ -205,16 +213,7 @@ func TestCommitRetryOptions(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer w.Close()
-			b := arrowtest.Batch(t, w.Schema().Fields, false, `[{"id":1,"v":"a","dt":"x"}]`)
-			err = w.Write(ctx, b)
-			b.Release()
-			if err != nil {
-				t.Fatal(err)
-			}
-			msgs, err := w.PrepareCommit(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			msgs := writeOne(t, w, `[{"id":1,"v":"a","dt":"x"}]`)
 			fs.mu.Lock()
 			fs.lose = true
 			fs.mu.Unlock()

@@ -292,7 +292,8 @@ func (mw *manifestWriter) fullCompaction(ctx context.Context, metas []manifest.M
 		return nil, false, nil
 	}
 	deleted := map[manifest.Identifier]bool{}
-	partitions := map[string][]byte{} // partitions holding a deleted file
+	partitions := map[string][]any{} // the values of the partitions holding a deleted file
+	unknown := false                 // a partition that did not decode: no manifest is skipped unread
 	for _, m := range metas {
 		if m.NumDeletedFiles == 0 {
 			continue
@@ -302,16 +303,21 @@ func (mw *manifestWriter) fullCompaction(ctx context.Context, metas []manifest.M
 			return nil, false, err
 		}
 		for _, e := range es {
-			if e.Kind == manifest.FileKindDelete {
-				deleted[e.Identifier()] = true
-				partitions[string(e.Partition)] = e.Partition
+			if e.Kind != manifest.FileKindDelete {
+				continue
+			}
+			deleted[e.Identifier()] = true
+			if _, ok := partitions[string(e.Partition)]; !ok && len(mw.fields) > 0 {
+				vals, err := partitionValues(mw.fields, e.Partition)
+				unknown = unknown || err != nil
+				partitions[string(e.Partition)] = vals
 			}
 		}
 	}
 	var result, toMerge []manifest.ManifestFileMeta
 	for i := range metas {
 		m := &metas[i]
-		if mustChange(m) || (len(deleted) > 0 && mw.mayHoldPartitions(m, partitions)) {
+		if mustChange(m) || (len(deleted) > 0 && (unknown || mw.mayHoldPartitions(m, partitions))) {
 			toMerge = append(toMerge, *m)
 		} else {
 			result = append(result, *m)
@@ -355,37 +361,35 @@ func (mw *manifestWriter) fullCompaction(ctx context.Context, metas []manifest.M
 }
 
 // mayHoldPartitions reports whether a manifest's partition range may hold one of the
-// partitions (serialized BinaryRows); true when unpartitioned or when the range cannot
-// be read.
-func (mw *manifestWriter) mayHoldPartitions(m *manifest.ManifestFileMeta, partitions map[string][]byte) bool {
+// partitions (their values); true when unpartitioned or when the range cannot be read.
+func (mw *manifestWriter) mayHoldPartitions(m *manifest.ManifestFileMeta, partitions map[string][]any) bool {
 	if len(mw.fields) == 0 {
 		return true
 	}
 	st := m.PartitionStats
-	lo, err1 := binaryrow.Deserialize(st.MinValues)
-	hi, err2 := binaryrow.Deserialize(st.MaxValues)
-	if err1 != nil || err2 != nil || lo.Arity() != len(mw.fields) || hi.Arity() != len(mw.fields) {
-		return true
-	}
-	los, err1 := lo.Values(mw.fields)
-	his, err2 := hi.Values(mw.fields)
+	los, err1 := partitionValues(mw.fields, st.MinValues)
+	his, err2 := partitionValues(mw.fields, st.MaxValues)
 	if err1 != nil || err2 != nil {
 		return true
 	}
-	for _, p := range partitions {
-		row, err := binaryrow.Deserialize(p)
-		if err != nil {
-			return true
-		}
-		vals, err := row.Values(mw.fields)
-		if err != nil {
-			return true
-		}
+	for _, vals := range partitions {
 		if partitionInRange(vals, los, his, st.NullCounts) {
 			return true
 		}
 	}
 	return false
+}
+
+// partitionValues decodes a serialized BinaryRow of the partition fields.
+func partitionValues(fields []types.DataField, b []byte) ([]any, error) {
+	row, err := binaryrow.Deserialize(b)
+	if err != nil {
+		return nil, err
+	}
+	if row.Arity() != len(fields) {
+		return nil, fmt.Errorf("partition row of %d fields, want %d", row.Arity(), len(fields))
+	}
+	return row.Values(fields)
 }
 
 // partitionInRange reports whether a partition's values lie within the ranges of a
@@ -425,11 +429,7 @@ func (ps *partitionStats) add(partition []byte) error {
 	if len(ps.fields) == 0 {
 		return nil
 	}
-	row, err := binaryrow.Deserialize(partition)
-	if err != nil {
-		return err
-	}
-	vals, err := row.Values(ps.fields)
+	vals, err := partitionValues(ps.fields, partition)
 	if err != nil {
 		return err
 	}
