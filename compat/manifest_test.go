@@ -1,7 +1,6 @@
 package compat_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -82,29 +81,7 @@ func TestManifestMergingMatchesPaimon(t *testing.T) {
 	if len(base) >= int(id)-1 {
 		t.Errorf("Tarn's base manifest list holds %d manifests after %d snapshots: nothing was merged", len(base), id)
 	}
-	want, err := oracle(ctx, paimonLatest, "read", paimon.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(want) == 0 {
-		t.Fatal("Paimon's table is empty")
-	}
-	for _, r := range []struct {
-		what string
-		read func() ([]byte, error)
-	}{
-		{"Paimon reads Tarn's table", func() ([]byte, error) { return oracle(ctx, paimonLatest, "read", tarn.Path()) }},
-		{"Tarn reads Paimon's table", func() ([]byte, error) { return scanJSONL(ctx, paimon.Path(), table.ScanOptions{}) }},
-		{"Tarn reads its table", func() ([]byte, error) { return scanJSONL(ctx, tarn.Path(), table.ScanOptions{}) }},
-	} {
-		got, err := r.read()
-		if err != nil {
-			t.Fatalf("%s: %v", r.what, err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s: rows differ from Paimon's read of its table:\n%s", r.what, diff(string(want), string(got)))
-		}
-	}
+	compareReads(ctx, t, paimon, tarn)
 	if out, err := oracle(ctx, paimonLatest, "check", tarn.Path()); err != nil {
 		t.Fatalf("Paimon's check of Tarn's table: %v\n%s", err, out)
 	}

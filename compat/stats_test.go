@@ -37,7 +37,7 @@ type statsShape struct {
 // and strings beyond 16 and 128 characters (the default truncate(16) and the
 // truncate(128) of key columns: StatsCollectorFactories.createStatsFactories), multi-byte
 // characters, a string whose maximum cannot be rounded up (TruncateSimpleColStatsCollector),
-// nulls and an all-null column. (No BYTES column: Paimon 1.4.2 leaves their bounds null,
+// nulls and an all-null column. Paimon and Tarn read both tables alike. (No BYTES column: Paimon 1.4.2 leaves their bounds null,
 // Paimon 2.x writes them from the Parquet statistics as Tarn does.)
 func TestFileStatsEqualPaimons(t *testing.T) {
 	requireOracle(t)
@@ -55,6 +55,10 @@ func TestFileStatsEqualPaimons(t *testing.T) {
 		{name: "avro", options: map[string]string{"file.format": "avro", "metadata.stats-keep-first-n-columns": "3"}},
 		{name: "orc", options: map[string]string{"file.format": "orc", "metadata.stats-mode": "truncate(5)"}},
 		{name: "changelog_input", options: map[string]string{"changelog-producer": "input", "changelog-file.stats-mode": "full", "metadata.stats-mode": "counts"}},
+		// Thin data files (data-file.thin-mode): no key columns; the key's statistics are
+		// those of its value columns, truncate(128) (KeyValueThinDataFileWriterImpl).
+		{name: "thin", options: map[string]string{"data-file.thin-mode": "true"}, compact: true},
+		{name: "thin_avro_counts", options: map[string]string{"data-file.thin-mode": "true", "file.format": "avro", "metadata.stats-mode": "counts"}},
 		{name: "append_default", append: true},
 		{name: "append_none", append: true, options: map[string]string{"metadata.stats-mode": "none"}},
 		{name: "append_truncate3", append: true, options: map[string]string{"metadata.stats-mode": "truncate(3)", "fields.id.stats-mode": "counts"}},
@@ -96,6 +100,7 @@ func TestFileStatsEqualPaimons(t *testing.T) {
 				t.Fatalf("Tarn write: %v", err)
 			}
 			compareFileStats(ctx, t, paimon, tarn, "after the write")
+			compareReads(ctx, t, paimon, tarn)
 			if !sh.compact {
 				return
 			}
@@ -106,7 +111,37 @@ func TestFileStatsEqualPaimons(t *testing.T) {
 				t.Fatalf("Tarn's full compaction: %v", err)
 			}
 			compareFileStats(ctx, t, paimon, tarn, "after a full compaction")
+			compareReads(ctx, t, paimon, tarn)
 		})
+	}
+}
+
+// compareReads checks that Paimon reads Tarn's table, and Tarn reads Paimon's and its
+// own, as Paimon reads its own.
+func compareReads(ctx context.Context, t *testing.T, paimon, tarn *table.Table) {
+	t.Helper()
+	want, err := oracle(ctx, paimonLatest, "read", paimon.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) == 0 {
+		t.Fatal("Paimon's table reads empty")
+	}
+	for _, r := range []struct {
+		what string
+		read func() ([]byte, error)
+	}{
+		{"Paimon reads Tarn's table", func() ([]byte, error) { return oracle(ctx, paimonLatest, "read", tarn.Path()) }},
+		{"Tarn reads Paimon's table", func() ([]byte, error) { return scanJSONL(ctx, paimon.Path(), table.ScanOptions{}) }},
+		{"Tarn reads its table", func() ([]byte, error) { return scanJSONL(ctx, tarn.Path(), table.ScanOptions{}) }},
+	} {
+		got, err := r.read()
+		if err != nil {
+			t.Fatalf("%s: %v", r.what, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: rows differ from Paimon's read of its table:\n%s", r.what, diff(string(want), string(got)))
+		}
 	}
 }
 

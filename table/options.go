@@ -75,6 +75,9 @@ type CoreOptions struct {
 	CommitMaxRetryWait   time.Duration
 	CommitTimeout        time.Duration
 	CompactionMinFileNum int // compaction.min.file-num: small files an append bucket compacts at
+	// ThinMode (data-file.thin-mode): primary-key data files without the _KEY_ columns, the
+	// key read from its value columns.
+	ThinMode bool
 	// Manifest maintenance: manifest.target-file-size, manifest.merge-min-count,
 	// manifest.full-compaction-threshold-size.
 	ManifestTargetSize         int64
@@ -204,6 +207,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	duration("commit.max-retry-wait", &c.CommitMaxRetryWait)
 	duration("commit.timeout", &c.CommitTimeout)
 	num("compaction.min.file-num", &c.CompactionMinFileNum)
+	boolean("data-file.thin-mode", &c.ThinMode)
 	size("manifest.target-file-size", &c.ManifestTargetSize)
 	num("manifest.merge-min-count", &c.ManifestMergeMinCount)
 	size("manifest.full-compaction-threshold-size", &c.ManifestFullCompactionSize)

@@ -2,6 +2,7 @@ package table
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -122,12 +123,14 @@ func ValidateStatsOptions(o format.Options) error {
 }
 
 // fileModes returns the statistics mode of every column a data file is written with
-// (fields: the file's columns, for primary-key tables the key-value layout), following
-// StatsCollectorFactories: a column's own fields.NAME.stats-mode first; then, except in
-// Avro files, the key and system columns truncate(128); then none once
-// metadata.stats-keep-first-n-columns columns were counted; then the mode of the file:
-// the changelog's, the level's (primary-key tables only) or the table's.
-func (s StatsOptions) fileModes(fields []types.DataField, pk bool, level int, changelog bool, fileFormat string) []datafile.StatsMode {
+// (fields: the file's columns, for primary-key tables the key-value layout, or without
+// its key columns in thin mode, where thinKeys names the value columns of the key),
+// following StatsCollectorFactories: a column's own fields.NAME.stats-mode first; then,
+// except in Avro files, the key and system columns (and in thin mode the key's value
+// columns) truncate(128); then none once metadata.stats-keep-first-n-columns columns were
+// counted; then the mode of the file: the changelog's, the level's (primary-key tables
+// only) or the table's.
+func (s StatsOptions) fileModes(fields []types.DataField, pk bool, level int, changelog bool, fileFormat string, thinKeys []string) []datafile.StatsMode {
 	mode := s.Mode
 	if pk {
 		if m, ok := s.PerLevel[level]; ok {
@@ -146,7 +149,7 @@ func (s StatsOptions) fileModes(fields []types.DataField, pk bool, level int, ch
 			counted++
 			continue
 		}
-		if !avro && isSystemField(f.Name) {
+		if !avro && (isSystemField(f.Name) || slices.Contains(thinKeys, f.Name)) {
 			out[i] = datafile.StatsMode{Kind: datafile.StatsTruncate, Length: 128}
 			continue
 		}

@@ -50,6 +50,24 @@ func TestFileStatsModes(t *testing.T) {
 		{"keep first n in avro counts every column", map[string]string{"metadata.stats-keep-first-n-columns": "4"}, true, 0, false, "avro",
 			"truncate(16),truncate(16),truncate(16),truncate(16),none,none,none"},
 	}
+	thinFields := append([]types.DataField{datafile.SequenceField(), datafile.ValueKindField()}, fields...)
+	for _, c := range []struct {
+		name   string
+		format string
+		want   string
+	}{
+		{"thin: the key's value columns truncate(128)", "parquet", "truncate(128),truncate(128),truncate(128),truncate(16),truncate(16),truncate(16)"},
+		{"thin avro: no such rule", "avro", "truncate(16),truncate(16),truncate(16),truncate(16),truncate(16),truncate(16)"},
+	} {
+		modes := ParseCoreOptions(format.Options{}).Stats.fileModes(thinFields, true, 0, false, c.format, []string{"k"})
+		got := make([]string, len(modes))
+		for i, m := range modes {
+			got[i] = m.String()
+		}
+		if strings.Join(got, ",") != c.want {
+			t.Errorf("%s: got %s, want %s", c.name, strings.Join(got, ","), c.want)
+		}
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			o := format.Options{}
@@ -63,7 +81,7 @@ func TestFileStatsModes(t *testing.T) {
 			if c.pk {
 				fs = kv
 			}
-			modes := ParseCoreOptions(o).Stats.fileModes(fs, c.pk, c.level, c.changelog, c.format)
+			modes := ParseCoreOptions(o).Stats.fileModes(fs, c.pk, c.level, c.changelog, c.format, nil)
 			got := make([]string, len(modes))
 			for i, m := range modes {
 				got[i] = m.String()

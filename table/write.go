@@ -703,7 +703,14 @@ type roller struct {
 
 func (w *fileFactory) newRoller(dir string, level int, source manifest.FileSource, changelog bool) *roller {
 	fields := w.schema.Fields
-	if w.pk {
+	var thinKeys []string
+	switch {
+	case w.thin():
+		fields = append([]types.DataField{datafile.SequenceField(), datafile.ValueKindField()}, w.schema.Fields...)
+		for _, k := range w.keys {
+			thinKeys = append(thinKeys, k.Name)
+		}
+	case w.pk:
 		fields = datafile.KeyValueFields(w.keys, w.schema.Fields)
 	}
 	r := &roller{f: w, dir: dir, level: level, source: source, fields: fields, prefix: w.opts.DataFilePrefix}
@@ -711,9 +718,14 @@ func (w *fileFactory) newRoller(dir string, level int, source manifest.FileSourc
 		r.prefix = w.opts.ChangelogFilePrefix
 	}
 	r.format, r.compression = w.opts.fileFormat(level, changelog)
-	r.modes = w.opts.Stats.fileModes(fields, w.pk, level, changelog, r.format)
+	r.modes = w.opts.Stats.fileModes(fields, w.pk, level, changelog, r.format, thinKeys)
 	return r
 }
+
+// thin reports whether primary-key data files are written without their key columns
+// (data-file.thin-mode; KeyValueFileWriterFactory.supportsThinMode holds for every
+// table, whose key fields are value fields).
+func (w *fileFactory) thin() bool { return w.pk && w.opts.ThinMode }
 
 // write appends a batch in file layout with its sequence numbers and kinds.
 func (r *roller) write(ctx context.Context, rec arrow.RecordBatch, seqs *array.Int64, kinds *array.Int8) error {
@@ -882,6 +894,7 @@ type fileWriter struct {
 	deletes   int64
 	rows      int64
 	firstSeen bool
+	thin      bool // the file has no key columns; batches come in the key-value layout
 }
 
 type countingWriter struct {
@@ -896,7 +909,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 // newFileWriter starts a data file of the given columns (the key-value layout for
-// primary-key tables) and their statistics modes.
+// primary-key tables, without the key columns in thin mode) and their statistics modes.
 func (w *fileFactory) newFileWriter(ctx context.Context, dir string, fields []types.DataField, modes []datafile.StatsMode, prefix, fileFormat, compression string) (*fileWriter, error) {
 	name := w.nextFileName(prefix, fileFormat)
 	p := fileio.Join(dir, name)
@@ -921,8 +934,19 @@ func (w *fileFactory) newFileWriter(ctx context.Context, dir string, fields []ty
 		for i, k := range w.keys {
 			kt[i] = k.Type
 		}
-		fw.keyStats = datafile.NewStatsCollector(kt, modes[:len(w.keys)])
-		modes = modes[len(w.keys)+2:] // after _SEQUENCE_NUMBER and _VALUE_KIND
+		var keyModes []datafile.StatsMode
+		if w.thin() {
+			// The key's statistics are its value columns' (KeyValueThinDataFileWriterImpl).
+			modes = modes[2:]
+			for _, i := range w.keyIdx {
+				keyModes = append(keyModes, modes[i])
+			}
+			fw.thin = true
+		} else {
+			keyModes = modes[:len(w.keys)]
+			modes = modes[len(w.keys)+2:] // after _SEQUENCE_NUMBER and _VALUE_KIND
+		}
+		fw.keyStats = datafile.NewStatsCollector(kt, keyModes)
 	}
 	fw.valStats = datafile.NewStatsCollector(valTypes, modes)
 	return fw, nil
@@ -931,7 +955,12 @@ func (w *fileFactory) newFileWriter(ctx context.Context, dir string, fields []ty
 // write appends a batch in file layout; seqs and kinds are its sequence and kind columns
 // (for append tables they come from the buffer, not the file).
 func (fw *fileWriter) write(rec arrow.RecordBatch, seqs *array.Int64, kinds *array.Int8) error {
-	if err := fw.pw.Write(rec); err != nil {
+	out := rec
+	if fw.thin {
+		out = array.NewRecordBatch(fw.pw.Schema(), rec.Columns()[fw.nkeys:], rec.NumRows())
+		defer out.Release()
+	}
+	if err := fw.pw.Write(out); err != nil {
 		return fmt.Errorf("data file %s: %w", fw.path, err)
 	}
 	n := int(rec.NumRows())

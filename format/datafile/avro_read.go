@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -245,7 +246,11 @@ func (it *avroBlocks) next() (int64, []byte, error) {
 
 // ReadFields implements DataFile.
 func (f *AvroFile) ReadFields(ctx context.Context, fields []types.DataField, batchSize int) (BatchReader, error) {
-	return f.Read(ctx, fields, batchSize)
+	has := func(fld types.DataField) bool {
+		name := fileFieldNames([]types.DataField{fld}, f.opts.FileFields)[0]
+		return name != "" && slices.ContainsFunc(f.schema.Fields(), func(ff *avro.Field) bool { return ff.Name() == name })
+	}
+	return readThin(fields, has, func(fields []types.DataField) (BatchReader, error) { return f.Read(ctx, fields, batchSize) })
 }
 
 // Read returns batches of the given fields, in that order, with Arrow types from

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/tarnlake/tarn/format/types"
@@ -117,8 +118,12 @@ func NewFileWriter(out io.Writer, format string, fields []types.DataField, o Wri
 type parquetDataFile struct{ *ParquetFile }
 
 func (p parquetDataFile) ReadFields(ctx context.Context, fields []types.DataField, batchSize int) (BatchReader, error) {
-	return p.ParquetFile.Read(ctx, fields, nil, batchSize)
+	return readThin(fields, p.hasField, func(fields []types.DataField) (BatchReader, error) {
+		return p.ParquetFile.Read(ctx, fields, nil, batchSize)
+	})
 }
+
+func (p parquetDataFile) hasField(f types.DataField) bool { return p.ColumnIndex(f) >= 0 }
 
 // RowGroupReader is a DataFile that can skip row groups by their statistics (Parquet).
 type RowGroupReader interface {
@@ -127,8 +132,81 @@ type RowGroupReader interface {
 }
 
 func (p parquetDataFile) ReadSelected(ctx context.Context, fields []types.DataField, keep RowGroupFilter, batchSize int) (BatchReader, error) {
-	return p.ParquetFile.Read(ctx, fields, p.SelectRowGroups(keep), batchSize)
+	return readThin(fields, p.hasField, func(fields []types.DataField) (BatchReader, error) {
+		return p.ParquetFile.Read(ctx, fields, p.SelectRowGroups(keep), batchSize)
+	})
 }
+
+// readThin reads fields with read, taking the key fields (_KEY_<name>) the file lacks
+// from their value fields: Paimon's thin data files (data-file.thin-mode) store a primary
+// key only in its value columns, and Paimon's readers always read keys from them
+// (FormatReaderMapping.trimKeyFields). Files with key columns are read as they are.
+func readThin(fields []types.DataField, has func(types.DataField) bool, read func([]types.DataField) (BatchReader, error)) (BatchReader, error) {
+	var pos []int // position of each wanted field among those read, once a key is missing
+	for i, f := range fields {
+		if f.ID < KeyFieldIDStart || f.ID >= RowIDFieldID || has(f) {
+			continue
+		}
+		if pos == nil {
+			pos = make([]int, len(fields))
+			for j := range pos {
+				pos[j] = -1
+			}
+		}
+		pos[i] = -2 // from the value field
+	}
+	if pos == nil {
+		return read(fields)
+	}
+	var phys []types.DataField
+	byID := map[int]int{}
+	for i, f := range fields {
+		if pos[i] == -2 {
+			f = types.DataField{ID: f.ID - KeyFieldIDStart, Name: strings.TrimPrefix(f.Name, KeyFieldPrefix), Type: f.Type}
+		}
+		j, ok := byID[f.ID]
+		if !ok {
+			j = len(phys)
+			byID[f.ID] = j
+			phys = append(phys, f)
+		}
+		pos[i] = j
+	}
+	r, err := read(phys)
+	if err != nil {
+		return nil, err
+	}
+	schema, err := types.ArrowSchema(fields)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return &remapReader{in: r, schema: schema, pos: pos}, nil
+}
+
+// remapReader yields, for each wanted field, a column of the batches it reads.
+type remapReader struct {
+	in     BatchReader
+	schema *arrow.Schema
+	pos    []int
+}
+
+func (r *remapReader) Schema() *arrow.Schema { return r.schema }
+
+func (r *remapReader) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	b, err := r.in.Next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Release()
+	cols := make([]arrow.Array, len(r.pos))
+	for i, j := range r.pos {
+		cols[i] = b.Column(j)
+	}
+	return array.NewRecordBatch(r.schema, cols, b.NumRows()), nil
+}
+
+func (r *remapReader) Close() error { return r.in.Close() }
 
 // closeSource closes a source that is an io.Closer.
 func closeSource(src Source) error {

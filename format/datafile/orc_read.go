@@ -61,7 +61,10 @@ func (f *ORCFile) Reader() *orc.Reader { return f.r }
 
 // ReadFields implements DataFile.
 func (f *ORCFile) ReadFields(ctx context.Context, fields []types.DataField, batchSize int) (BatchReader, error) {
-	return f.Read(ctx, fields, batchSize)
+	has := func(fld types.DataField) bool {
+		return orcMatch(f.r.Types(), 0, []types.DataField{fld}, f.opts.FileFields)[0] >= 0
+	}
+	return readThin(fields, has, func(fields []types.DataField) (BatchReader, error) { return f.Read(ctx, fields, batchSize) })
 }
 
 // Read returns batches of the given fields, in that order, with Arrow types from
