@@ -59,9 +59,13 @@ func ManifestPath(name string) string { return ManifestDir + "/" + name }
 // IndexPath is "index/<name>".
 func IndexPath(name string) string { return IndexDir + "/" + name }
 
+// PostponeBucket is the bucket of postpone-bucket tables (option bucket = -2) and of the
+// files their writers leave for Paimon's postpone compaction (BucketMode.POSTPONE_BUCKET).
+const PostponeBucket = -2
+
 // BucketDir is "bucket-<n>" ("bucket-postpone" for bucket -2).
 func BucketDir(bucket int) string {
-	if bucket == -2 {
+	if bucket == PostponeBucket {
 		return BucketPrefix + "postpone"
 	}
 	return BucketPrefix + strconv.Itoa(bucket)

@@ -187,6 +187,11 @@ func (t *Table) SnapshotChanges(ctx context.Context, snap *format.Snapshot, filt
 			if e.Kind != manifest.FileKindAdd {
 				continue // a delta of an APPEND snapshot only adds; be lenient
 			}
+			if changelog && opts.Bucket == format.PostponeBucket && e.Bucket < 0 {
+				// DataTableStreamScan reads only the real buckets of postpone-bucket tables
+				// with a changelog producer.
+				continue
+			}
 			k := string(e.Partition) + "\x00" + fmt.Sprint(e.Bucket)
 			s := groups[k]
 			if s == nil {

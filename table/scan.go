@@ -140,6 +140,12 @@ func (t *Table) Plan(ctx context.Context, o ScanOptions) (*Plan, error) {
 		// those files are not yet merged into the levels that deletion vectors describe.
 		entries = slices.DeleteFunc(entries, func(e manifest.ManifestEntry) bool { return e.File.Level == 0 })
 	}
+	if opts.Bucket == format.PostponeBucket {
+		// Paimon's batch scans of postpone-bucket tables read the real buckets only
+		// (DataTableBatchScan: onlyReadRealBuckets): rows in bucket-postpone are not
+		// visible until Paimon's postpone compaction gives them a bucket.
+		entries = slices.DeleteFunc(entries, func(e manifest.ManifestEntry) bool { return e.Bucket < 0 })
+	}
 	partFields := schema.PartitionType()
 	defaultPart := opts.PartitionDefaultName
 	groups := map[string]*Split{}

@@ -243,6 +243,9 @@ func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error)
 // writableOptions refuses table shapes the writer does not produce correctly yet.
 func writableOptions(s *format.TableSchema, o CoreOptions) error {
 	if len(s.PrimaryKeys) > 0 {
+		if o.Bucket == format.PostponeBucket {
+			return fmt.Errorf("bucket = -2 (postpone): Tarn does not write postpone-bucket tables, whose rows wait in bucket-postpone for Paimon's postpone compaction; write them with Paimon, or use a fixed bucket count or -1 (dynamic buckets)")
+		}
 		if o.Bucket == 0 || o.Bucket < -1 {
 			return fmt.Errorf("bucket = %d is not valid", o.Bucket)
 		}
