@@ -52,6 +52,20 @@ func TestValidateCompactionStrategyOptions(t *testing.T) {
 		{opts: map[string]string{"partition.expiration-strategy": "custom"}, refused: "want values-time or update-time"},
 		{opts: map[string]string{"partition.timestamp-formatter": "EEE, dd MMM"}, refused: "is not supported"},
 		{opts: map[string]string{"partition.expiration-max-num": "0"}, refused: "want a positive integer"},
+		{opts: map[string]string{"partition.expiration-batch-size": "-1"}, refused: "partition.expiration-batch-size"},
+		// Older names Paimon still reads as fallbacks.
+		{opts: map[string]string{"first-row.ignore-delete": "true", "write.compaction-skip": "true", "log.scan": "latest",
+			"snapshot.expire.clean-empty-directories": "true", "changelog-producer.lookup-wait": "false"}},
+		{opts: map[string]string{"manifest.merge-min-count": "10", "manifest.target-file-size": "4 mb", "manifest.full-compaction-threshold-size": "32 mb"}},
+		{opts: map[string]string{"manifest.full-compaction-threshold-size": "0 b"}, refused: "want a size above zero"},
+		{opts: map[string]string{"manifest.merge-min-count": "0"}, refused: "want an integer >= 1"},
+		{opts: map[string]string{"commit.max-retries": "0", "commit.min-retry-wait": "5 ms", "commit.max-retry-wait": "2 s", "commit.timeout": "1 min"}},
+		{opts: map[string]string{"commit.timeout": "soon"}, refused: "commit.timeout"},
+		{opts: map[string]string{"commit.max-retries": "-1"}, refused: "commit.max-retries"},
+		{opts: map[string]string{"compaction.min.file-num": "0"}, refused: "want an integer >= 1"},
+		{opts: map[string]string{"metadata.stats-mode": "truncate(32)", "metadata.stats-mode.per.level": "0:none", "fields.v.stats-mode": "full",
+			"changelog-file.stats-mode": "counts", "metadata.stats-keep-first-n-columns": "3", "metadata.stats-dense-store": "false"}},
+		{opts: map[string]string{"metadata.stats-mode": "min-max"}, refused: "metadata.stats-mode"},
 	} {
 		err := ValidateOptions(format.NewOptions(tc.opts), fields, []string{"id"}, nil)
 		switch {

@@ -59,8 +59,11 @@ func parseChangelogConfig(o format.Options) changelogConfig {
 	if v, ok := o.Get("force-lookup"); ok {
 		c.forceLookup, _ = strconv.ParseBool(strings.TrimSpace(v))
 	}
-	if v, ok := o.Get("write-only"); ok {
-		c.writeOnly, _ = strconv.ParseBool(strings.TrimSpace(v))
+	for _, k := range []string{"write-only", "write.compaction-skip"} { // and its older name
+		if v, ok := o.Get(k); ok {
+			c.writeOnly, _ = strconv.ParseBool(strings.TrimSpace(v))
+			break
+		}
 	}
 	return c
 }
