@@ -393,6 +393,9 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 	if err := table.ValidateStatsOptions(o); err != nil {
 		return err
 	}
+	if err := table.ValidateScanOptions(o); err != nil {
+		return fmt.Errorf("scan options: %w", err)
+	}
 	for _, k := range []string{"deletion-vectors.enabled", "ignore-delete", "partition.legacy-name", "compaction.force-up-level-0", "parquet.enable.dictionary"} {
 		if v, ok := o.Get(k); ok {
 			if _, err := strconv.ParseBool(v); err != nil {

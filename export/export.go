@@ -34,6 +34,10 @@ var ErrBadRequest = errors.New("bad request")
 // Write scans t and writes the rows to out. It returns the number of rows written.
 // Sorted output is buffered in memory until the end (use Unsorted for large scans).
 func Write(ctx context.Context, t *table.Table, o Options, out io.Writer) (int64, error) {
+	var err error
+	if o.Scan, err = t.WithScanDefaults(ctx, o.Scan); err != nil {
+		return 0, err
+	}
 	snap, err := t.ResolveSnapshot(ctx, o.Scan)
 	if err != nil {
 		return 0, err

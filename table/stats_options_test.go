@@ -163,3 +163,47 @@ func TestCommitRetryWait(t *testing.T) {
 		}
 	}
 }
+
+// scanDefaults turns a table's scan options into the time travel of a batch scan that
+// asks for none, as CoreOptions.startupMode and createStartingScanner do; starts Tarn
+// does not plan are errors.
+func TestScanDefaults(t *testing.T) {
+	tags := func(name string) bool { return name == "t1" }
+	for _, c := range []struct {
+		opts map[string]string
+		in   ScanOptions
+		want ScanOptions
+		err  string
+	}{
+		{nil, ScanOptions{}, ScanOptions{}, ""},
+		{map[string]string{"scan.snapshot-id": "3"}, ScanOptions{}, ScanOptions{SnapshotID: 3}, ""},
+		{map[string]string{"scan.snapshot-id": "3"}, ScanOptions{Tag: "x"}, ScanOptions{Tag: "x"}, ""}, // the reader's own choice wins
+		{map[string]string{"scan.tag-name": "t1"}, ScanOptions{}, ScanOptions{Tag: "t1"}, ""},
+		{map[string]string{"scan.version": "t1"}, ScanOptions{}, ScanOptions{Tag: "t1"}, ""},
+		{map[string]string{"scan.version": "7"}, ScanOptions{}, ScanOptions{SnapshotID: 7}, ""},
+		{map[string]string{"scan.version": "v9"}, ScanOptions{}, ScanOptions{}, "neither a tag nor a snapshot id"},
+		{map[string]string{"scan.timestamp-millis": "1000"}, ScanOptions{}, ScanOptions{TimestampMillis: 1000}, ""},
+		{map[string]string{"log.scan": "from-timestamp", "log.scan.timestamp-millis": "5"}, ScanOptions{}, ScanOptions{TimestampMillis: 5}, ""},
+		{map[string]string{"scan.mode": "LATEST"}, ScanOptions{}, ScanOptions{}, ""},
+		{map[string]string{"scan.mode": "compacted-full"}, ScanOptions{}, ScanOptions{}, "scan.mode = compacted-full"},
+		{map[string]string{"incremental-between": "1,3"}, ScanOptions{}, ScanOptions{}, "incremental-between"},
+		{map[string]string{"scan.mode": "from-snapshot"}, ScanOptions{}, ScanOptions{}, "scan.snapshot-id, scan.tag-name and scan.version are not set"},
+		{map[string]string{"scan.timestamp": "yesterday"}, ScanOptions{}, ScanOptions{}, "scan.timestamp"},
+	} {
+		var o format.Options
+		for k, v := range c.opts {
+			o.Set(k, v)
+		}
+		got, err := scanDefaults(o, c.in, tags)
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%v: error %v, want one saying %q", c.opts, err, c.err)
+		case c.err == "" && (err != nil || got.SnapshotID != c.want.SnapshotID || got.Tag != c.want.Tag || got.TimestampMillis != c.want.TimestampMillis):
+			t.Errorf("%v: got %+v, %v; want %+v", c.opts, got, err, c.want)
+		}
+	}
+	loc, err := parseLocalTimestamp("2024-01-31 12:00:00")
+	if err != nil || loc != time.Date(2024, 1, 31, 12, 0, 0, 0, time.Local) {
+		t.Errorf("scan.timestamp 2024-01-31 12:00:00 = %v, %v", loc, err)
+	}
+}

@@ -112,7 +112,12 @@ func (s *Service) resolveScan(ctx context.Context, name string, snapshot int64, 
 		}
 		return sp, nil
 	}
-	sp.snap, err = tbl.ResolveSnapshot(ctx, table.ScanOptions{SnapshotID: snapshot, Tag: tag, TimestampMillis: timestamp})
+	so, err := tbl.WithScanDefaults(ctx, table.ScanOptions{SnapshotID: snapshot, Tag: tag, TimestampMillis: timestamp})
+	if err != nil {
+		return nil, invalidf("%v", err)
+	}
+	sp.tag = so.Tag
+	sp.snap, err = tbl.ResolveSnapshot(ctx, so)
 	if err != nil {
 		return nil, err
 	}

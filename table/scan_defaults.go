@@ -1,0 +1,217 @@
+package table
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tarnlake/tarn/format"
+)
+
+// WithScanDefaults returns o with the time travel a table's own scan options give
+// Paimon's batch scans (CoreOptions.startupMode, AbstractDataTableScan
+// .createStartingScanner), when o asks for none: scan.snapshot-id, scan.tag-name,
+// scan.version (a tag, else a snapshot id), scan.timestamp-millis and scan.timestamp (local
+// time), under scan.mode default, latest, latest-full, full, from-snapshot,
+// from-snapshot-full or from-timestamp. The other starting modes (compacted-full,
+// incremental, from-file-creation-time, from-creation-timestamp, scan.watermark) are an
+// error naming the option: Tarn does not plan them, and reading the latest snapshot
+// instead would return other rows than Paimon's readers do.
+func (t *Table) WithScanDefaults(ctx context.Context, o ScanOptions) (ScanOptions, error) {
+	if o.SnapshotID != 0 || o.Tag != "" || o.TimestampMillis != 0 {
+		return o, nil
+	}
+	schema, err := t.LatestSchema(ctx)
+	if err != nil {
+		return o, err
+	}
+	return scanDefaults(schema.Options, o, func(name string) bool {
+		_, err := t.Tag(ctx, name)
+		return err == nil
+	})
+}
+
+func scanDefaults(opts format.Options, o ScanOptions, tagExists func(string) bool) (ScanOptions, error) {
+	if o.SnapshotID != 0 || o.Tag != "" || o.TimestampMillis != 0 {
+		return o, nil
+	}
+	get := func(k string) (string, bool) {
+		v, ok := opts.Get(k)
+		return strings.TrimSpace(v), ok && strings.TrimSpace(v) != ""
+	}
+	mode, _ := get("scan.mode")
+	if mode == "" {
+		mode, _ = get("log.scan") // the older name
+	}
+	mode = strings.ToLower(mode)
+	snapshotID, hasSnapshot := get("scan.snapshot-id")
+	tag, hasTag := get("scan.tag-name")
+	version, hasVersion := get("scan.version")
+	millis, hasMillis := get("scan.timestamp-millis")
+	if !hasMillis {
+		millis, hasMillis = get("log.scan.timestamp-millis")
+	}
+	stamp, hasStamp := get("scan.timestamp")
+	unsupported := func(what string) (ScanOptions, error) {
+		return o, fmt.Errorf("the table's option %s asks Paimon's readers for a start Tarn does not plan; read a snapshot, tag or time explicitly, or remove the option", what)
+	}
+	switch mode {
+	case "", "default":
+		switch {
+		case hasMillis || hasStamp:
+			mode = "from-timestamp"
+		case hasSnapshot || hasTag || hasVersion:
+			mode = "from-snapshot"
+		default:
+			for _, k := range []string{"scan.watermark", "scan.file-creation-time-millis", "scan.creation-time-millis", "incremental-between", "incremental-between-timestamp"} {
+				if _, ok := get(k); ok {
+					return unsupported(k)
+				}
+			}
+			return o, nil
+		}
+	case "latest", "latest-full", "full":
+		return o, nil
+	}
+	switch mode {
+	case "from-timestamp":
+		if hasMillis {
+			n, err := strconv.ParseInt(millis, 10, 64)
+			if err != nil {
+				return o, fmt.Errorf("the table's option scan.timestamp-millis = %q is no number of milliseconds", millis)
+			}
+			o.TimestampMillis = n
+			return o, nil
+		}
+		if hasStamp {
+			ts, err := parseLocalTimestamp(stamp)
+			if err != nil {
+				return o, fmt.Errorf("the table's option scan.timestamp: %w", err)
+			}
+			o.TimestampMillis = ts.UnixMilli()
+			return o, nil
+		}
+		return o, errors.New("the table's option scan.mode is from-timestamp but neither scan.timestamp-millis nor scan.timestamp is set")
+	case "from-snapshot", "from-snapshot-full":
+		switch {
+		case hasSnapshot:
+			n, err := strconv.ParseInt(snapshotID, 10, 64)
+			if err != nil || n <= 0 {
+				return o, fmt.Errorf("the table's option scan.snapshot-id = %q is no snapshot id", snapshotID)
+			}
+			o.SnapshotID = n
+		case mode == "from-snapshot-full":
+			return o, errors.New("the table's option scan.mode is from-snapshot-full but scan.snapshot-id is not set")
+		case hasTag:
+			o.Tag = tag
+		case hasVersion:
+			if tagExists(version) {
+				o.Tag = version
+			} else if n, err := strconv.ParseInt(version, 10, 64); err == nil && n > 0 {
+				o.SnapshotID = n
+			} else {
+				return o, fmt.Errorf("the table's option scan.version = %q is neither a tag nor a snapshot id", version)
+			}
+		default:
+			if _, ok := get("scan.watermark"); ok {
+				return unsupported("scan.watermark")
+			}
+			return o, errors.New("the table's option scan.mode is from-snapshot but scan.snapshot-id, scan.tag-name and scan.version are not set")
+		}
+		return o, nil
+	}
+	return unsupported("scan.mode = " + mode)
+}
+
+// parseLocalTimestamp parses a timestamp in local time as Paimon's
+// DateTimeUtils.parseTimestampData reads scan.timestamp.
+func parseLocalTimestamp(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04", "2006-01-02"} {
+		if ts, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return ts, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a timestamp such as 2024-01-31 12:00:00", s)
+}
+
+// ValidateScanOptions checks the table's scan options as Paimon's SchemaValidation
+// .validateStartupMode does: the option a starting mode needs is set, exactly one where
+// the mode takes one of several, and no option of another mode.
+func ValidateScanOptions(o format.Options) error {
+	has := func(k string) bool { _, ok := o.Get(k); return ok }
+	mode, _ := o.Get("scan.mode")
+	if mode == "" {
+		mode, _ = o.Get("log.scan")
+	}
+	mode = strings.ToLower(strings.TrimSpace(mode))
+	switch mode {
+	case "", "default":
+		switch {
+		case has("scan.timestamp-millis") || has("scan.timestamp"):
+			mode = "from-timestamp"
+		case has("scan.snapshot-id") || has("scan.tag-name") || has("scan.watermark") || has("scan.version"):
+			mode = "from-snapshot"
+		case has("scan.file-creation-time-millis"):
+			mode = "from-file-creation-time"
+		case has("incremental-between") || has("incremental-between-timestamp"):
+			mode = "incremental"
+		default:
+			mode = "latest-full"
+		}
+	case "full":
+		mode = "latest-full"
+	case "latest", "latest-full", "compacted-full", "from-timestamp", "from-snapshot", "from-snapshot-full",
+		"from-file-creation-time", "from-creation-timestamp", "incremental":
+	default:
+		return fmt.Errorf("option scan.mode = %q: want default, latest-full, full, latest, compacted-full, from-timestamp, from-file-creation-time, from-creation-timestamp, from-snapshot, from-snapshot-full or incremental", mode)
+	}
+	exactlyOne := func(keys ...string) error {
+		n := 0
+		for _, k := range keys {
+			if has(k) {
+				n++
+			}
+		}
+		if n != 1 {
+			return fmt.Errorf("must set only one key in [%s] when you use %s for scan.mode", strings.Join(keys, ","), mode)
+		}
+		return nil
+	}
+	none := func(keys ...string) error {
+		for _, k := range keys {
+			if has(k) {
+				return fmt.Errorf("%s must be null when you use %s for scan.mode", k, mode)
+			}
+		}
+		return nil
+	}
+	incremental := []string{"incremental-between-timestamp", "incremental-between", "incremental-to-auto-tag"}
+	switch mode {
+	case "from-timestamp":
+		if err := exactlyOne("scan.timestamp-millis", "scan.timestamp"); err != nil {
+			return err
+		}
+		return none(append([]string{"scan.snapshot-id", "scan.file-creation-time-millis", "scan.tag-name"}, incremental...)...)
+	case "from-snapshot":
+		if err := exactlyOne("scan.snapshot-id", "scan.tag-name", "scan.watermark"); err != nil && !has("scan.version") {
+			return err
+		}
+		return none(append([]string{"scan.timestamp-millis", "scan.timestamp", "scan.file-creation-time-millis"}, incremental...)...)
+	case "from-snapshot-full":
+		if !has("scan.snapshot-id") {
+			return fmt.Errorf("scan.snapshot-id can not be null when you use %s for scan.mode", mode)
+		}
+		return none(append([]string{"scan.timestamp-millis", "scan.timestamp", "scan.file-creation-time-millis", "scan.tag-name"}, incremental...)...)
+	case "from-file-creation-time":
+		if !has("scan.file-creation-time-millis") {
+			return fmt.Errorf("scan.file-creation-time-millis can not be null when you use %s for scan.mode", mode)
+		}
+		return none(append([]string{"scan.snapshot-id", "scan.timestamp-millis", "scan.tag-name"}, incremental...)...)
+	case "incremental", "from-creation-timestamp":
+		return nil
+	}
+	return none(append([]string{"scan.timestamp-millis", "scan.file-creation-time-millis", "scan.timestamp", "scan.snapshot-id", "scan.tag-name"}, incremental...)...)
+}
