@@ -54,6 +54,8 @@ func TestChangelogProducersMatchPaimon(t *testing.T) {
 		{name: "lookup", options: map[string]string{"changelog-producer": "lookup"}, ops: opKinds{deletes: true}},
 		{name: "lookup_row_dedup", options: map[string]string{"changelog-producer": "lookup", "changelog-producer.row-deduplicate": "true"}, ops: opKinds{deletes: true, fewValues: true}},
 		{name: "lookup_dv", options: map[string]string{"changelog-producer": "lookup", "deletion-vectors.enabled": "true"}, ops: opKinds{deletes: true}},
+		// Thin data files: lookups and changelog files read keys from their value columns.
+		{name: "lookup_thin", options: map[string]string{"changelog-producer": "lookup", "data-file.thin-mode": "true"}, ops: opKinds{deletes: true}},
 		{name: "lookup_aggregation", options: with(sum, "changelog-producer", "lookup"), ops: opKinds{deletes: true}},
 		{name: "lookup_partial_update", options: map[string]string{"changelog-producer": "lookup", "merge-engine": "partial-update"}, ops: opKinds{nulls: true}},
 		{name: "lookup_first_row", options: map[string]string{"changelog-producer": "lookup", "merge-engine": "first-row"}},
