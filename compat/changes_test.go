@@ -89,15 +89,22 @@ func changesJSONL(ctx context.Context, path string, from, to int64, pk []string,
 		return nil, err
 	}
 	defer r.Close()
+	return canonicalChanges(plan.Schema.Fields, pk, withID, func() (arrow.RecordBatch, error) { return r.Next(ctx) })
+}
+
+// canonicalChanges renders change batches (the table's columns, _ROW_KIND, _SNAPSHOT_ID),
+// read until io.EOF, as compat/oracle changes does: JSON Lines ordered by snapshot, then
+// key.
+func canonicalChanges(fields []types.DataField, pk []string, withID bool, next func() (arrow.RecordBatch, error)) ([]byte, error) {
 	type row struct {
 		snapshot int64
 		line     string
 		key      []any
 	}
 	var rows []row
-	nf := len(plan.Schema.Fields)
+	nf := len(fields)
 	for {
-		b, err := r.Next(ctx)
+		b, err := next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -105,7 +112,7 @@ func changesJSONL(ctx context.Context, path string, from, to int64, pk []string,
 			return nil, err
 		}
 		var buf bytes.Buffer
-		w, err := render.NewWriter(&buf, render.JSONL, plan.Schema.Fields, false, nil)
+		w, err := render.NewWriter(&buf, render.JSONL, fields, false, nil)
 		if err != nil {
 			return nil, err
 		}

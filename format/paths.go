@@ -44,6 +44,12 @@ func SnapshotPath(id int64) string {
 	return SnapshotDir + "/" + SnapshotPrefix + strconv.FormatInt(id, 10)
 }
 
+// ChangelogPath is "changelog/changelog-<id>": a snapshot's changelog that Paimon's
+// decoupled changelog expiry keeps after the snapshot expired.
+func ChangelogPath(id int64) string {
+	return ChangelogDir + "/" + ChangelogPrefix + strconv.FormatInt(id, 10)
+}
+
 // SchemaPath is "schema/schema-<id>".
 func SchemaPath(id int64) string { return SchemaDir + "/" + SchemaPrefix + strconv.FormatInt(id, 10) }
 

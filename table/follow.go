@@ -242,10 +242,10 @@ func (f *Follower) start(ctx context.Context) error {
 			return fmt.Errorf("tail of %s: snapshot %d is beyond the latest snapshot %d (was the table recreated?): %w", t.path, pos.Snapshot, latest, ErrNotFound)
 		}
 		if pos.Snapshot <= latest {
-			if ok, err := fileio.Exists(ctx, t.fio, t.Join(format.SnapshotPath(pos.Snapshot))); err != nil {
-				return err
-			} else if !ok {
+			if _, err := t.changelogOf(ctx, pos.Snapshot); errors.Is(err, ErrNotFound) {
 				return f.expiredOrMissing(ctx, pos.Snapshot)
+			} else if err != nil {
+				return err
 			}
 		}
 		if f.schema, err = t.LatestSchema(ctx); err != nil {
@@ -396,7 +396,7 @@ func (f *Follower) open(ctx context.Context) (heartbeat bool, err error) {
 		return false, err
 	}
 	for {
-		snap, err := t.Snapshot(ctx, f.pos.Snapshot)
+		snap, err := t.changelogOf(ctx, f.pos.Snapshot)
 		if errors.Is(err, ErrNotFound) {
 			if err := f.checkRange(ctx); err != nil {
 				return false, err

@@ -15,10 +15,30 @@ import (
 
 // Snapshot reads snapshot-N.
 func (t *Table) Snapshot(ctx context.Context, id int64) (*format.Snapshot, error) {
-	p := t.Join(format.SnapshotPath(id))
+	return t.readSnapshotFile(ctx, format.SnapshotPath(id), id, "snapshot")
+}
+
+// changelogOf reads the changes of snapshot N for streaming reads: snapshot-N, or once it
+// expired, changelog/changelog-N, which Paimon's decoupled changelog expiry
+// (changelog.num-retained.*, changelog.time-retained) keeps with the snapshot's changelog
+// manifest list, as Paimon's streaming reads do (NextSnapshotFetcher).
+func (t *Table) changelogOf(ctx context.Context, id int64) (*format.Snapshot, error) {
+	s, err := t.Snapshot(ctx, id)
+	if !errors.Is(err, ErrNotFound) {
+		return s, err
+	}
+	c, cerr := t.readSnapshotFile(ctx, format.ChangelogPath(id), id, "changelog")
+	if errors.Is(cerr, ErrNotFound) {
+		return nil, err
+	}
+	return c, cerr
+}
+
+func (t *Table) readSnapshotFile(ctx context.Context, rel string, id int64, what string) (*format.Snapshot, error) {
+	p := t.Join(rel)
 	data, err := t.fio.ReadFile(ctx, p)
 	if errors.Is(err, fileio.ErrNotExist) {
-		return nil, fmt.Errorf("snapshot %d of %s: %w", id, t.path, ErrNotFound)
+		return nil, fmt.Errorf("%s %d of %s: %w", what, id, t.path, ErrNotFound)
 	}
 	if err != nil {
 		return nil, err

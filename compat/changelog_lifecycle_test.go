@@ -1,0 +1,93 @@
+package compat_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/tarnlake/tarn/catalog"
+	"github.com/tarnlake/tarn/fileio"
+	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/table"
+)
+
+// A tail reads the changes of snapshots that expired while their changelogs live on:
+// with changelog.num-retained.max above snapshot.num-retained.max, Paimon's expiry keeps
+// each expired snapshot's changelog as changelog/changelog-N, and Paimon's streaming reads
+// go on through them (NextSnapshotFetcher). Paimon commits six times (upserts and
+// deletes) and expires all snapshots but two; a Tarn tail from snapshot 1 delivers what
+// Paimon's streaming read from snapshot 1 to the latest does.
+func TestTailReadsPaimonLongLivedChangelogs(t *testing.T) {
+	requireOracle(t)
+	ctx := context.Background()
+	fields, err := types.ParseColumns("id INT NOT NULL, v STRING")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := catalog.New(fileio.NewLocal(), t.TempDir()).CreateTable(ctx, catalog.Identifier{Database: "db", Table: "c"},
+		catalog.TableSpec{Fields: fields, PrimaryKeys: []string{"id"}, Options: map[string]string{
+			"bucket": "1", "changelog-producer": "input", "snapshot.num-retained.min": "1", "snapshot.num-retained.max": "2",
+			"changelog.num-retained.max": "50"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const commits = 6
+	for c := 1; c <= commits; c++ {
+		rows := fmt.Sprintf(`{"id":%d,"v":"a%d"}`+"\n"+`{"id":%d,"v":"b%d"}`+"\n", c, c, c%3, c)
+		if c > 2 {
+			rows += fmt.Sprintf(`{"id":%d,"v":null,"_ROW_KIND":"-D"}`+"\n", c-2)
+		}
+		if out, err := oracleStdin(ctx, rows, "write", tbl.Path()); err != nil {
+			t.Fatalf("commit %d: %v\n%s", c, err, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(tbl.Path(), "snapshot", "snapshot-1")); err == nil {
+		t.Fatal("snapshot 1 did not expire: the test needs Paimon's expiry to have run")
+	}
+	if _, err := os.Stat(filepath.Join(tbl.Path(), "changelog", "changelog-1")); err != nil {
+		t.Fatalf("Paimon kept no long-lived changelog of snapshot 1: %v", err)
+	}
+	latest, _, err := tbl.LatestSnapshotID(ctx) // commits and the compactions of Paimon's writer
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := oracle(ctx, paimonLatest, "changes", tbl.Path(), "--from", "0", "--to", fmt.Sprint(latest), "--with-snapshot-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) == 0 {
+		t.Fatal("Paimon's streaming read has no changes")
+	}
+	f, err := tbl.Follow(ctx, table.FollowOptions{Start: table.StartFromSnapshot, SnapshotID: 1, Heartbeat: 50 * time.Millisecond, PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := canonicalChanges(fields, []string{"id"}, true, func() (arrow.RecordBatch, error) {
+		for {
+			if f.Position().Snapshot > latest {
+				return nil, io.EOF
+			}
+			b, err := f.Next(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if b.Record != nil {
+				return b.Record, nil
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("Tarn's tail differs from Paimon's streaming read:\n%s", diff(string(want), string(got)))
+	}
+}
