@@ -11,6 +11,7 @@ import (
 
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format"
+	"github.com/tarnlake/tarn/format/binaryrow"
 	"github.com/tarnlake/tarn/format/types"
 	"github.com/tarnlake/tarn/render"
 	"github.com/tarnlake/tarn/table"
@@ -354,6 +355,30 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 	if hasBucket && bucket > 0 && len(pk) == 0 {
 		if _, ok := o.Get("bucket-key"); !ok {
 			return fmt.Errorf("an append-only table with bucket = %d needs option bucket-key (the columns to hash)", bucket)
+		}
+	}
+	if kind, ok := o.Get("bucket-function.type"); ok {
+		// The bucket key: bucket-key, else the primary key without the partition keys.
+		var names []string
+		if v, ok := o.Get("bucket-key"); ok {
+			for _, k := range strings.Split(v, ",") {
+				names = append(names, strings.TrimSpace(k))
+			}
+		} else {
+			for _, k := range pk {
+				if !contains(partition, k) {
+					names = append(names, k)
+				}
+			}
+		}
+		var keyFields []types.DataField
+		for _, n := range names {
+			if i := types.FieldByName(fields, n); i >= 0 {
+				keyFields = append(keyFields, fields[i])
+			}
+		}
+		if _, err := binaryrow.BucketFunc(kind, keyFields); err != nil && (bucket > 0 || !strings.Contains(err.Error(), "bucket key")) {
+			return fmt.Errorf("option %w", err)
 		}
 	}
 	engine, _ := o.Get("merge-engine")

@@ -22,7 +22,8 @@ import (
 )
 
 // Tarn and Paimon put each of 100 000 random keys of every key type in the same bucket
-// (Paimon's FixedBucketRowKeyExtractor through `compat/oracle buckets`).
+// (Paimon's FixedBucketRowKeyExtractor through `compat/oracle buckets`), with every bucket
+// function (bucket-function.type: default, mod, hive; BucketFunction.create).
 func TestBucketsEqualPaimons(t *testing.T) {
 	requireOracle(t)
 	ctx := context.Background()
@@ -30,10 +31,25 @@ func TestBucketsEqualPaimons(t *testing.T) {
 	keyTypes := []string{"TINYINT", "SMALLINT", "INT", "BIGINT", "BOOLEAN", "FLOAT", "DOUBLE",
 		"DECIMAL(10, 2)", "DECIMAL(38, 6)", "CHAR(8)", "VARCHAR(40)", "STRING", "BINARY(6)", "BYTES",
 		"DATE", "TIME", "TIMESTAMP(3)", "TIMESTAMP(6)", "TIMESTAMP(3) WITH LOCAL TIME ZONE", "STRING,BIGINT"}
+	cases := make([]string, 0, 2*len(keyTypes))
+	for _, kt := range keyTypes {
+		cases = append(cases, kt)
+	}
+	cases = append(cases, "mod INT", "mod BIGINT")
+	for _, kt := range keyTypes {
+		if !strings.HasPrefix(kt, "TIMESTAMP") { // Hive's hash has no timestamps
+			cases = append(cases, "hive "+kt)
+		}
+	}
 	dir := t.TempDir()
 	cat := catalog.New(fileio.NewLocal(), dir)
-	for ti, kt := range keyTypes {
-		t.Run(kt, func(t *testing.T) {
+	for ti, c := range cases {
+		t.Run(c, func(t *testing.T) {
+			opts := map[string]string{"bucket": "13"}
+			kt := c
+			if fn, rest, ok := strings.Cut(c, " "); ok && (fn == "mod" || fn == "hive") {
+				opts["bucket-function.type"], kt = fn, rest
+			}
 			parts := strings.Split(kt, ",")
 			if kt == "DECIMAL(10, 2)" || kt == "DECIMAL(38, 6)" {
 				parts = []string{kt}
@@ -48,7 +64,7 @@ func TestBucketsEqualPaimons(t *testing.T) {
 				t.Fatal(err)
 			}
 			tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "b", Table: fmt.Sprintf("t%d", ti)}, catalog.TableSpec{
-				Fields: fields, PrimaryKeys: pk, Options: map[string]string{"bucket": "13"},
+				Fields: fields, PrimaryKeys: pk, Options: opts,
 			}, false)
 			if err != nil {
 				t.Fatal(err)

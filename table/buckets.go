@@ -12,8 +12,9 @@ import (
 )
 
 // Buckets returns the bucket of each row of a batch of a fixed-bucket table, as the writer
-// routes it: Paimon's hash of the bucket key (option bucket-key, else the trimmed primary
-// key) as a BinaryRow, modulo the bucket count.
+// routes it: the table's bucket function (bucket-function.type; by default Paimon's hash
+// of the bucket key as a BinaryRow, modulo the bucket count) of the bucket key (option
+// bucket-key, else the trimmed primary key).
 func (t *Table) Buckets(ctx context.Context, b arrow.RecordBatch) ([]int, error) {
 	schema, err := t.LatestSchema(ctx)
 	if err != nil {
@@ -46,9 +47,13 @@ func (t *Table) Buckets(ctx context.Context, b arrow.RecordBatch) ([]int, error)
 	if err != nil {
 		return nil, err
 	}
+	bucketOf, err := binaryrow.BucketFunc(opts.BucketFunction, kf)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]int, b.NumRows())
 	for i := range out {
-		out[i] = binaryrow.Bucket(enc.encode(i), opts.Bucket)
+		out[i] = bucketOf(enc.encode(i), opts.Bucket)
 	}
 	return out, nil
 }

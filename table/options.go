@@ -17,6 +17,7 @@ import (
 type CoreOptions struct {
 	Bucket          int
 	BucketKey       []string
+	BucketFunction  string // bucket-function.type: default, mod or hive
 	FileFormat      string
 	FileCompression string
 	// FormatPerLevel and CompressionPerLevel override FileFormat and FileCompression for
@@ -161,6 +162,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	}
 	num("bucket", &c.Bucket)
 	list("bucket-key", &c.BucketKey)
+	str("bucket-function.type", &c.BucketFunction)
 	str("file.format", &c.FileFormat)
 	c.FileFormat = strings.ToLower(c.FileFormat)
 	str("file.compression", &c.FileCompression)

@@ -333,6 +333,7 @@ type group struct {
 // route assigns each row to a partition and bucket.
 func (w *Writer) route(ctx context.Context, cols []arrow.Array, n int) (map[string]*group, []string, error) {
 	var partEnc, bucketEnc, keyEnc *rowEncoder
+	var bucketOf func(binaryrow.Row, int) int
 	var err error
 	if w.assigner != nil {
 		kc := make([]arrow.Array, len(w.keyIdx))
@@ -361,6 +362,9 @@ func (w *Writer) route(ctx context.Context, cols []arrow.Array, n int) (map[stri
 		if bucketEnc, err = newRowEncoder(bc, bf); err != nil {
 			return nil, nil, err
 		}
+		if bucketOf, err = binaryrow.BucketFunc(w.opts.BucketFunction, bf); err != nil {
+			return nil, nil, err
+		}
 	}
 	emptyPart := binaryrow.Empty.Serialize()
 	if partEnc == nil && bucketEnc == nil && keyEnc == nil {
@@ -384,7 +388,7 @@ func (w *Writer) route(ctx context.Context, cols []arrow.Array, n int) (map[stri
 				return nil, nil, err
 			}
 		case bucketEnc != nil:
-			bucket = binaryrow.Bucket(bucketEnc.encode(i), w.opts.Bucket)
+			bucket = bucketOf(bucketEnc.encode(i), w.opts.Bucket)
 		}
 		if last != nil && bucket == lastBucket && bytes.Equal(part, lastPart) {
 			last.rows = append(last.rows, int32(i))
