@@ -79,6 +79,9 @@ type CoreOptions struct {
 	// ThinMode (data-file.thin-mode): primary-key data files without the _KEY_ columns, the
 	// key read from its value columns.
 	ThinMode bool
+	// CommitForceCompact (commit.force-compact): a writer's commit waits for the
+	// compaction its flush started and takes it.
+	CommitForceCompact bool
 	// Manifest maintenance: manifest.target-file-size, manifest.merge-min-count,
 	// manifest.full-compaction-threshold-size.
 	ManifestTargetSize         int64
@@ -210,6 +213,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	duration("commit.timeout", &c.CommitTimeout)
 	num("compaction.min.file-num", &c.CompactionMinFileNum)
 	boolean("data-file.thin-mode", &c.ThinMode)
+	boolean("commit.force-compact", &c.CommitForceCompact)
 	size("manifest.target-file-size", &c.ManifestTargetSize)
 	num("manifest.merge-min-count", &c.ManifestMergeMinCount)
 	size("manifest.full-compaction-threshold-size", &c.ManifestFullCompactionSize)

@@ -75,7 +75,7 @@ func (w *Writer) compactsOnCommit() bool {
 	if w.writeOnly() {
 		return false
 	}
-	return w.pk && (w.opts.lookupMode() || !w.noCompaction || w.fullCompactionEvery() > 0)
+	return w.pk && (w.opts.lookupMode() || !w.noCompaction || w.opts.CommitForceCompact || w.fullCompactionEvery() > 0)
 }
 
 // writeOnly is option write-only: the writer never compacts, not even lookup tables
@@ -94,7 +94,7 @@ func (w *Writer) compactOnCommit(ctx context.Context, bw *bucketWriter, msg *Com
 		return w.fullCompact(ctx, bw, msg)
 	case w.opts.lookupMode() && w.lookupWait():
 		return w.lookupCompact(ctx, bw, msg)
-	case w.opts.lookupMode() || !w.noCompaction:
+	case w.opts.lookupMode() || !w.noCompaction || w.opts.CommitForceCompact:
 		return w.maybeCompact(ctx, bw, msg)
 	}
 	return nil
@@ -191,24 +191,13 @@ func (w *Writer) maybeCompact(ctx context.Context, bw *bucketWriter, msg *Commit
 		if err != nil {
 			return err
 		}
-		if levels.NumSortedRuns() >= w.opts.NumSortedRunStop && !bw.bg.finished() {
-			<-bw.bg.done // read amplification at the stop trigger: ingest waits
+		if (levels.NumSortedRuns() >= w.opts.NumSortedRunStop || w.opts.CommitForceCompact) && !bw.bg.finished() {
+			<-bw.bg.done // read amplification at the stop trigger (or commit.force-compact): ingest waits
 		}
 		if bw.bg.finished() {
-			c := bw.bg
-			bw.bg = nil
-			switch {
-			case c.err != nil:
-				slog.Warn("background compaction failed; its files are unreferenced", "table", w.t.path, "bucket", bw.bucket, "err", c.err)
-				bw.dvs = nil // its deletion vectors may have changed: reloaded
-			case c.stale(bw.files, w.liveDVs[groupKey(bw.partition, bw.bucket)]):
-				slog.Debug("background compaction is stale: discarded", "table", w.t.path, "bucket", bw.bucket)
-				bw.bg = c
-				w.discardCompaction(bw)
-				bw.dvs = nil
-			case len(c.res.before) > 0:
-				bw.dvs = c.dvs
-				w.attach(bw, msg, c.res)
+			w.takeCompaction(bw, msg)
+			if w.opts.CommitForceCompact {
+				return nil // the commit takes the compaction it waited for (trySyncLatestCompaction)
 			}
 		}
 	}
@@ -248,7 +237,33 @@ func (w *Writer) maybeCompact(ctx context.Context, bw *bucketWriter, msg *Commit
 		}
 		c.res, c.err = w.t.compactBucket(bgCtx, &f, split, files, levels, unit, dvs)
 	}()
+	if w.opts.CommitForceCompact {
+		// commit.force-compact: the commit waits for the compaction and takes it
+		// (MergeTreeWriter.prepareCommit).
+		<-c.done
+		w.takeCompaction(bw, msg)
+	}
 	return nil
+}
+
+// takeCompaction attaches the bucket's finished background compaction to msg, or
+// discards it when it failed or the bucket's files changed under it.
+func (w *Writer) takeCompaction(bw *bucketWriter, msg *CommitMessage) {
+	c := bw.bg
+	bw.bg = nil
+	switch {
+	case c.err != nil:
+		slog.Warn("background compaction failed; its files are unreferenced", "table", w.t.path, "bucket", bw.bucket, "err", c.err)
+		bw.dvs = nil // its deletion vectors may have changed: reloaded
+	case c.stale(bw.files, w.liveDVs[groupKey(bw.partition, bw.bucket)]):
+		slog.Debug("background compaction is stale: discarded", "table", w.t.path, "bucket", bw.bucket)
+		bw.bg = c
+		w.discardCompaction(bw)
+		bw.dvs = nil
+	case len(c.res.before) > 0:
+		bw.dvs = c.dvs
+		w.attach(bw, msg, c.res)
+	}
 }
 
 // discardCompaction drops the finished background compaction of a bucket, removing the
