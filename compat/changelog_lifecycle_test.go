@@ -14,7 +14,6 @@ import (
 
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/fileio"
-	"github.com/tarnlake/tarn/format/types"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -27,17 +26,9 @@ import (
 func TestTailReadsPaimonLongLivedChangelogs(t *testing.T) {
 	requireOracle(t)
 	ctx := context.Background()
-	fields, err := types.ParseColumns("id INT NOT NULL, v STRING")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := catalog.New(fileio.NewLocal(), t.TempDir()).CreateTable(ctx, catalog.Identifier{Database: "db", Table: "c"},
-		catalog.TableSpec{Fields: fields, PrimaryKeys: []string{"id"}, Options: map[string]string{
-			"bucket": "1", "changelog-producer": "input", "snapshot.num-retained.min": "1", "snapshot.num-retained.max": "2",
-			"changelog.num-retained.max": "50"}}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tbl, fields := newTable(t, catalog.New(fileio.NewLocal(), t.TempDir()), "c", "id INT NOT NULL, v STRING", catalog.TableSpec{
+		PrimaryKeys: []string{"id"}, Options: map[string]string{"bucket": "1", "changelog-producer": "input",
+			"snapshot.num-retained.min": "1", "snapshot.num-retained.max": "2", "changelog.num-retained.max": "50"}})
 	const commits = 6
 	for c := 1; c <= commits; c++ {
 		rows := fmt.Sprintf(`{"id":%d,"v":"a%d"}`+"\n"+`{"id":%d,"v":"b%d"}`+"\n", c, c, c%3, c)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/fileio"
-	"github.com/tarnlake/tarn/format/types"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -23,22 +22,13 @@ import (
 func TestManifestMergingMatchesPaimon(t *testing.T) {
 	requireOracle(t)
 	ctx := context.Background()
-	fields, err := types.ParseColumns("id INT NOT NULL, dt STRING NOT NULL, v BIGINT")
-	if err != nil {
-		t.Fatal(err)
-	}
 	cat := catalog.New(fileio.NewLocal(), t.TempDir())
-	create := func(name string) *table.Table {
-		tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: name}, catalog.TableSpec{
-			Fields: fields, PrimaryKeys: []string{"id", "dt"}, PartitionKeys: []string{"dt"},
-			Options: map[string]string{"bucket": "2", "manifest.merge-min-count": "3", "manifest.target-file-size": "4 kb",
-				"manifest.full-compaction-threshold-size": "8 kb"}}, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tbl
-	}
-	paimon, tarn := create("paimon"), create("tarn")
+	spec := catalog.TableSpec{PrimaryKeys: []string{"id", "dt"}, PartitionKeys: []string{"dt"},
+		Options: map[string]string{"bucket": "2", "manifest.merge-min-count": "3", "manifest.target-file-size": "4 kb",
+			"manifest.full-compaction-threshold-size": "8 kb"}}
+	const columns = "id INT NOT NULL, dt STRING NOT NULL, v BIGINT"
+	paimon, _ := newTable(t, cat, "paimon", columns, spec)
+	tarn, fields := newTable(t, cat, "tarn", columns, spec)
 	rng := rand.New(rand.NewPCG(uint64(*seed), 7))
 	const commits = 14
 	for c := 1; c <= commits; c++ {

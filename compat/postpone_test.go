@@ -19,15 +19,8 @@ import (
 func TestPostponeBucketReadsAsPaimon(t *testing.T) {
 	requireOracle(t)
 	ctx := context.Background()
-	fields, err := types.ParseColumns("id INT NOT NULL, v STRING")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := catalog.New(fileio.NewLocal(), t.TempDir()).CreateTable(ctx, catalog.Identifier{Database: "db", Table: "p"},
-		catalog.TableSpec{Fields: fields, PrimaryKeys: []string{"id"}, Options: map[string]string{"bucket": "-2"}}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tbl, fields := newTable(t, catalog.New(fileio.NewLocal(), t.TempDir()), "p", "id INT NOT NULL, v STRING",
+		catalog.TableSpec{PrimaryKeys: []string{"id"}, Options: map[string]string{"bucket": "-2"}})
 	if out, err := oracleStdin(ctx, "{\"id\":1,\"v\":\"a\"}\n{\"id\":2,\"v\":\"b\"}\n", "write", tbl.Path()); err != nil {
 		t.Fatalf("Paimon write: %v\n%s", err, out)
 	}
@@ -52,4 +45,20 @@ func TestPostponeBucketReadsAsPaimon(t *testing.T) {
 	if err := commitChangeRows(ctx, tbl, fields, []string{`{"id":3,"v":"c"}`}, 1); err == nil || !strings.Contains(err.Error(), "postpone") {
 		t.Errorf("Tarn's write into a postpone-bucket table: %v, want a refusal naming postpone buckets", err)
 	}
+}
+
+// newTable creates db.NAME in cat with the columns (Tarn's column list) and the rest of
+// spec; it returns the table and its fields.
+func newTable(t *testing.T, cat *catalog.Catalog, name, columns string, spec catalog.TableSpec) (*table.Table, []types.DataField) {
+	t.Helper()
+	fields, err := types.ParseColumns(columns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Fields = fields
+	tbl, err := cat.CreateTable(context.Background(), catalog.Identifier{Database: "db", Table: name}, spec, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tbl, fields
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/fileio"
-	"github.com/tarnlake/tarn/format/types"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -20,16 +19,9 @@ import (
 func TestScanOptionsReadAsPaimon(t *testing.T) {
 	requireOracle(t)
 	ctx := context.Background()
-	fields, err := types.ParseColumns("id INT NOT NULL, v STRING")
-	if err != nil {
-		t.Fatal(err)
-	}
 	cat := catalog.New(fileio.NewLocal(), t.TempDir())
 	id := catalog.Identifier{Database: "db", Table: "s"}
-	tbl, err := cat.CreateTable(ctx, id, catalog.TableSpec{Fields: fields, PrimaryKeys: []string{"id"}, Options: map[string]string{"bucket": "1"}}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tbl, _ := newTable(t, cat, id.Table, "id INT NOT NULL, v STRING", catalog.TableSpec{PrimaryKeys: []string{"id"}, Options: map[string]string{"bucket": "1"}})
 	for c, rows := range []string{`{"id":1,"v":"a"}`, `{"id":1,"v":"b"}` + "\n" + `{"id":2,"v":"x"}`, `{"id":3,"v":"y"}`} {
 		if out, err := oracleStdin(ctx, rows+"\n", "write", tbl.Path()); err != nil {
 			t.Fatalf("commit %d: %v\n%s", c+1, err, out)
