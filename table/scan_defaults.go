@@ -39,44 +39,21 @@ func scanDefaults(opts format.Options, o ScanOptions, tagExists func(string) boo
 		return o, nil
 	}
 	get := func(k string) (string, bool) {
-		v, ok := opts.Get(k)
+		v, ok := scanOption(opts, k)
 		return strings.TrimSpace(v), ok && strings.TrimSpace(v) != ""
 	}
-	mode, _ := get("scan.mode")
-	if mode == "" {
-		mode, _ = get("log.scan") // the older name
-	}
-	mode = strings.ToLower(mode)
 	snapshotID, hasSnapshot := get("scan.snapshot-id")
 	tag, hasTag := get("scan.tag-name")
 	version, hasVersion := get("scan.version")
 	millis, hasMillis := get("scan.timestamp-millis")
-	if !hasMillis {
-		millis, hasMillis = get("log.scan.timestamp-millis")
-	}
 	stamp, hasStamp := get("scan.timestamp")
 	unsupported := func(what string) (ScanOptions, error) {
 		return o, fmt.Errorf("the table's option %s asks Paimon's readers for a start Tarn does not plan; read a snapshot, tag or time explicitly, or remove the option", what)
 	}
+	mode, by := startupMode(opts)
 	switch mode {
-	case "", "default":
-		switch {
-		case hasMillis || hasStamp:
-			mode = "from-timestamp"
-		case hasSnapshot || hasTag || hasVersion:
-			mode = "from-snapshot"
-		default:
-			for _, k := range []string{"scan.watermark", "scan.file-creation-time-millis", "scan.creation-time-millis", "incremental-between", "incremental-between-timestamp"} {
-				if _, ok := get(k); ok {
-					return unsupported(k)
-				}
-			}
-			return o, nil
-		}
-	case "latest", "latest-full", "full":
+	case "latest", "latest-full":
 		return o, nil
-	}
-	switch mode {
 	case "from-timestamp":
 		if hasMillis {
 			n, err := strconv.ParseInt(millis, 10, 64)
@@ -123,7 +100,52 @@ func scanDefaults(opts format.Options, o ScanOptions, tagExists func(string) boo
 		}
 		return o, nil
 	}
-	return unsupported("scan.mode = " + mode)
+	return unsupported(by)
+}
+
+// scanOption reads a scan option, or the older name Paimon still reads for it.
+func scanOption(o format.Options, k string) (string, bool) {
+	if v, ok := o.Get(k); ok {
+		return v, true
+	}
+	switch k {
+	case "scan.mode":
+		return o.Get("log.scan")
+	case "scan.timestamp-millis":
+		return o.Get("log.scan.timestamp-millis")
+	}
+	return "", false
+}
+
+// startupMode is CoreOptions.startupMode: scan.mode, or when it is default (or unset)
+// the mode the other scan options imply; by names what chose it ("" for latest-full by
+// default).
+func startupMode(o format.Options) (mode, by string) {
+	v, _ := scanOption(o, "scan.mode")
+	switch mode = strings.ToLower(strings.TrimSpace(v)); mode {
+	case "", "default":
+	case "full":
+		return "latest-full", "scan.mode = full"
+	default:
+		return mode, "scan.mode = " + mode
+	}
+	for _, d := range []struct {
+		mode string
+		keys []string
+	}{
+		{"from-timestamp", []string{"scan.timestamp-millis", "scan.timestamp"}},
+		{"from-snapshot", []string{"scan.snapshot-id", "scan.tag-name", "scan.watermark", "scan.version"}},
+		{"from-file-creation-time", []string{"scan.file-creation-time-millis"}},
+		{"from-creation-timestamp", []string{"scan.creation-time-millis"}},
+		{"incremental", []string{"incremental-between", "incremental-between-timestamp"}},
+	} {
+		for _, k := range d.keys {
+			if _, ok := scanOption(o, k); ok {
+				return d.mode, k
+			}
+		}
+	}
+	return "latest-full", ""
 }
 
 // parseLocalTimestamp parses a timestamp in local time as Paimon's
@@ -141,28 +163,9 @@ func parseLocalTimestamp(s string) (time.Time, error) {
 // .validateStartupMode does: the option a starting mode needs is set, exactly one where
 // the mode takes one of several, and no option of another mode.
 func ValidateScanOptions(o format.Options) error {
-	has := func(k string) bool { _, ok := o.Get(k); return ok }
-	mode, _ := o.Get("scan.mode")
-	if mode == "" {
-		mode, _ = o.Get("log.scan")
-	}
-	mode = strings.ToLower(strings.TrimSpace(mode))
+	has := func(k string) bool { _, ok := scanOption(o, k); return ok }
+	mode, _ := startupMode(o)
 	switch mode {
-	case "", "default":
-		switch {
-		case has("scan.timestamp-millis") || has("scan.timestamp"):
-			mode = "from-timestamp"
-		case has("scan.snapshot-id") || has("scan.tag-name") || has("scan.watermark") || has("scan.version"):
-			mode = "from-snapshot"
-		case has("scan.file-creation-time-millis"):
-			mode = "from-file-creation-time"
-		case has("incremental-between") || has("incremental-between-timestamp"):
-			mode = "incremental"
-		default:
-			mode = "latest-full"
-		}
-	case "full":
-		mode = "latest-full"
 	case "latest", "latest-full", "compacted-full", "from-timestamp", "from-snapshot", "from-snapshot-full",
 		"from-file-creation-time", "from-creation-timestamp", "incremental":
 	default:
