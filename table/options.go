@@ -217,7 +217,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	size("manifest.target-file-size", &c.ManifestTargetSize)
 	num("manifest.merge-min-count", &c.ManifestMergeMinCount)
 	size("manifest.full-compaction-threshold-size", &c.ManifestFullCompactionSize)
-	c.Stats = parseStatsOptions(o)
+	c.Stats, _ = parseStatsOptions(o) // ValidateStatsOptions reports what does not parse
 	c.MergeEngine = strings.ToLower(c.MergeEngine)
 	c.ChangelogProducer = strings.ToLower(c.ChangelogProducer)
 	if c.NumSortedRunStop == 0 {

@@ -27,14 +27,25 @@ type StatsOptions struct {
 
 const statsModeSuffix = ".stats-mode"
 
-func parseStatsOptions(o format.Options) StatsOptions {
+// parseStatsOptions reads the statistics options; a value that does not parse keeps the
+// default, and the first such value is the error.
+func parseStatsOptions(o format.Options) (StatsOptions, error) {
 	s := StatsOptions{KeepFirstN: -1, Dense: true}
+	var first error
+	fail := func(err error) {
+		if first == nil {
+			first = err
+		}
+	}
 	mode := func(k string) (datafile.StatsMode, bool) {
 		v, ok := o.Get(k)
 		if !ok {
 			return datafile.StatsMode{}, false
 		}
 		m, err := datafile.ParseStatsMode(v)
+		if err != nil {
+			fail(fmt.Errorf("option %s: %w", k, err))
+		}
 		return m, err == nil
 	}
 	if m, ok := mode("metadata.stats-mode"); ok {
@@ -42,17 +53,6 @@ func parseStatsOptions(o format.Options) StatsOptions {
 	}
 	if m, ok := mode("changelog-file.stats-mode"); ok {
 		s.Changelog = &m
-	}
-	if v, ok := o.Get("metadata.stats-mode.per.level"); ok {
-		levels, _ := ParseLevelMap(v)
-		for l, v := range levels {
-			if m, err := datafile.ParseStatsMode(v); err == nil {
-				if s.PerLevel == nil {
-					s.PerLevel = map[int]datafile.StatsMode{}
-				}
-				s.PerLevel[l] = m
-			}
-		}
 	}
 	for _, k := range o.Keys() {
 		if name, ok := fieldStatsKey(k); ok {
@@ -64,17 +64,38 @@ func parseStatsOptions(o format.Options) StatsOptions {
 			}
 		}
 	}
+	if v, ok := o.Get("metadata.stats-mode.per.level"); ok {
+		levels, err := ParseLevelMap(v)
+		if err != nil {
+			fail(fmt.Errorf("option metadata.stats-mode.per.level: %w", err))
+		}
+		for l, v := range levels {
+			m, err := datafile.ParseStatsMode(v)
+			if err != nil {
+				fail(fmt.Errorf("option metadata.stats-mode.per.level, level %d: %w", l, err))
+				continue
+			}
+			if s.PerLevel == nil {
+				s.PerLevel = map[int]datafile.StatsMode{}
+			}
+			s.PerLevel[l] = m
+		}
+	}
 	if v, ok := o.Get("metadata.stats-keep-first-n-columns"); ok {
 		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
 			s.KeepFirstN = n
+		} else {
+			fail(fmt.Errorf("option metadata.stats-keep-first-n-columns = %q: want an integer (-1: every column)", v))
 		}
 	}
 	if v, ok := o.Get("metadata.stats-dense-store"); ok {
 		if b, err := strconv.ParseBool(strings.TrimSpace(v)); err == nil {
 			s.Dense = b
+		} else {
+			fail(fmt.Errorf("option metadata.stats-dense-store = %q: want true or false", v))
 		}
 	}
-	return s
+	return s, first
 }
 
 // fieldStatsKey returns NAME of an option fields.NAME.stats-mode.
@@ -88,38 +109,8 @@ func fieldStatsKey(k string) (string, bool) {
 
 // ValidateStatsOptions checks the statistics options' values.
 func ValidateStatsOptions(o format.Options) error {
-	for _, k := range o.Keys() {
-		_, field := fieldStatsKey(k)
-		if k != "metadata.stats-mode" && k != "changelog-file.stats-mode" && !field {
-			continue
-		}
-		v, _ := o.Get(k)
-		if _, err := datafile.ParseStatsMode(v); err != nil {
-			return fmt.Errorf("option %s: %w", k, err)
-		}
-	}
-	if v, ok := o.Get("metadata.stats-mode.per.level"); ok {
-		levels, err := ParseLevelMap(v)
-		if err != nil {
-			return fmt.Errorf("option metadata.stats-mode.per.level: %w", err)
-		}
-		for l, v := range levels {
-			if _, err := datafile.ParseStatsMode(v); err != nil {
-				return fmt.Errorf("option metadata.stats-mode.per.level, level %d: %w", l, err)
-			}
-		}
-	}
-	if v, ok := o.Get("metadata.stats-keep-first-n-columns"); ok {
-		if _, err := strconv.Atoi(strings.TrimSpace(v)); err != nil {
-			return fmt.Errorf("option metadata.stats-keep-first-n-columns = %q: want an integer (-1: every column)", v)
-		}
-	}
-	if v, ok := o.Get("metadata.stats-dense-store"); ok {
-		if _, err := strconv.ParseBool(strings.TrimSpace(v)); err != nil {
-			return fmt.Errorf("option metadata.stats-dense-store = %q: want true or false", v)
-		}
-	}
-	return nil
+	_, err := parseStatsOptions(o)
+	return err
 }
 
 // fileModes returns the statistics mode of every column a data file is written with
