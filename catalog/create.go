@@ -358,27 +358,32 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 		}
 	}
 	if kind, ok := o.Get("bucket-function.type"); ok {
-		// The bucket key: bucket-key, else the primary key without the partition keys.
-		var names []string
-		if v, ok := o.Get("bucket-key"); ok {
-			for _, k := range strings.Split(v, ",") {
-				names = append(names, strings.TrimSpace(k))
-			}
-		} else {
-			for _, k := range pk {
-				if !contains(partition, k) {
-					names = append(names, k)
+		if _, err := binaryrow.ParseBucketFunction(kind); err != nil {
+			return fmt.Errorf("option %w", err)
+		}
+		if bucket > 0 {
+			// The bucket key: bucket-key, else the primary key without the partition keys.
+			var names []string
+			if v, ok := o.Get("bucket-key"); ok {
+				for _, k := range strings.Split(v, ",") {
+					names = append(names, strings.TrimSpace(k))
+				}
+			} else {
+				for _, k := range pk {
+					if !contains(partition, k) {
+						names = append(names, k)
+					}
 				}
 			}
-		}
-		var keyFields []types.DataField
-		for _, n := range names {
-			if i := types.FieldByName(fields, n); i >= 0 {
-				keyFields = append(keyFields, fields[i])
+			var keyFields []types.DataField
+			for _, n := range names {
+				if i := types.FieldByName(fields, n); i >= 0 {
+					keyFields = append(keyFields, fields[i])
+				}
 			}
-		}
-		if _, err := binaryrow.BucketFunc(kind, keyFields); err != nil && (bucket > 0 || !strings.Contains(err.Error(), "bucket key")) {
-			return fmt.Errorf("option %w", err)
+			if _, err := binaryrow.BucketFunc(kind, keyFields); err != nil {
+				return fmt.Errorf("option %w", err)
+			}
 		}
 	}
 	engine, _ := o.Get("merge-engine")

@@ -66,6 +66,9 @@ func TestValidateCompactionStrategyOptions(t *testing.T) {
 		{opts: map[string]string{"metadata.stats-mode": "truncate(32)", "metadata.stats-mode.per.level": "0:none", "fields.v.stats-mode": "full",
 			"changelog-file.stats-mode": "counts", "metadata.stats-keep-first-n-columns": "3", "metadata.stats-dense-store": "false"}},
 		{opts: map[string]string{"metadata.stats-mode": "min-max"}, refused: "metadata.stats-mode"},
+		{opts: map[string]string{"bucket": "2", "bucket-function.type": "MOD"}},
+		{opts: map[string]string{"bucket": "2", "bucket-function.type": "hive"}},
+		{opts: map[string]string{"bucket-function.type": "murmur"}, refused: "want default, mod or hive"},
 	} {
 		err := ValidateOptions(format.NewOptions(tc.opts), fields, []string{"id"}, nil)
 		switch {

@@ -15,8 +15,12 @@ import (
 // (ModBucketFunction: floorMod of a single INT or BIGINT key) or "hive"
 // (HiveBucketFunction: Hive's hash of the key's values).
 func BucketFunc(kind string, fields []types.DataField) (func(key Row, numBuckets int) int, error) {
-	switch strings.ToLower(strings.TrimSpace(kind)) {
-	case "", "default":
+	kind, err := ParseBucketFunction(kind)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case "default":
 		return Bucket, nil
 	case "mod":
 		if len(fields) != 1 {
@@ -51,7 +55,19 @@ func BucketFunc(kind string, fields []types.DataField) (func(key Row, numBuckets
 			return int(m)
 		}, nil
 	}
-	return nil, fmt.Errorf("bucket-function.type %q: want default, mod or hive", kind)
+	panic("binaryrow: bucket function " + kind) // ParseBucketFunction knows no other
+}
+
+// ParseBucketFunction checks a bucket-function.type value and returns it in lower case
+// ("default" when empty).
+func ParseBucketFunction(kind string) (string, error) {
+	switch k := strings.ToLower(strings.TrimSpace(kind)); k {
+	case "", "default":
+		return "default", nil
+	case "mod", "hive":
+		return k, nil
+	}
+	return "", fmt.Errorf("bucket-function.type %q: want default, mod or hive", kind)
 }
 
 func floorMod(a, n int64) int64 {
