@@ -901,7 +901,6 @@ type fileWriter struct {
 	deletes   int64
 	rows      int64
 	firstSeen bool
-	thin      bool // the file has no key columns; batches come in the key-value layout
 }
 
 type countingWriter struct {
@@ -948,7 +947,6 @@ func (w *fileFactory) newFileWriter(ctx context.Context, dir string, fields []ty
 			for _, i := range w.keyIdx {
 				keyModes = append(keyModes, modes[i])
 			}
-			fw.thin = true
 		} else {
 			keyModes = modes[:len(w.keys)]
 			modes = modes[len(w.keys)+2:] // after _SEQUENCE_NUMBER and _VALUE_KIND
@@ -963,7 +961,7 @@ func (w *fileFactory) newFileWriter(ctx context.Context, dir string, fields []ty
 // (for append tables they come from the buffer, not the file).
 func (fw *fileWriter) write(rec arrow.RecordBatch, seqs *array.Int64, kinds *array.Int8) error {
 	out := rec
-	if fw.thin {
+	if fw.w.thin() { // the file has no key columns; batches come in the key-value layout
 		out = array.NewRecordBatch(fw.pw.Schema(), rec.Columns()[fw.nkeys:], rec.NumRows())
 		defer out.Release()
 	}

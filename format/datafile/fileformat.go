@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -142,26 +143,17 @@ func (p parquetDataFile) ReadSelected(ctx context.Context, fields []types.DataFi
 // key only in its value columns, and Paimon's readers always read keys from them
 // (FormatReaderMapping.trimKeyFields). Files with key columns are read as they are.
 func readThin(fields []types.DataField, has func(types.DataField) bool, read func([]types.DataField) (BatchReader, error)) (BatchReader, error) {
-	var pos []int // position of each wanted field among those read, once a key is missing
-	for i, f := range fields {
-		if f.ID < KeyFieldIDStart || f.ID >= RowIDFieldID || has(f) {
-			continue
-		}
-		if pos == nil {
-			pos = make([]int, len(fields))
-			for j := range pos {
-				pos[j] = -1
-			}
-		}
-		pos[i] = -2 // from the value field
-	}
-	if pos == nil {
+	missing := func(f types.DataField) bool { return f.ID >= KeyFieldIDStart && f.ID < RowIDFieldID && !has(f) }
+	if !slices.ContainsFunc(fields, missing) {
 		return read(fields)
 	}
+	// Read each field once, a missing key field as its value field; pos maps each wanted
+	// field to its column among those read.
 	var phys []types.DataField
+	pos := make([]int, len(fields))
 	byID := map[int]int{}
 	for i, f := range fields {
-		if pos[i] == -2 {
+		if missing(f) {
 			f = types.DataField{ID: f.ID - KeyFieldIDStart, Name: strings.TrimPrefix(f.Name, KeyFieldPrefix), Type: f.Type}
 		}
 		j, ok := byID[f.ID]
