@@ -292,8 +292,9 @@ func (mw *manifestWriter) fullCompaction(ctx context.Context, metas []manifest.M
 		return nil, false, nil
 	}
 	deleted := map[manifest.Identifier]bool{}
-	partitions := map[string][]any{} // the values of the partitions holding a deleted file
-	unknown := false                 // a partition that did not decode: no manifest is skipped unread
+	partitions := map[string][]any{}                     // the values of the partitions holding a deleted file
+	unknown := false                                     // a partition that did not decode: no manifest is skipped unread
+	withDeletes := map[string][]manifest.ManifestEntry{} // read here, rewritten below
 	for _, m := range metas {
 		if m.NumDeletedFiles == 0 {
 			continue
@@ -302,6 +303,7 @@ func (mw *manifestWriter) fullCompaction(ctx context.Context, metas []manifest.M
 		if err != nil {
 			return nil, false, err
 		}
+		withDeletes[m.FileName] = es
 		for _, e := range es {
 			if e.Kind != manifest.FileKindDelete {
 				continue
@@ -328,9 +330,13 @@ func (mw *manifestWriter) fullCompaction(ctx context.Context, metas []manifest.M
 	}
 	r := mw.roller(schemaID)
 	for _, m := range toMerge {
-		es, err := mw.t.ReadManifest(ctx, m.FileName)
-		if err != nil {
-			return nil, false, err
+		es, ok := withDeletes[m.FileName]
+		delete(withDeletes, m.FileName)
+		if !ok {
+			var err error
+			if es, err = mw.t.ReadManifest(ctx, m.FileName); err != nil {
+				return nil, false, err
+			}
 		}
 		change := mustChange(&m)
 		keep := es[:0]
