@@ -13,7 +13,6 @@ import (
 
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/fileio"
-	"github.com/tarnlake/tarn/format/types"
 	"github.com/tarnlake/tarn/manifest"
 	"github.com/tarnlake/tarn/table"
 )
@@ -63,35 +62,25 @@ func TestFileStatsEqualPaimons(t *testing.T) {
 		{name: "append_none", append: true, options: map[string]string{"metadata.stats-mode": "none"}},
 		{name: "append_truncate3", append: true, options: map[string]string{"metadata.stats-mode": "truncate(3)", "fields.id.stats-mode": "counts"}},
 	}
-	fields, err := types.ParseColumns("id STRING NOT NULL, name STRING, v BIGINT, amount DECIMAL(10,2), d DOUBLE, ts TIMESTAMP(3), nothing STRING")
-	if err != nil {
-		t.Fatal(err)
-	}
+	const columns = "id STRING NOT NULL, name STRING, v BIGINT, amount DECIMAL(10,2), d DOUBLE, ts TIMESTAMP(3), nothing STRING"
 	for _, sh := range shapes {
 		t.Run(sh.name, func(t *testing.T) {
 			t.Parallel()
-			cat := catalog.New(fileio.NewLocal(), t.TempDir())
-			create := func(name string) *table.Table {
-				opts := map[string]string{"bucket": "2"}
-				if !sh.compact {
-					opts["write-only"] = "true"
-				}
-				var pk []string
-				if sh.append {
-					opts["bucket"] = "-1"
-				} else {
-					pk = []string{"id"}
-				}
-				for k, v := range sh.options {
-					opts[k] = v
-				}
-				tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: name}, catalog.TableSpec{Fields: fields, PrimaryKeys: pk, Options: opts}, false)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return tbl
+			spec := catalog.TableSpec{Options: map[string]string{"bucket": "2"}}
+			if !sh.compact {
+				spec.Options["write-only"] = "true"
 			}
-			paimon, tarn := create("paimon"), create("tarn")
+			if sh.append {
+				spec.Options["bucket"] = "-1"
+			} else {
+				spec.PrimaryKeys = []string{"id"}
+			}
+			for k, v := range sh.options {
+				spec.Options[k] = v
+			}
+			cat := catalog.New(fileio.NewLocal(), t.TempDir())
+			paimon, _ := newTable(t, cat, "paimon", columns, spec)
+			tarn, fields := newTable(t, cat, "tarn", columns, spec)
 			rows := statsRows(rand.New(rand.NewPCG(uint64(*seed), uint64(len(sh.name)))))
 			if out, err := oracleStdin(ctx, strings.Join(rows, "\n")+"\n", "write", paimon.Path()); err != nil {
 				t.Fatalf("Paimon write: %v\n%s", err, out)

@@ -12,7 +12,6 @@ import (
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format/types"
-	"github.com/tarnlake/tarn/internal/arrowtest"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -294,16 +293,7 @@ func TestLookupCompactGentle(t *testing.T) {
 			defer w.Close()
 			var level0 []int
 			for i := 1; i <= 7; i++ {
-				b := arrowtest.Batch(t, fields, false, fmt.Sprintf(`[{"id":%d,"v":"v%d"},{"id":1,"v":"v%d"}]`, i, i, i))
-				err := w.Write(ctx, b)
-				b.Release()
-				if err != nil {
-					t.Fatal(err)
-				}
-				msgs, err := w.PrepareCommit(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
+				msgs := writeOne(t, w, fmt.Sprintf(`[{"id":%d,"v":"v%d"},{"id":1,"v":"v%d"}]`, i, i, i))
 				if _, err := tbl.Commit(ctx, table.Commit{User: "gentle", Identifier: int64(i), Messages: msgs}); err != nil {
 					t.Fatal(err)
 				}

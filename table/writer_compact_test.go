@@ -101,17 +101,8 @@ func TestWriterCommitForceCompact(t *testing.T) {
 	defer w.Close()
 	model := map[int]string{}
 	for c := 1; c <= 4; c++ {
-		b := arrowtest.Batch(t, fields, false, fmt.Sprintf(`[{"id":%d,"v":"a%d"},{"id":1,"v":"b%d"}]`, c+1, c, c))
+		msgs := writeOne(t, w, fmt.Sprintf(`[{"id":%d,"v":"a%d"},{"id":1,"v":"b%d"}]`, c+1, c, c))
 		model[c+1], model[1] = fmt.Sprintf("a%d", c), fmt.Sprintf("b%d", c)
-		err := w.Write(ctx, b)
-		b.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-		msgs, err := w.PrepareCommit(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
 		res, err := tbl.Commit(ctx, table.Commit{User: "u", Identifier: int64(c), Messages: msgs})
 		if err != nil || res.CompactionErr != nil {
 			t.Fatalf("commit %d: %v, compaction: %v", c, err, res.CompactionErr)
