@@ -259,7 +259,7 @@ func contains(ss []string, s string) bool {
 func ValidateOptions(o format.Options, fields []types.DataField, pk, partition []string) error {
 	var unknown []string
 	for _, k := range o.Keys() {
-		if knownOptions[k] {
+		if knownOptions[k] || format.IsFallbackKey(k) { // an older name Paimon still reads
 			continue
 		}
 		ok := false

@@ -342,17 +342,4 @@ var knownOptions = map[string]bool{
 	"write.batch-size":                                      true,
 	"write.sequence-number-init-mode":                       true,
 	"zorder.var-length-contribution":                        true,
-	// Older names Paimon still reads (fallback and deprecated keys).
-	"changelog-producer.lookup-wait":          true,
-	"deduplicate.ignore-delete":               true,
-	"delete-file.thread-num":                  true,
-	"first-row.ignore-delete":                 true,
-	"log.scan":                                true,
-	"log.scan.timestamp-millis":               true,
-	"partial-update.ignore-delete":            true,
-	"sink.clustering.by-columns":              true,
-	"sink.clustering.strategy":                true,
-	"snapshot.expire.clean-empty-directories": true,
-	"blob.stored-descriptor-fields":           true,
-	"write.compaction-skip":                   true,
 }

@@ -34,6 +34,44 @@ func (o Options) Get(key string) (string, bool) {
 	return v, ok
 }
 
+// fallbackKeys are the older names Paimon still reads for some options, in its lookup
+// order (withFallbackKeys and withDeprecatedKeys in CoreOptions).
+var fallbackKeys = map[string][]string{
+	"ignore-delete":                    {"first-row.ignore-delete", "deduplicate.ignore-delete", "partial-update.ignore-delete"},
+	"write-only":                       {"write.compaction-skip"},
+	"scan.mode":                        {"log.scan"},
+	"scan.timestamp-millis":            {"log.scan.timestamp-millis"},
+	"lookup-wait":                      {"changelog-producer.lookup-wait"},
+	"snapshot.clean-empty-directories": {"snapshot.expire.clean-empty-directories"},
+	"file-operation.thread-num":        {"delete-file.thread-num"},
+	"clustering.columns":               {"sink.clustering.by-columns"},
+	"clustering.strategy":              {"sink.clustering.strategy"},
+	"blob-descriptor-field":            {"blob.stored-descriptor-fields"},
+}
+
+// Lookup returns the value of key, or else of the first of its older names that is set,
+// as Paimon reads options with fallback keys; found is the key that was set.
+func (o Options) Lookup(key string) (found, value string, ok bool) {
+	for _, k := range append([]string{key}, fallbackKeys[key]...) {
+		if v, ok := o.vals[k]; ok {
+			return k, v, true
+		}
+	}
+	return "", "", false
+}
+
+// IsFallbackKey reports whether key is an older name Paimon still reads for an option.
+func IsFallbackKey(key string) bool {
+	for _, ks := range fallbackKeys {
+		for _, k := range ks {
+			if k == key {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Set sets key to value, keeping the position of an existing key.
 func (o *Options) Set(key, value string) {
 	if o.vals == nil {

@@ -29,9 +29,6 @@ const (
 	defaultAggregateFunctionSegment = "default-aggregate-function"
 )
 
-// ignoreDeleteKeys are ignore-delete and its fallback keys, in Paimon's lookup order.
-var ignoreDeleteKeys = []string{OptIgnoreDelete, "first-row.ignore-delete", "deduplicate.ignore-delete", "partial-update.ignore-delete"}
-
 // NewEngine builds the merge engine a primary-key table's options choose (merge-engine,
 // default deduplicate) for the table's fields, validating the options as Paimon does when
 // it creates the table's merge function: an unknown engine or aggregate function, a
@@ -95,10 +92,8 @@ func (o opts) bool(k string, def bool) (bool, error) {
 }
 
 func (o opts) ignoreDelete() (bool, error) {
-	for _, k := range ignoreDeleteKeys {
-		if _, ok := o.o.Get(k); ok {
-			return o.bool(k, false)
-		}
+	if k, _, ok := o.o.Lookup(OptIgnoreDelete); ok {
+		return o.bool(k, false)
 	}
 	return false, nil
 }

@@ -59,11 +59,8 @@ func parseChangelogConfig(o format.Options) changelogConfig {
 	if v, ok := o.Get("force-lookup"); ok {
 		c.forceLookup, _ = strconv.ParseBool(strings.TrimSpace(v))
 	}
-	for _, k := range []string{"write-only", "write.compaction-skip"} { // and its older name
-		if v, ok := o.Get(k); ok {
-			c.writeOnly, _ = strconv.ParseBool(strings.TrimSpace(v))
-			break
-		}
+	if _, v, ok := o.Lookup("write-only"); ok {
+		c.writeOnly, _ = strconv.ParseBool(strings.TrimSpace(v))
 	}
 	return c
 }

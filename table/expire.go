@@ -140,9 +140,8 @@ func (t *Table) expireConfig(ctx context.Context, o ExpireOptions) (expireConfig
 	intOpt("snapshot.expire.limit", &c.limit)
 	durOpt("consumer.expiration-time", &c.consumerExpiration)
 	boolOpt("consumer.changelog-only", &c.consumerChangelogOnly)
-	boolOpt("snapshot.clean-empty-directories", &c.cleanEmptyDirs)
-	if _, ok := opts.Get("snapshot.clean-empty-directories"); !ok {
-		boolOpt("snapshot.expire.clean-empty-directories", &c.cleanEmptyDirs)
+	if k, _, ok := opts.Lookup("snapshot.clean-empty-directories"); ok {
+		boolOpt(k, &c.cleanEmptyDirs)
 	}
 	// A decoupled changelog lifecycle (changelog.num-retained.* or changelog.time-retained
 	// above the snapshot ones) is honoured by keeping the snapshots, and so their changelog

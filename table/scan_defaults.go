@@ -105,16 +105,8 @@ func scanDefaults(opts format.Options, o ScanOptions, tagExists func(string) boo
 
 // scanOption reads a scan option, or the older name Paimon still reads for it.
 func scanOption(o format.Options, k string) (string, bool) {
-	if v, ok := o.Get(k); ok {
-		return v, true
-	}
-	switch k {
-	case "scan.mode":
-		return o.Get("log.scan")
-	case "scan.timestamp-millis":
-		return o.Get("log.scan.timestamp-millis")
-	}
-	return "", false
+	_, v, ok := o.Lookup(k)
+	return v, ok
 }
 
 // startupMode is CoreOptions.startupMode: scan.mode, or when it is default (or unset)

@@ -1115,11 +1115,8 @@ type rowKindFilter struct {
 
 func parseRowKindFilter(o format.Options) rowKindFilter {
 	var f rowKindFilter
-	for _, k := range []string{"ignore-delete", "first-row.ignore-delete", "deduplicate.ignore-delete", "partial-update.ignore-delete"} {
-		if v, ok := o.Get(k); ok {
-			f.dropDeletes, _ = strconv.ParseBool(strings.TrimSpace(v))
-			break
-		}
+	if _, v, ok := o.Lookup("ignore-delete"); ok {
+		f.dropDeletes, _ = strconv.ParseBool(strings.TrimSpace(v))
 	}
 	if v, ok := o.Get("ignore-update-before"); ok {
 		f.dropUpdateBefore, _ = strconv.ParseBool(strings.TrimSpace(v))

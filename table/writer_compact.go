@@ -104,11 +104,9 @@ func (w *Writer) compactOnCommit(ctx context.Context, bw *bucketWriter, msg *Com
 // commit of a lookup table waits for its lookup compaction; otherwise the compaction
 // runs in the background and a later commit takes it (with its changelog).
 func (w *Writer) lookupWait() bool {
-	for _, k := range []string{"lookup-wait", "changelog-producer.lookup-wait"} {
-		if v, ok := w.schema.Options.Get(k); ok {
-			b, err := strconv.ParseBool(strings.TrimSpace(v))
-			return err != nil || b
-		}
+	if _, v, ok := w.schema.Options.Lookup("lookup-wait"); ok {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		return err != nil || b
 	}
 	return true
 }
