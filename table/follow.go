@@ -242,10 +242,16 @@ func (f *Follower) start(ctx context.Context) error {
 			return fmt.Errorf("tail of %s: snapshot %d is beyond the latest snapshot %d (was the table recreated?): %w", t.path, pos.Snapshot, latest, ErrNotFound)
 		}
 		if pos.Snapshot <= latest {
-			if _, err := t.changelogOf(ctx, pos.Snapshot); errors.Is(err, ErrNotFound) {
-				return f.expiredOrMissing(ctx, pos.Snapshot)
-			} else if err != nil {
+			// The snapshot, or the changelog Paimon keeps of it once it expired.
+			ok, err := fileio.Exists(ctx, t.fio, t.Join(format.SnapshotPath(pos.Snapshot)))
+			if err == nil && !ok {
+				ok, err = fileio.Exists(ctx, t.fio, t.Join(format.ChangelogPath(pos.Snapshot)))
+			}
+			if err != nil {
 				return err
+			}
+			if !ok {
+				return f.expiredOrMissing(ctx, pos.Snapshot)
 			}
 		}
 		if f.schema, err = t.LatestSchema(ctx); err != nil {
