@@ -468,14 +468,22 @@ func runBackground(t *testing.T, sc scenario, mod func(*Config), external func(s
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	var tags struct {
-		Tags []struct {
-			Name string `json:"name"`
-		} `json:"tags"`
-	}
-	getJSON(t, base+"/events/tags", &tags)
-	if len(tags.Tags) != 1 || !strings.HasPrefix(tags.Tags[0].Name, "batch-write-") {
-		t.Errorf("events tags: %+v", tags)
+	// Maintenance tags events after its commits, in the background: wait for it.
+	for {
+		var tags struct {
+			Tags []struct {
+				Name string `json:"name"`
+			} `json:"tags"`
+		}
+		getJSON(t, base+"/events/tags", &tags)
+		if len(tags.Tags) == 1 && strings.HasPrefix(tags.Tags[0].Name, "batch-write-") {
+			break
+		}
+		if len(tags.Tags) > 1 || time.Now().After(deadline) {
+			t.Errorf("events tags: %+v", tags)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	// A triggered full compaction leaves one sorted run per bucket on the top level (one
