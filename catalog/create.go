@@ -426,11 +426,35 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 	if err := table.ValidateScanOptions(o); err != nil {
 		return fmt.Errorf("scan options: %w", err)
 	}
-	for _, k := range []string{"deletion-vectors.enabled", "ignore-delete", "partition.legacy-name", "compaction.force-up-level-0", "parquet.enable.dictionary"} {
+	for _, k := range []string{"deletion-vectors.enabled", "ignore-delete", "partition.legacy-name", "compaction.force-up-level-0", "parquet.enable.dictionary", "row-tracking.enabled", "data-evolution.enabled"} {
 		if v, ok := o.Get(k); ok {
 			if _, err := strconv.ParseBool(v); err != nil {
 				return fmt.Errorf("option %s = %q: want true or false", k, v)
 			}
+		}
+	}
+	return validateRowTracking(o, pk, hasBucket, bucket)
+}
+
+// validateRowTracking applies Paimon's rules for row tracking and data evolution
+// (SchemaValidation.validateRowTracking): row ids exist only in append-only tables without
+// fixed buckets, and data evolution needs them and excludes deletion vectors.
+func validateRowTracking(o format.Options, pk []string, hasBucket bool, bucket int) error {
+	co := table.ParseCoreOptions(o)
+	if co.RowTracking {
+		if hasBucket && bucket != -1 {
+			return fmt.Errorf("option row-tracking.enabled: a row tracking table must have bucket = -1, not %d", bucket)
+		}
+		if len(pk) > 0 {
+			return fmt.Errorf("option row-tracking.enabled: a row tracking table cannot have a primary key (%s)", strings.Join(pk, ", "))
+		}
+	}
+	if co.DataEvolution {
+		if !co.RowTracking {
+			return fmt.Errorf("option data-evolution.enabled needs row-tracking.enabled = true")
+		}
+		if co.DeletionVectors {
+			return fmt.Errorf("option data-evolution.enabled cannot be combined with deletion-vectors.enabled")
 		}
 	}
 	return nil

@@ -95,3 +95,33 @@ func TestValidateAvroLevelTimestampPrecision(t *testing.T) {
 		t.Errorf("0:orc with a TIMESTAMP(9) column: %v", err)
 	}
 }
+
+// Row tracking exists only in append-only tables without fixed buckets, and data evolution
+// needs it and excludes deletion vectors (Paimon's SchemaValidation.validateRowTracking).
+func TestValidateRowTrackingOptions(t *testing.T) {
+	fields, err := types.ParseColumns("id INT NOT NULL, v STRING")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		opts    map[string]string
+		pk      []string
+		refused string
+	}{
+		{opts: map[string]string{"row-tracking.enabled": "true"}},
+		{opts: map[string]string{"row-tracking.enabled": "true", "bucket": "-1", "data-evolution.enabled": "true"}},
+		{opts: map[string]string{"row-tracking.enabled": "true"}, pk: []string{"id"}, refused: "cannot have a primary key"},
+		{opts: map[string]string{"row-tracking.enabled": "true", "bucket": "2", "bucket-key": "id"}, refused: "must have bucket = -1"},
+		{opts: map[string]string{"data-evolution.enabled": "true"}, refused: "needs row-tracking.enabled"},
+		{opts: map[string]string{"row-tracking.enabled": "true", "data-evolution.enabled": "true", "deletion-vectors.enabled": "true"}, refused: "cannot be combined with deletion-vectors"},
+		{opts: map[string]string{"row-tracking.enabled": "yes"}, refused: "want true or false"},
+	} {
+		err := ValidateOptions(format.NewOptions(tc.opts), fields, tc.pk, nil)
+		switch {
+		case tc.refused == "" && err != nil:
+			t.Errorf("%v: refused: %v", tc.opts, err)
+		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
+			t.Errorf("%v: error %v, want one saying %q", tc.opts, err, tc.refused)
+		}
+	}
+}

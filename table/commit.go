@@ -154,7 +154,9 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 		}
 	}
 	var deltaMetas []manifest.ManifestFileMeta
-	if !c.Overwrite {
+	// Row ids depend on the snapshot the commit follows: those delta manifests are written
+	// per attempt.
+	if !c.Overwrite && !opts.RowTracking {
 		if deltaMetas, err = mw.writeManifests(ctx, changes, schema.ID); err != nil {
 			return CommitResult{}, err
 		}
@@ -209,7 +211,16 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 				return CommitResult{}, err
 			}
 		}
-		id, err := t.tryCommit(ctx, mw, latest, schema, c, kind, delta, changelogMetas, deltaEntries, changelog)
+		var nextRowID *int64
+		if opts.RowTracking {
+			var next int64
+			deltaEntries, next = assignRowIDs(latest, deltaEntries)
+			nextRowID = &next
+			if delta, err = mw.writeManifests(ctx, deltaEntries, schema.ID); err != nil {
+				return CommitResult{}, err
+			}
+		}
+		id, err := t.tryCommit(ctx, mw, latest, schema, c, kind, delta, changelogMetas, deltaEntries, changelog, nextRowID)
 		if err == nil {
 			t.sawSnapshot(id)
 			t.NotifyCommit()
@@ -229,6 +240,37 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 			return CommitResult{}, ctx.Err()
 		}
 	}
+}
+
+// assignRowIDs gives the files a commit appends to a row tracking table their row ids and
+// sequence numbers, as Paimon's commit does (RowTrackingCommitUtils.assignRowTracking):
+// an added file with sequence number 0 takes the new snapshot's id; an added file of new
+// rows (source APPEND) without a first row id takes the next free one, in commit order,
+// from the previous snapshot's nextRowId (0 for the first). Compaction output keeps no row
+// ids. It returns copies of the entries and the snapshot's next free row id.
+func assignRowIDs(latest *format.Snapshot, entries []manifest.ManifestEntry) ([]manifest.ManifestEntry, int64) {
+	id, next := int64(1), int64(0)
+	if latest != nil {
+		id = latest.ID + 1
+		if latest.NextRowID != nil {
+			next = *latest.NextRowID
+		}
+	}
+	out := make([]manifest.ManifestEntry, len(entries))
+	for i, e := range entries {
+		if e.Kind == manifest.FileKindAdd {
+			if e.File.MinSequenceNumber == 0 {
+				e.File.MinSequenceNumber, e.File.MaxSequenceNumber = id, id
+			}
+			appended := e.File.FileSource != nil && *e.File.FileSource == manifest.FileSourceAppend
+			if appended && e.File.FirstRowID == nil && !slices.Contains(e.File.WriteCols, "_ROW_ID") {
+				e.File.FirstRowID = ptrTo(next)
+				next += e.File.RowCount
+			}
+		}
+		out[i] = e
+	}
+	return out, next
 }
 
 // retryWait is how long a commit waits before its retry number n+1 (RetryWaiter): the
@@ -291,7 +333,7 @@ func hasDeletes(es []manifest.ManifestEntry) bool {
 // tryCommit writes the manifest lists and creates the next snapshot; it returns an error
 // matching fileio.ErrExist (and the id it tried) when another commit took that id.
 func (t *Table) tryCommit(ctx context.Context, mw *manifestWriter, latest *format.Snapshot, schema *format.TableSchema, c Commit, kind format.CommitKind,
-	delta, changelogMetas []manifest.ManifestFileMeta, deltaEntries, changelog []manifest.ManifestEntry) (int64, error) {
+	delta, changelogMetas []manifest.ManifestFileMeta, deltaEntries, changelog []manifest.ManifestEntry, nextRowID *int64) (int64, error) {
 	id := int64(1)
 	var base []manifest.ManifestFileMeta
 	var total int64
@@ -309,6 +351,9 @@ func (t *Table) tryCommit(ctx context.Context, mw *manifestWriter, latest *forma
 			total = *latest.TotalRecordCount
 		}
 		indexManifest = latest.IndexManifest
+		if nextRowID == nil && latest.NextRowID != nil {
+			nextRowID = ptrTo(*latest.NextRowID) // kept, as Paimon does, without row tracking too
+		}
 	}
 	if name, changed, err := t.writeIndexManifest(ctx, mw, latest, c.Messages); err != nil {
 		return id, err
@@ -350,6 +395,7 @@ func (t *Table) tryCommit(ctx context.Context, mw *manifestWriter, latest *forma
 		TimeMillis:            time.Now().UnixMilli(),
 		TotalRecordCount:      ptrTo(total + deltaCount),
 		DeltaRecordCount:      ptrTo(deltaCount),
+		NextRowID:             nextRowID,
 	}
 	if len(changelogMetas) > 0 {
 		name, size, err := mw.writeList(ctx, changelogMetas)

@@ -46,6 +46,19 @@ type CompactSummary struct {
 	SnapshotID          int64 // 0 if nothing was committed
 	Duration            time.Duration
 	MaxSortedRunsBefore int // the largest read amplification (sorted runs) of a bucket before
+	// Skipped, when set, says why the table was left as it is.
+	Skipped string
+}
+
+// compactionSkipped says why Tarn leaves a table's files as they are, or "". Compacting a
+// row tracking table must keep every row's id: Paimon's engines write the ids into the
+// compacted files as _ROW_ID and _SEQUENCE_NUMBER columns (AppendTableCompactor), and data
+// evolution compacts whole row-id ranges of column files; Tarn does neither.
+func compactionSkipped(o CoreOptions) string {
+	if o.RowTracking {
+		return "row-tracking.enabled: compaction would lose the rows' ids; compact the table with Paimon (Flink or Spark)"
+	}
+	return ""
 }
 
 // Compact compacts the table's buckets that need it (or all, with Full) and commits the
@@ -63,6 +76,9 @@ func (t *Table) Compact(ctx context.Context, o CompactOptions) (CompactSummary, 
 		return sum, err
 	}
 	if plan.Snapshot == nil {
+		return sum, nil
+	}
+	if sum.Skipped = compactionSkipped(ParseCoreOptions(schema.Options)); sum.Skipped != "" {
 		return sum, nil
 	}
 	if plan.Schema.ID != schema.ID {

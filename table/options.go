@@ -37,6 +37,12 @@ type CoreOptions struct {
 	IgnoreDelete         bool
 	DeletionVectors      bool
 	DVBitmap64           bool // deletion-vectors.bitmap64: new vectors in the 64-bit form
+	// RowTracking (row-tracking.enabled): every appended row gets a row id, its file's
+	// first_row_id plus its position, handed out at commit from the snapshot's nextRowId.
+	RowTracking bool
+	// DataEvolution (data-evolution.enabled): files may hold only some columns of a range
+	// of row ids, newer ones overriding older ones column by column.
+	DataEvolution        bool
 	PartitionDefaultName string
 	PartitionLegacyName  bool
 	WriteBufferSize      int64
@@ -183,6 +189,8 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	boolean("ignore-delete", &c.IgnoreDelete)
 	boolean("deletion-vectors.enabled", &c.DeletionVectors)
 	boolean("deletion-vectors.bitmap64", &c.DVBitmap64)
+	boolean("row-tracking.enabled", &c.RowTracking)
+	boolean("data-evolution.enabled", &c.DataEvolution)
 	str("partition.default-name", &c.PartitionDefaultName)
 	boolean("partition.legacy-name", &c.PartitionLegacyName)
 	size("write-buffer-size", &c.WriteBufferSize)

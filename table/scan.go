@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/tarnlake/tarn/fileio"
@@ -151,6 +152,9 @@ func (t *Table) Plan(ctx context.Context, o ScanOptions) (*Plan, error) {
 	groups := map[string]*Split{}
 	var order []string
 	for _, e := range entries {
+		if err := t.checkWholeRows(ctx, &e.File); err != nil {
+			return nil, err
+		}
 		k := string(e.Partition) + "\x00" + fmt.Sprint(e.Bucket)
 		s := groups[k]
 		if s == nil {
@@ -187,6 +191,28 @@ func (t *Table) Plan(ctx context.Context, o ScanOptions) (*Plan, error) {
 		plan.Splits = append(plan.Splits, *s)
 	}
 	return plan, nil
+}
+
+// checkWholeRows refuses a data file that holds only some of its schema's columns: a
+// column file of a data evolution table (Paimon's MERGE INTO or partial updates), whose
+// values override those of the older files covering the same row ids column by column
+// (DataEvolutionSplitRead). Tarn does not merge such files; reading one as rows would
+// show its row ids twice, so the scan fails instead.
+func (t *Table) checkWholeRows(ctx context.Context, f *manifest.DataFileMeta) error {
+	if f.WriteCols == nil {
+		return nil
+	}
+	s, err := t.Schema(ctx, f.SchemaID)
+	if err != nil {
+		return fmt.Errorf("data file %s: %w", f.FileName, err)
+	}
+	for _, c := range s.Fields {
+		if !slices.Contains(f.WriteCols, c.Name) {
+			return fmt.Errorf("data file %s holds only columns %s of a data evolution table (written by Paimon's MERGE INTO or a partial-column update); Tarn does not merge column files: read the table with Paimon, or rewrite it with Paimon's data evolution compaction",
+				f.FileName, strings.Join(f.WriteCols, ", "))
+		}
+	}
+	return nil
 }
 
 // liveEntries reads the snapshot's base and delta manifest lists and merges their entries

@@ -760,6 +760,12 @@ func (r *roller) closeCurrent(ctx context.Context) error {
 	}
 	meta.Level = int32(r.level)
 	meta.FileSource = ptrTo(r.source)
+	if r.source == manifest.FileSourceAppend && r.f.opts.RowTracking {
+		// The rows of a file appended to a row tracking table take the id of the snapshot
+		// that commits it as their sequence number: the commit replaces sequence number 0
+		// (Paimon's RowTrackingCommitUtils.assignSnapshotId).
+		meta.MinSequenceNumber, meta.MaxSequenceNumber = 0, 0
+	}
 	r.done = append(r.done, meta)
 	return nil
 }

@@ -76,6 +76,9 @@ func cmdCompact(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, r := range results {
 		s := r.Summary
 		status := "ok"
+		if s.Skipped != "" {
+			status = "skipped: " + s.Skipped
+		}
 		if r.Err != nil {
 			status = "error: " + r.Err.Error()
 			failed++

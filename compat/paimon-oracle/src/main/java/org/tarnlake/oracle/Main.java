@@ -22,7 +22,7 @@ public final class Main {
     static final String USAGE = String.join("\n",
             "usage: paimon-oracle [--s3-endpoint URL] [--s3-access-key K] [--s3-secret-key S] COMMAND ...",
             "  generate DIR [--seed N]            write the reference warehouse, expected rows, manifest.json",
-            "  read TABLE [--snapshot N | --tag T]  batch read, canonical JSON Lines",
+            "  read TABLE [--snapshot N | --tag T] [--row-ids]  batch read, canonical JSON Lines (--row-ids: with _ROW_ID, _SEQUENCE_NUMBER)",
             "  changes TABLE --from N --to M [--with-snapshot-id]  streaming changes of snapshots N+1..M",
             "  check TABLE [--all]                check snapshots, manifests and files; read latest (--all: every snapshot)",
             "  write TABLE                        canonical JSON Lines on stdin, one batch commit",
@@ -157,7 +157,7 @@ public final class Main {
                     }
                 case "read":
                     {
-                        allow(flags, "snapshot", "tag");
+                        allow(flags, "snapshot", "tag", "row-ids");
                         need(pos, 2);
                         if (flags.containsKey("snapshot") && flags.containsKey("tag")) {
                             throw new UsageException("--snapshot and --tag exclude each other");
@@ -170,7 +170,7 @@ public final class Main {
                             }
                             return 0; // an empty table has no rows
                         }
-                        for (Canon.Line l : Ops.read(Ops.timeTravel(t, snap, flags.get("tag")))) {
+                        for (Canon.Line l : Ops.read(Ops.timeTravel(t, snap, flags.get("tag")), flags.containsKey("row-ids"))) {
                             out.print(l.text);
                             out.print('\n');
                         }
@@ -309,7 +309,7 @@ public final class Main {
     }
 
     private static boolean isBoolFlag(String name) {
-        return name.equals("full") || name.equals("all") || name.equals("with-snapshot-id")
+        return name.equals("full") || name.equals("all") || name.equals("with-snapshot-id") || name.equals("row-ids")
                 || name.equals("help");
     }
 

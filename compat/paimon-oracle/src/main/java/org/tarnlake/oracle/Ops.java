@@ -18,6 +18,8 @@ import org.apache.paimon.table.source.Split;
 import org.apache.paimon.table.source.StreamTableScan;
 import org.apache.paimon.table.source.TableRead;
 import org.apache.paimon.table.source.TableScan;
+import org.apache.paimon.types.DataField;
+import org.apache.paimon.types.DataTypes;
 import org.apache.paimon.types.RowType;
 import org.apache.paimon.utils.JsonSerdeUtil;
 import org.apache.paimon.utils.SnapshotManager;
@@ -61,13 +63,30 @@ public final class Ops {
 
     /** Batch-reads the table (already time-travelled) into sorted canonical lines. */
     public static List<Canon.Line> read(FileStoreTable t) throws Exception {
+        return read(t, false);
+    }
+
+    /**
+     * Batch-reads the table into sorted canonical lines; with rowIds (row tracking tables)
+     * each row ends with Paimon's _ROW_ID and _SEQUENCE_NUMBER system columns
+     * (SpecialFields.ROW_ID and SEQUENCE_NUMBER, by their field ids).
+     */
+    public static List<Canon.Line> read(FileStoreTable t, boolean rowIds) throws Exception {
         RowType type = t.rowType();
         int[] sortCols = Canon.sortColumns(type, t.primaryKeys());
         List<Canon.Line> lines = new ArrayList<>();
         ReadBuilder rb = t.newReadBuilder();
+        if (rowIds) {
+            List<DataField> fields = new ArrayList<>(type.getFields());
+            fields.add(new DataField(Integer.MAX_VALUE - 5, "_ROW_ID", DataTypes.BIGINT()));
+            fields.add(new DataField(Integer.MAX_VALUE - 1, "_SEQUENCE_NUMBER", DataTypes.BIGINT()));
+            type = new RowType(fields);
+            rb = rb.withReadType(type);
+        }
         List<Split> splits = rb.newScan().plan().splits();
+        RowType lineType = type;
         try (RecordReader<InternalRow> r = rb.newRead().createReader(splits)) {
-            r.forEachRemaining(row -> lines.add(Canon.line(row, type, sortCols, null)));
+            r.forEachRemaining(row -> lines.add(Canon.line(row, lineType, sortCols, null)));
         }
         lines.sort(Canon.FULL_ORDER);
         return lines;
