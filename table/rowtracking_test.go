@@ -7,6 +7,7 @@ import (
 
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/fileio"
+	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/format/types"
 	"github.com/tarnlake/tarn/internal/arrowtest"
 	"github.com/tarnlake/tarn/table"
@@ -93,5 +94,35 @@ func TestRowTrackingCommit(t *testing.T) {
 	}
 	if _, err := tbl.Plan(ctx, table.ScanOptions{}); err == nil || !strings.Contains(err.Error(), "holds only columns k of a data evolution table") {
 		t.Errorf("scan of a table with a column file: %v, want a refusal", err)
+	}
+}
+
+// A primary key without every partition key makes Paimon's cross-partition upsert table,
+// whose keys move between partitions through a global index of all keys: Tarn reads it but
+// refuses to write it, since a key written to a second partition would be a duplicate.
+func TestCrossPartitionUpsertTableRefusesWrites(t *testing.T) {
+	ctx := context.Background()
+	fio := fileio.NewLocal()
+	cat := catalog.New(fio, t.TempDir())
+	fields, _ := types.ParseColumns("k INT NOT NULL, dt STRING NOT NULL")
+	tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: "x"}, catalog.TableSpec{Fields: fields, PrimaryKeys: []string{"k", "dt"}, PartitionKeys: []string{"dt"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Paimon creates such tables; Tarn's catalog does not, so the schema is edited here.
+	s, err := tbl.LatestSchema(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.PrimaryKeys = []string{"k"}
+	if err := fio.WriteFile(ctx, tbl.Join(format.SchemaPath(s.ID)), s.Marshal()); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err = table.Open(ctx, fio, tbl.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tbl.NewWriter(ctx, table.WriterOptions{}); err == nil || !strings.Contains(err.Error(), "cross-partition upsert") {
+		t.Errorf("writer of a cross-partition upsert table: %v, want a refusal", err)
 	}
 }

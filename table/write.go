@@ -249,6 +249,14 @@ func writableOptions(s *format.TableSchema, o CoreOptions) error {
 		if o.Bucket == 0 || o.Bucket < -1 {
 			return fmt.Errorf("bucket = %d is not valid", o.Bucket)
 		}
+		for _, p := range s.PartitionKeys {
+			if !slices.Contains(s.PrimaryKeys, p) {
+				// Paimon's cross-partition upsert: a key moves between partitions, found
+				// through a global index of every key (GlobalIndexAssigner).
+				return fmt.Errorf("the primary key (%s) lacks partition key %q: a cross-partition upsert table, whose keys move between partitions through Paimon's global index; Tarn reads such tables but does not write them: write them with Paimon",
+					strings.Join(s.PrimaryKeys, ", "), p)
+			}
+		}
 	}
 	return ValidateFileFormats(s.Options, s.Fields)
 }
