@@ -921,7 +921,7 @@ func (r *resolver) bucketDir(ctx context.Context, schemaID int64, partition []by
 			return "", fmt.Errorf("partition: %w", err)
 		}
 	}
-	d = r.t.Join(PartitionDir(schema, values, opts.PartitionDefaultName, opts.PartitionLegacyName), format.BucketDir(int(bucket)))
+	d = r.t.Join(BucketPath(schema, opts, values, int(bucket)))
 	r.mu.Lock()
 	r.dirs[k] = d
 	r.mu.Unlock()

@@ -206,7 +206,7 @@ func (t *Table) SnapshotChanges(ctx context.Context, snap *format.Snapshot, filt
 				s = &ChangeSplit{
 					SnapshotID: snap.ID, Partition: e.Partition, PartitionValues: values,
 					Bucket: int(e.Bucket), TotalBuckets: int(e.TotalBuckets), Changelog: changelog, KeyValue: pk,
-					BucketPath: t.Join(PartitionDir(schema, values, opts.PartitionDefaultName, opts.PartitionLegacyName), format.BucketDir(int(e.Bucket))),
+					BucketPath: t.Join(BucketPath(schema, opts, values, int(e.Bucket))),
 				}
 				groups[k] = s
 				order = append(order, k)

@@ -69,6 +69,7 @@ type CoreOptions struct {
 	SnapshotRetainMax        int
 	SnapshotTimeRetainedS    int64
 	DataFilePrefix           string
+	DataFileDir              string // data-file.path-directory: the directory of partitions and buckets, "" for the table's
 	ChangelogFilePrefix      string
 	// A commit that loses the race for its snapshot retries at most CommitMaxRetries
 	// times (commit.max-retries) and for at most CommitTimeout (commit.timeout; 0: no
@@ -214,6 +215,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	num("snapshot.num-retained.min", &c.SnapshotRetainMin)
 	num("snapshot.num-retained.max", &c.SnapshotRetainMax)
 	str("data-file.prefix", &c.DataFilePrefix)
+	str("data-file.path-directory", &c.DataFileDir)
 	str("changelog-file.prefix", &c.ChangelogFilePrefix)
 	num("commit.max-retries", &c.CommitMaxRetries)
 	duration("commit.min-retry-wait", &c.CommitMinRetryWait)

@@ -96,7 +96,11 @@ func (t *Table) CleanOrphans(ctx context.Context, olderThan time.Duration, dryRu
 	if err != nil {
 		return nil, err
 	}
-	buckets, err := t.bucketDirs(ctx, t.path, len(schema.PartitionKeys))
+	dataRoot := t.path
+	if d := ParseCoreOptions(schema.Options).DataFileDir; d != "" {
+		dataRoot = t.Join(d)
+	}
+	buckets, err := t.bucketDirs(ctx, dataRoot, len(schema.PartitionKeys))
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package table
 import (
 	"fmt"
 	"math"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,13 @@ func PartitionDir(schema *format.TableSchema, values []any, defaultName string, 
 		strs[i] = &s
 	}
 	return strings.TrimSuffix(format.PartitionPath(schema.PartitionKeys, strs, defaultName), "/")
+}
+
+// BucketPath is a bucket's directory relative to the table: the partition's directory and
+// bucket-N, under data-file.path-directory when that is set (Paimon's
+// FileStorePathFactory.relativeBucketPath).
+func BucketPath(schema *format.TableSchema, opts CoreOptions, values []any, bucket int) string {
+	return path.Join(opts.DataFileDir, PartitionDir(schema, values, opts.PartitionDefaultName, opts.PartitionLegacyName), format.BucketDir(bucket))
 }
 
 // PartitionValueString renders one partition value as Paimon names it in paths.

@@ -148,7 +148,6 @@ func (t *Table) Plan(ctx context.Context, o ScanOptions) (*Plan, error) {
 		entries = slices.DeleteFunc(entries, func(e manifest.ManifestEntry) bool { return e.Bucket < 0 })
 	}
 	partFields := schema.PartitionType()
-	defaultPart := opts.PartitionDefaultName
 	groups := map[string]*Split{}
 	var order []string
 	for _, e := range entries {
@@ -167,7 +166,7 @@ func (t *Table) Plan(ctx context.Context, o ScanOptions) (*Plan, error) {
 				return nil, fmt.Errorf("partition of %s: %w", e.File.FileName, err)
 			}
 			s = &Split{Partition: e.Partition, PartitionValues: values, Bucket: int(e.Bucket), TotalBuckets: int(e.TotalBuckets)}
-			s.BucketPath = t.Join(PartitionDir(schema, values, defaultPart, opts.PartitionLegacyName), format.BucketDir(int(e.Bucket)))
+			s.BucketPath = t.Join(BucketPath(schema, opts, values, int(e.Bucket)))
 			groups[k] = s
 			order = append(order, k)
 		}

@@ -432,7 +432,7 @@ func (w *Writer) bucketWriter(ctx context.Context, gk string, partition []byte, 
 	}
 	bw := &bucketWriter{
 		partition: append([]byte(nil), partition...), partValues: values, bucket: bucket,
-		dir: w.t.Join(PartitionDir(w.schema, values, w.opts.PartitionDefaultName, w.opts.PartitionLegacyName), format.BucketDir(bucket)),
+		dir: w.t.Join(BucketPath(w.schema, w.opts, values, bucket)),
 	}
 	for _, f := range w.restored[gk] {
 		bw.nextSeq = max(bw.nextSeq, f.MaxSequenceNumber+1)
