@@ -3,6 +3,7 @@ package compat_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,4 +102,90 @@ func TestDataFilePathDirectoryAsPaimon(t *testing.T) {
 	if n != files {
 		t.Errorf("after expiry %d files are under data/files, the latest snapshot holds %d", n, files)
 	}
+}
+
+// index-file-in-data-file-dir keeps a bucket's index files (deletion vectors, the hash
+// index of dynamic buckets) in the bucket's directory instead of index/ (Paimon's
+// IndexInDataFileDirPathFactory). Paimon writes and compacts, so that its index files
+// exist; Tarn reads the table, then writes and compacts, putting its own index files
+// beside the data files; Paimon checks every snapshot and reads what Tarn reads.
+func TestIndexFilesInDataDirAsPaimon(t *testing.T) {
+	requireOracle(t)
+	ctx := context.Background()
+	for name, opts := range map[string]map[string]string{
+		"deletion-vectors": {"bucket": "2", "deletion-vectors.enabled": "true"},
+		"dynamic-bucket":   {"bucket": "-1", "data-file.path-directory": "data"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			opts["index-file-in-data-file-dir"] = "true"
+			cat := catalog.New(fileio.NewLocal(), t.TempDir())
+			tbl, fields := newTable(t, cat, "ix", "id INT NOT NULL, dt STRING NOT NULL, v STRING", catalog.TableSpec{
+				PrimaryKeys: []string{"id", "dt"}, PartitionKeys: []string{"dt"}, Options: opts})
+			// Three commits of 30 rows over 40 keys, then a compaction: Paimon's lookup
+			// compactions delete older rows of updated keys with deletion vectors.
+			for c := range 3 {
+				var rows strings.Builder
+				for i := range 30 {
+					id := (c*53 + i*17) % 40
+					fmt.Fprintf(&rows, `{"id":%d,"dt":"d%d","v":"p%d.%d"}`+"\n", id, id%3, c, i)
+				}
+				if out, err := oracleStdin(ctx, rows.String(), "write", tbl.Path()); err != nil {
+					t.Fatalf("Paimon's write %d: %v\n%s", c+1, err, out)
+				}
+			}
+			if out, err := oracle(ctx, paimonLatest, "compact", tbl.Path()); err != nil {
+				t.Fatalf("Paimon's compaction: %v\n%s", err, out)
+			}
+			compare := func(when string) {
+				t.Helper()
+				if out, err := oracle(ctx, paimonLatest, "check", tbl.Path(), "--all"); err != nil {
+					t.Fatalf("%s: Paimon's check: %v\n%s", when, err, out)
+				}
+				want, err := oracle(ctx, paimonLatest, "read", tbl.Path())
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := scanJSONL(ctx, tbl.Path(), table.ScanOptions{})
+				if err != nil {
+					t.Fatalf("%s: %v", when, err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s: Tarn reads\n%s\nPaimon reads\n%s", when, got, want)
+				}
+			}
+			compare("after Paimon")
+			before := indexFilesIn(t, tbl.Path())
+			if len(before) == 0 {
+				t.Fatal("Paimon wrote no index file in a bucket directory")
+			}
+			if _, err := commitJSONL(ctx, tbl, fields, []string{`{"id":1,"dt":"d1","v":"t1"}`, `{"id":2,"dt":"d2","v":"t2"}`, `{"id":45,"dt":"d0","v":"t45"}`}, 3); err != nil {
+				t.Fatalf("Tarn's write: %v", err)
+			}
+			if _, err := tbl.Compact(ctx, table.CompactOptions{Full: true}); err != nil {
+				t.Fatalf("Tarn's compaction: %v", err)
+			}
+			if after := indexFilesIn(t, tbl.Path()); len(after) <= len(before) {
+				t.Errorf("Tarn wrote no index file in a bucket directory: %v before, %v after", before, after)
+			}
+			if es, _ := os.ReadDir(tbl.Join("index")); len(es) > 0 {
+				t.Errorf("index/ holds %d files", len(es))
+			}
+			compare("after Tarn")
+		})
+	}
+}
+
+// indexFilesIn lists the index files in the bucket directories of the table at root.
+func indexFilesIn(t *testing.T, root string) []string {
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), "index-") && strings.Contains(filepath.Base(filepath.Dir(p)), "bucket-") {
+			out = append(out, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -199,7 +199,7 @@ func (t *Table) compactSplit(ctx context.Context, f *fileFactory, plan *Plan, s 
 	}
 	var dvs *bucketDVs
 	if f.opts.DeletionVectors {
-		if dvs, err = t.loadBucketDVs(ctx, plan.Snapshot, s.Partition, s.Bucket); err != nil {
+		if dvs, err = t.loadBucketDVs(ctx, f.opts, plan.Snapshot, s.Partition, s.Bucket, s.BucketPath); err != nil {
 			return msg, st, err
 		}
 	}

@@ -33,6 +33,8 @@ type partitionIndex struct {
 
 type bucketAssigner struct {
 	t         *Table
+	schema    *format.TableSchema
+	opts      CoreOptions
 	target    int64
 	maxBucket int32
 	parts     map[string]*partitionIndex
@@ -42,7 +44,8 @@ type bucketAssigner struct {
 	n         int64
 }
 
-func newBucketAssigner(t *Table, opts CoreOptions, o format.Options) *bucketAssigner {
+func newBucketAssigner(t *Table, schema *format.TableSchema, opts CoreOptions) *bucketAssigner {
+	o := schema.Options
 	target := int64(DefaultDynamicBucketTargetRows)
 	if v, ok := o.Get("dynamic-bucket.target-row-num"); ok {
 		fmt.Sscan(v, &target)
@@ -51,7 +54,7 @@ func newBucketAssigner(t *Table, opts CoreOptions, o format.Options) *bucketAssi
 	if v, ok := o.Get("dynamic-bucket.max-buckets"); ok {
 		fmt.Sscan(v, &maxBuckets)
 	}
-	return &bucketAssigner{t: t, target: target, maxBucket: maxBuckets, parts: map[string]*partitionIndex{}, uuid: newUUID()}
+	return &bucketAssigner{t: t, schema: schema, opts: opts, target: target, maxBucket: maxBuckets, parts: map[string]*partitionIndex{}, uuid: newUUID()}
 }
 
 // load reads the HASH entries of the base snapshot's index manifest once.
@@ -84,7 +87,11 @@ func (a *bucketAssigner) partition(ctx context.Context, part []byte) (*partition
 		if !bytes.Equal(e.Partition, part) {
 			continue
 		}
-		data, err := a.t.fio.ReadFile(ctx, a.indexPath(e.IndexFile))
+		file, err := a.indexPath(part, e.Bucket, &e.IndexFile)
+		if err != nil {
+			return nil, err
+		}
+		data, err := a.t.fio.ReadFile(ctx, file)
 		if err != nil {
 			return nil, fmt.Errorf("hash index of bucket %d: %w", e.Bucket, err)
 		}
@@ -105,11 +112,12 @@ func (a *bucketAssigner) partition(ctx context.Context, part []byte) (*partition
 	return p, nil
 }
 
-func (a *bucketAssigner) indexPath(f manifest.IndexFileMeta) string {
-	if f.ExternalPath != nil && *f.ExternalPath != "" {
-		return *f.ExternalPath
+func (a *bucketAssigner) indexPath(part []byte, bucket int32, f *manifest.IndexFileMeta) (string, error) {
+	dir, err := a.t.bucketDirOf(a.schema, a.opts, part, int(bucket))
+	if err != nil {
+		return "", err
 	}
-	return a.t.Join(format.IndexPath(f.FileName))
+	return a.t.indexFilePath(a.opts, dir, f), nil
 }
 
 // assign returns the bucket of a key given its trimmed primary key row.
@@ -176,10 +184,14 @@ func (a *bucketAssigner) indexChanges(ctx context.Context) (map[string][2]*manif
 			}
 			name := format.MetaFileName(format.IndexPrefix, a.uuid, a.n)
 			a.n++
-			if err := a.t.fio.WriteFile(ctx, a.t.Join(format.IndexPath(name)), buf); err != nil {
+			nf := &manifest.IndexFileMeta{IndexType: manifest.IndexTypeHash, FileName: name, FileSize: int64(len(buf)), RowCount: int64(len(all))}
+			file, err := a.indexPath([]byte(part), bucket, nf)
+			if err != nil {
 				return nil, err
 			}
-			nf := &manifest.IndexFileMeta{IndexType: manifest.IndexTypeHash, FileName: name, FileSize: int64(len(buf)), RowCount: int64(len(all))}
+			if err := a.t.fio.WriteFile(ctx, file, buf); err != nil {
+				return nil, err
+			}
 			var old *manifest.IndexFileMeta
 			if f, ok := p.files[bucket]; ok {
 				old = &f

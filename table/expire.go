@@ -31,7 +31,6 @@ import (
 
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format"
-	"github.com/tarnlake/tarn/format/binaryrow"
 	"github.com/tarnlake/tarn/manifest"
 )
 
@@ -881,8 +880,7 @@ type resolver struct {
 	t    *Table
 	mu   sync.Mutex
 	dirs map[resolverKey]string
-	// indexInDataDir is index-file-in-data-file-dir, looked up once (0 unknown, 1 no, 2 yes).
-	indexInDataDir int
+	opts *CoreOptions // the latest schema's, read once: index-file-in-data-file-dir
 }
 
 type resolverKey struct {
@@ -910,18 +908,9 @@ func (r *resolver) bucketDir(ctx context.Context, schemaID int64, partition []by
 	if err != nil {
 		return "", err
 	}
-	opts := ParseCoreOptions(schema.Options)
-	var values []any
-	if fields := schema.PartitionType(); len(fields) > 0 {
-		row, err := binaryrow.Deserialize(partition)
-		if err != nil {
-			return "", err
-		}
-		if values, err = row.Values(fields); err != nil {
-			return "", fmt.Errorf("partition: %w", err)
-		}
+	if d, err = r.t.bucketDirOf(schema, ParseCoreOptions(schema.Options), partition, int(bucket)); err != nil {
+		return "", err
 	}
-	d = r.t.Join(BucketPath(schema, opts, values, int(bucket)))
 	r.mu.Lock()
 	r.dirs[k] = d
 	r.mu.Unlock()
@@ -948,36 +937,30 @@ func (r *resolver) dataFile(ctx context.Context, schemaID int64, e *manifest.Man
 	return p, extras, nil
 }
 
-// indexFile is the location of an index file: its external path, its bucket directory
-// (index-file-in-data-file-dir) or the index directory.
+// indexFile is the location of an index file (Table.indexFilePath).
 func (r *resolver) indexFile(ctx context.Context, schemaID int64, e *manifest.IndexManifestEntry) (string, error) {
-	if p := e.IndexFile.ExternalPath; p != nil && *p != "" {
-		return *p, nil
-	}
 	r.mu.Lock()
-	inDataDir := r.indexInDataDir
+	opts := r.opts
 	r.mu.Unlock()
-	if inDataDir == 0 {
-		opts, err := r.t.Options(ctx)
+	if opts == nil {
+		schema, err := r.t.LatestSchema(ctx)
 		if err != nil {
 			return "", err
 		}
-		inDataDir = 1
-		if v, ok := opts.Get("index-file-in-data-file-dir"); ok && strings.EqualFold(strings.TrimSpace(v), "true") {
-			inDataDir = 2
-		}
+		o := ParseCoreOptions(schema.Options)
+		opts = &o
 		r.mu.Lock()
-		r.indexInDataDir = inDataDir
+		r.opts = opts
 		r.mu.Unlock()
 	}
-	if inDataDir == 2 {
-		dir, err := r.bucketDir(ctx, schemaID, e.Partition, e.Bucket)
-		if err != nil {
+	dir := ""
+	if opts.IndexInDataDir {
+		var err error
+		if dir, err = r.bucketDir(ctx, schemaID, e.Partition, e.Bucket); err != nil {
 			return "", err
 		}
-		return fileio.Join(dir, e.IndexFile.FileName), nil
 	}
-	return r.t.Join(format.IndexPath(e.IndexFile.FileName)), nil
+	return r.t.indexFilePath(*opts, dir, &e.IndexFile), nil
 }
 
 func parentDir(p string) string {

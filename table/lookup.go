@@ -43,14 +43,15 @@ func (o CoreOptions) lookupMode() bool {
 
 // bucketDVs is the deletion-vector state of one bucket: its index file and the vectors.
 type bucketDVs struct {
+	dir     string // the bucket's directory
 	file    *manifest.IndexFileMeta
 	vectors map[string]*deletionvector.Vector // data file name -> vector
 	changed bool
 }
 
 // loadBucketDVs reads a bucket's deletion vectors from the base snapshot's index manifest.
-func (t *Table) loadBucketDVs(ctx context.Context, base *format.Snapshot, partition []byte, bucket int) (*bucketDVs, error) {
-	d := &bucketDVs{vectors: map[string]*deletionvector.Vector{}}
+func (t *Table) loadBucketDVs(ctx context.Context, opts CoreOptions, base *format.Snapshot, partition []byte, bucket int, dir string) (*bucketDVs, error) {
+	d := &bucketDVs{dir: dir, vectors: map[string]*deletionvector.Vector{}}
 	if base == nil || base.IndexManifest == nil {
 		return d, nil
 	}
@@ -65,10 +66,7 @@ func (t *Table) loadBucketDVs(ctx context.Context, base *format.Snapshot, partit
 		}
 		f := e.IndexFile
 		d.file = &f
-		path := t.Join(format.IndexPath(f.FileName))
-		if f.ExternalPath != nil && *f.ExternalPath != "" {
-			path = *f.ExternalPath
-		}
+		path := t.indexFilePath(opts, dir, &f)
 		for _, r := range f.DeletionVectorRanges {
 			v, err := t.readDeletionVector(ctx, DeletionFile{Path: path, Offset: int64(r.Offset), Length: int64(r.Length)})
 			if err != nil {
@@ -230,7 +228,7 @@ func (t *Table) writeBucketDVs(ctx context.Context, f *fileFactory, dvs *bucketD
 	}
 	meta.FileName = format.MetaFileName(format.IndexPrefix, newUUID(), 0)
 	meta.FileSize = int64(len(buf))
-	if err := t.fio.WriteFile(ctx, t.Join(format.IndexPath(meta.FileName)), buf); err != nil {
+	if err := t.fio.WriteFile(ctx, t.indexFilePath(f.opts, dvs.dir, &meta), buf); err != nil {
 		return err
 	}
 	dvs.file = &meta

@@ -11,6 +11,7 @@ import (
 	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/format/binaryrow"
 	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/manifest"
 )
 
 // PartitionDir is the relative directory ("k1=v1/k2=v2") of a partition, computed as
@@ -38,6 +39,35 @@ func PartitionDir(schema *format.TableSchema, values []any, defaultName string, 
 // FileStorePathFactory.relativeBucketPath).
 func BucketPath(schema *format.TableSchema, opts CoreOptions, values []any, bucket int) string {
 	return path.Join(opts.DataFileDir, PartitionDir(schema, values, opts.PartitionDefaultName, opts.PartitionLegacyName), format.BucketDir(bucket))
+}
+
+// bucketDirOf is the directory of a bucket of a serialized partition.
+func (t *Table) bucketDirOf(schema *format.TableSchema, opts CoreOptions, partition []byte, bucket int) (string, error) {
+	var values []any
+	if fields := schema.PartitionType(); len(fields) > 0 {
+		row, err := binaryrow.Deserialize(partition)
+		if err != nil {
+			return "", fmt.Errorf("partition: %w", err)
+		}
+		if values, err = row.Values(fields); err != nil {
+			return "", fmt.Errorf("partition: %w", err)
+		}
+	}
+	return t.Join(BucketPath(schema, opts, values, bucket)), nil
+}
+
+// indexFilePath is where an index file (deletion vectors, hash index) of the bucket in
+// bucketDir lives, as Paimon's FileStorePathFactory.indexFileFactory places it: at its
+// external path if it has one; else in the bucket's directory with
+// index-file-in-data-file-dir, in the table's index directory otherwise.
+func (t *Table) indexFilePath(opts CoreOptions, bucketDir string, f *manifest.IndexFileMeta) string {
+	switch {
+	case f.ExternalPath != nil && *f.ExternalPath != "":
+		return *f.ExternalPath
+	case opts.IndexInDataDir:
+		return bucketDir + "/" + f.FileName
+	}
+	return t.Join(format.IndexPath(f.FileName))
 }
 
 // PartitionValueString renders one partition value as Paimon names it in paths.

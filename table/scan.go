@@ -173,7 +173,7 @@ func (t *Table) Plan(ctx context.Context, o ScanOptions) (*Plan, error) {
 		s.Files = append(s.Files, e.File)
 	}
 	if snap.IndexManifest != nil && *snap.IndexManifest != "" {
-		if err := t.attachDeletionFiles(ctx, *snap.IndexManifest, groups); err != nil {
+		if err := t.attachDeletionFiles(ctx, *snap.IndexManifest, opts, groups); err != nil {
 			return nil, err
 		}
 	}
@@ -364,7 +364,7 @@ func (t *Table) ReadIndexManifest(ctx context.Context, name string) ([]manifest.
 	return manifest.ReadIndexManifest(f, p)
 }
 
-func (t *Table) attachDeletionFiles(ctx context.Context, name string, groups map[string]*Split) error {
+func (t *Table) attachDeletionFiles(ctx context.Context, name string, opts CoreOptions, groups map[string]*Split) error {
 	entries, err := t.ReadIndexManifest(ctx, name)
 	if err != nil {
 		return err
@@ -399,10 +399,7 @@ func (t *Table) attachDeletionFiles(ctx context.Context, name string, groups map
 		if s == nil {
 			continue
 		}
-		path := t.Join(format.IndexPath(e.IndexFile.FileName))
-		if e.IndexFile.ExternalPath != nil && *e.IndexFile.ExternalPath != "" {
-			path = *e.IndexFile.ExternalPath
-		}
+		path := t.indexFilePath(opts, s.BucketPath, &e.IndexFile)
 		for _, r := range e.IndexFile.DeletionVectorRanges {
 			if s.DeletionFiles == nil {
 				s.DeletionFiles = map[string]DeletionFile{}

@@ -220,7 +220,7 @@ func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error)
 		return nil, err
 	}
 	if w.pk && opts.Bucket == -1 {
-		w.assigner = newBucketAssigner(t, opts, schema.Options)
+		w.assigner = newBucketAssigner(t, schema, opts)
 		if err := w.assigner.load(ctx, w.base); err != nil {
 			return nil, err
 		}

@@ -117,7 +117,7 @@ func (w *Writer) loadDVs(ctx context.Context, bw *bucketWriter) error {
 	if bw.dvs != nil || !w.opts.DeletionVectors {
 		return nil
 	}
-	d, err := w.t.loadBucketDVs(ctx, w.synced, bw.partition, bw.bucket)
+	d, err := w.t.loadBucketDVs(ctx, w.opts, w.synced, bw.partition, bw.bucket, bw.dir)
 	if err != nil {
 		return err
 	}
