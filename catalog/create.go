@@ -411,6 +411,9 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 			}
 		}
 	}
+	if _, err := table.RowKindField(o, fields); err != nil {
+		return err
+	}
 	if err := table.ValidateFileFormats(o, fields); err != nil {
 		return err
 	}

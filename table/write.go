@@ -202,7 +202,9 @@ func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error)
 		w.limit = o.WriteBufferSize
 	}
 	w.budget, w.noCompaction = o.CompactionBudget, !o.Compact
-	w.kindFilter = parseRowKindFilter(schema.Options)
+	if w.kindFilter, err = parseRowKindFilter(schema.Options, schema.Fields); err != nil {
+		return nil, err
+	}
 	if w.defaults, err = parseDefaults(schema, w.mem); err != nil {
 		return nil, err
 	}
@@ -287,6 +289,11 @@ func (w *Writer) Write(ctx context.Context, b arrow.RecordBatch) error {
 		}
 	}()
 	n := int(b.NumRows())
+	if w.kindFilter.field >= 0 {
+		if kinds, err = w.kindFilter.kindsOf(cols, n); err != nil {
+			return err
+		}
+	}
 	if kinds != nil && (w.kindFilter.dropDeletes || w.kindFilter.dropUpdateBefore) {
 		if cols, kinds, n, err = w.kindFilter.apply(ctx, w.mem, cols, kinds); err != nil {
 			return err
@@ -1123,19 +1130,66 @@ func simpleStats(fields []types.DataField, cs []datafile.ColStats) (manifest.Sim
 // fallback keys first-row.ignore-delete, deduplicate.ignore-delete and
 // partial-update.ignore-delete) -D and -U rows are dropped before they are written, with
 // ignore-update-before -U rows; they reach neither the data files nor the input changelog.
+// With rowkind.field, a string column gives each row's kind instead of the input's
+// (RowKindGenerator).
 type rowKindFilter struct {
 	dropDeletes, dropUpdateBefore bool
+	field                         int // the rowkind.field column, or -1
 }
 
-func parseRowKindFilter(o format.Options) rowKindFilter {
-	var f rowKindFilter
+// RowKindField is the index of the column option rowkind.field names, or -1 without it;
+// the column must exist and be a string (Paimon's RowKindGenerator).
+func RowKindField(o format.Options, fields []types.DataField) (int, error) {
+	name, ok := o.Get("rowkind.field")
+	if !ok {
+		return -1, nil
+	}
+	i := types.FieldByName(fields, name)
+	if i < 0 {
+		return -1, fmt.Errorf("option rowkind.field: %q is not a column", name)
+	}
+	if r := fields[i].Type.Root; r != types.Char && r != types.VarChar {
+		return -1, fmt.Errorf("option rowkind.field: column %s is %s; the row kind column must be a string", name, fields[i].Type)
+	}
+	return i, nil
+}
+
+// kindsOf reads each row's kind from the rowkind.field column: +I, -U, +U or -D.
+func (f rowKindFilter) kindsOf(cols []arrow.Array, n int) ([]int8, error) {
+	col, ok := cols[f.field].(interface {
+		IsNull(int) bool
+		Value(int) string
+	})
+	if !ok {
+		return nil, fmt.Errorf("rowkind.field column is %s, not a string", cols[f.field].DataType())
+	}
+	kinds := make([]int8, n)
+	for i := range kinds {
+		if col.IsNull(i) {
+			return nil, fmt.Errorf("row %d: its row kind (column of option rowkind.field) is null", i)
+		}
+		k, ok := datafile.ParseKind(col.Value(i))
+		if !ok {
+			return nil, fmt.Errorf("row %d: %q in the row kind column (option rowkind.field) is not a row kind: want +I, -U, +U or -D", i, col.Value(i))
+		}
+		kinds[i] = k
+	}
+	return kinds, nil
+}
+
+func parseRowKindFilter(o format.Options, fields []types.DataField) (rowKindFilter, error) {
+	f := rowKindFilter{field: -1}
+	var err error
+	if f.field, err = RowKindField(o, fields); err != nil {
+		return f, err
+	}
 	if _, v, ok := o.Lookup("ignore-delete"); ok {
 		f.dropDeletes, _ = strconv.ParseBool(strings.TrimSpace(v))
 	}
 	if v, ok := o.Get("ignore-update-before"); ok {
 		f.dropUpdateBefore, _ = strconv.ParseBool(strings.TrimSpace(v))
 	}
-	return f
+	return f, nil
 }
 
 func (f rowKindFilter) keep(kind int8) bool {
