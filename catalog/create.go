@@ -411,6 +411,9 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 			}
 		}
 	}
+	if v, ok := o.Get("manifest.format"); ok && !strings.EqualFold(strings.TrimSpace(v), "avro") {
+		return fmt.Errorf("option manifest.format = %q: Tarn reads and writes avro manifests (Paimon's default) only", v)
+	}
 	if _, err := table.RowKindField(o, fields); err != nil {
 		return err
 	}

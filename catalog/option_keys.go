@@ -178,6 +178,7 @@ var knownOptions = map[string]bool{
 	"manifest-sort.max-rewrite-size":                        true,
 	"manifest-sort.partition-field":                         true,
 	"manifest.compression":                                  true,
+	"manifest.format":                                       true,
 	"manifest.delete-file-drop-stats":                       true,
 	"manifest.full-compaction-threshold-size":               true,
 	"manifest.merge-min-count":                              true,

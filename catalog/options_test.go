@@ -69,6 +69,8 @@ func TestValidateCompactionStrategyOptions(t *testing.T) {
 		{opts: map[string]string{"bucket": "2", "bucket-function.type": "MOD"}},
 		{opts: map[string]string{"bucket": "2", "bucket-function.type": "hive"}},
 		{opts: map[string]string{"bucket-function.type": "murmur"}, refused: "want default, mod or hive"},
+		{opts: map[string]string{"manifest.format": "avro"}},
+		{opts: map[string]string{"manifest.format": "orc"}, refused: "Tarn reads and writes avro manifests"},
 	} {
 		err := ValidateOptions(format.NewOptions(tc.opts), fields, []string{"id"}, nil)
 		switch {

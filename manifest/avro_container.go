@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 )
 
 // The Avro object container file: magic, a metadata map, a 16-byte sync
@@ -119,6 +120,11 @@ func newContainerReader(r io.Reader) (*containerReader, error) {
 		return nil, truncated(err)
 	}
 	if !bytes.Equal(magic[:], avroMagic) {
+		for prefix, name := range map[string]string{"ORC": "orc", "PAR1": "parquet"} {
+			if strings.HasPrefix(string(magic[:]), prefix) {
+				return nil, fmt.Errorf("%w: a %s file, not Avro: manifest.format = %s, which Tarn does not read (it reads and writes Paimon's default, avro)", ErrCorrupt, name, name)
+			}
+		}
 		return nil, fmt.Errorf("%w: not an Avro object container file", ErrCorrupt)
 	}
 	for {

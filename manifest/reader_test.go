@@ -214,25 +214,28 @@ func TestReaderCorruptFiles(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		file []byte
+		says string
 	}{
-		{"empty", nil},
-		{"not avro", []byte("PAR1....")},
-		{"header truncated", good[:h-3]},
-		{"block truncated", good[:len(good)-30]},
-		{"sync marker mismatch", rebuild(blocks[0].count, payload, [16]byte{1})},
-		{"more records than bytes", rebuild(int64(len(payload)+1), payload, c.sync)},
-		{"fewer records than the block holds", rebuild(blocks[0].count-1, payload, c.sync)},
-		{"record cut short", rebuild(blocks[0].count, payload[:len(payload)-5], c.sync)},
-		{"negative count", rebuild(-1, payload, c.sync)},
-		{"huge bytes length", rebuild(1, hugeLength(), c.sync)},
+		{"empty", nil, ""},
+		{"not avro", []byte("xyz1...."), "not an Avro object container"},
+		{"parquet", []byte("PAR1...."), "manifest.format = parquet"},
+		{"orc", []byte("ORC\x00\x01..."), "manifest.format = orc"},
+		{"header truncated", good[:h-3], ""},
+		{"block truncated", good[:len(good)-30], ""},
+		{"sync marker mismatch", rebuild(blocks[0].count, payload, [16]byte{1}), ""},
+		{"more records than bytes", rebuild(int64(len(payload)+1), payload, c.sync), ""},
+		{"fewer records than the block holds", rebuild(blocks[0].count-1, payload, c.sync), ""},
+		{"record cut short", rebuild(blocks[0].count, payload[:len(payload)-5], c.sync), ""},
+		{"negative count", rebuild(-1, payload, c.sync), ""},
+		{"huge bytes length", rebuild(1, hugeLength(), c.sync), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ReadManifestFile(bytes.NewReader(tc.file), "manifest-abc-0")
 			if err == nil {
 				t.Fatal("read succeeded")
 			}
-			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "manifest-abc-0") {
-				t.Fatalf("error %q, want ErrCorrupt naming the file", err)
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "manifest-abc-0") || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("error %q, want ErrCorrupt naming the file and saying %q", err, tc.says)
 			}
 		})
 	}

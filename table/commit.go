@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tarnlake/tarn/fileio"
@@ -116,6 +117,9 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 		return CommitResult{}, err
 	}
 	opts := ParseCoreOptions(schema.Options)
+	if v, ok := schema.Options.Get("manifest.format"); ok && !strings.EqualFold(strings.TrimSpace(v), "avro") {
+		return CommitResult{}, fmt.Errorf("commit: the table's manifest.format is %q; Tarn writes avro manifests (Paimon's default) only", v)
+	}
 	kind := c.Kind
 	if kind == "" {
 		kind = format.CommitAppend
