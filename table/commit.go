@@ -3,6 +3,7 @@ package table
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -246,6 +247,48 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 	}
 }
 
+// inheritedStatistics is the statistics file a new snapshot keeps from the latest one, as
+// Paimon's commit does: the same file while it describes the table's current schema, none
+// once the schema changed (FileStoreCommitImpl.tryCommitOnce). The statistics themselves
+// are written by Paimon's ANALYZE (an ANALYZE snapshot).
+func (t *Table) inheritedStatistics(ctx context.Context, latest *format.Snapshot, schemaID int64) (*string, error) {
+	if latest.Statistics == nil || *latest.Statistics == "" {
+		return nil, nil
+	}
+	name := *latest.Statistics
+	t.mu.Lock()
+	id, ok := t.statsSchemas[name]
+	t.mu.Unlock()
+	if !ok {
+		data, err := t.fio.ReadFile(ctx, t.Join(format.StatisticsDir, name))
+		if errors.Is(err, fileio.ErrNotExist) {
+			slog.Warn("the latest snapshot's statistics file is missing: the new snapshot has none", "table", t.path, "snapshot", latest.ID, "statistics", name)
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("statistics of snapshot %d: %w", latest.ID, err)
+		}
+		var st struct {
+			SchemaID *int64 `json:"schemaId"`
+		}
+		if err := json.Unmarshal(data, &st); err != nil || st.SchemaID == nil {
+			return nil, fmt.Errorf("statistics file %s of snapshot %d has no schemaId (%v)", name, latest.ID, err)
+		}
+		id = *st.SchemaID
+		t.mu.Lock()
+		if t.statsSchemas == nil {
+			t.statsSchemas = map[string]int64{}
+		}
+		t.statsSchemas[name] = id
+		t.mu.Unlock()
+	}
+	if id != schemaID {
+		slog.Info("the table's schema changed: its statistics are not kept", "table", t.path, "statistics", name, "statistics schema", id, "schema", schemaID)
+		return nil, nil
+	}
+	return &name, nil
+}
+
 // assignRowIDs gives the files a commit appends to a row tracking table their row ids and
 // sequence numbers, as Paimon's commit does (RowTrackingCommitUtils.assignRowTracking):
 // an added file with sequence number 0 takes the new snapshot's id; an added file of new
@@ -341,7 +384,7 @@ func (t *Table) tryCommit(ctx context.Context, mw *manifestWriter, latest *forma
 	id := int64(1)
 	var base []manifest.ManifestFileMeta
 	var total int64
-	var indexManifest *string
+	var indexManifest, statistics *string
 	if latest != nil {
 		id = latest.ID + 1
 		for _, list := range []string{latest.BaseManifestList, latest.DeltaManifestList} {
@@ -357,6 +400,10 @@ func (t *Table) tryCommit(ctx context.Context, mw *manifestWriter, latest *forma
 		indexManifest = latest.IndexManifest
 		if nextRowID == nil && latest.NextRowID != nil {
 			nextRowID = ptrTo(*latest.NextRowID) // kept, as Paimon does, without row tracking too
+		}
+		var err error
+		if statistics, err = t.inheritedStatistics(ctx, latest, schema.ID); err != nil {
+			return id, err
 		}
 	}
 	if name, changed, err := t.writeIndexManifest(ctx, mw, latest, c.Messages); err != nil {
@@ -400,6 +447,7 @@ func (t *Table) tryCommit(ctx context.Context, mw *manifestWriter, latest *forma
 		TotalRecordCount:      ptrTo(total + deltaCount),
 		DeltaRecordCount:      ptrTo(deltaCount),
 		NextRowID:             nextRowID,
+		Statistics:            statistics,
 	}
 	if len(changelogMetas) > 0 {
 		name, size, err := mw.writeList(ctx, changelogMetas)

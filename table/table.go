@@ -30,6 +30,8 @@ type Table struct {
 	// lists holds the manifest lists this Table wrote last (they are immutable), so that
 	// the next commit builds on them without reading them back.
 	lists listCache
+	// statsSchemas holds the schema id of each statistics file read (they are immutable).
+	statsSchemas map[string]int64
 }
 
 // Open opens the table at path (a directory holding schema/ and snapshot/).

@@ -28,6 +28,7 @@ public final class Main {
             "  write TABLE                        canonical JSON Lines on stdin, one batch commit",
             "  buckets TABLE                      the bucket of each JSON Lines row on stdin (fixed-bucket tables)",
             "  compact TABLE [--full]             compact every partition and bucket",
+            "  analyze TABLE                      commit table statistics (an ANALYZE snapshot); prints the statistics file",
             "  schema TABLE [--id N]              the table schema as Paimon's JSON (--id: schema-N as Paimon's SchemaManager loads it, no path option added)",
             "  verify DIR                         check and re-read every table of a generated DIR against its expected files",
             "  rest-read URI DB.TABLE [--token T] [--warehouse W] [--snapshot N | --tag T]",
@@ -224,6 +225,13 @@ public final class Main {
                         FileStoreTable t = env.table(pos.get(1));
                         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
                         Ops.buckets(t, in, out);
+                        return 0;
+                    }
+                case "analyze":
+                    {
+                        allow(flags);
+                        need(pos, 2);
+                        out.print(Ops.analyze(env.table(pos.get(1))) + "\n");
                         return 0;
                     }
                 case "compact":

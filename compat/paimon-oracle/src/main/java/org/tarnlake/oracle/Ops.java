@@ -282,6 +282,25 @@ public final class Ops {
     // ---------------------------------------------------------------- compact
 
     /** Compacts every partition and bucket; returns a summary. */
+    /**
+     * Commits statistics of the latest snapshot (merged record count: its total record
+     * count) as Spark's ANALYZE TABLE does, through BatchTableCommit.updateStatistics.
+     * Returns the name of the statistics file the new snapshot references.
+     */
+    public static String analyze(FileStoreTable t) throws Exception {
+        org.apache.paimon.Snapshot s = t.snapshotManager().latestSnapshot();
+        if (s == null) {
+            throw new Env.OracleException("table has no snapshot");
+        }
+        org.apache.paimon.stats.Statistics stats =
+                new org.apache.paimon.stats.Statistics(s.id(), s.schemaId(), s.totalRecordCount(), 0L);
+        try (org.apache.paimon.table.sink.BatchTableCommit c = t.newBatchWriteBuilder().newCommit()) {
+            // BatchTableCommit.updateStatistics is newer than Paimon 1.0.
+            c.getClass().getMethod("updateStatistics", org.apache.paimon.stats.Statistics.class).invoke(c, stats);
+        }
+        return t.snapshotManager().latestSnapshot().statistics();
+    }
+
     public static String compact(FileStoreTable t, boolean full) throws Exception {
         Long before = t.snapshotManager().latestSnapshotId();
         if (t.bucketMode() == BucketMode.BUCKET_UNAWARE || "-1".equals(t.options().get("bucket"))
