@@ -210,3 +210,55 @@ func ValidateScanOptions(o format.Options) error {
 	}
 	return none(append([]string{"scan.timestamp-millis", "scan.file-creation-time-millis", "scan.timestamp", "scan.snapshot-id", "scan.tag-name"}, incremental...)...)
 }
+
+// WithTailDefaults returns o started where a table's own scan options start Paimon's
+// streaming reads (AbstractDataTableScan.createStartingScanner with isStreaming), for a
+// tail that names no start: scan.mode latest (the changes after the latest snapshot),
+// latest-full or full (the latest snapshot whole, then its successors' changes),
+// from-timestamp, from-snapshot with scan.snapshot-id, and from-snapshot-full. Without
+// scan options a tail starts at the latest snapshot, Tarn's default (Paimon's streaming
+// reads default to latest-full, which a tail asks for explicitly). Streaming from a tag or
+// a watermark is refused as Paimon refuses it; the starts Tarn does not plan
+// (compacted-full, from-file-creation-time, from-creation-timestamp, incremental) are an
+// error naming the option.
+func (t *Table) WithTailDefaults(ctx context.Context, o FollowOptions) (FollowOptions, error) {
+	schema, err := t.LatestSchema(ctx)
+	if err != nil {
+		return o, err
+	}
+	return tailDefaults(schema.Options, o, func(name string) bool {
+		_, err := t.Tag(ctx, name)
+		return err == nil
+	})
+}
+
+func tailDefaults(opts format.Options, o FollowOptions, tagExists func(string) bool) (FollowOptions, error) {
+	mode, by := startupMode(opts)
+	o.Start, o.SnapshotID, o.TimestampMillis = StartLatest, 0, 0
+	switch mode {
+	case "latest":
+		return o, nil
+	case "latest-full":
+		if by != "" {
+			o.Start = StartFull
+		}
+		return o, nil
+	case "from-timestamp", "from-snapshot", "from-snapshot-full":
+		s, err := scanDefaults(opts, ScanOptions{}, tagExists)
+		if err != nil {
+			return o, err
+		}
+		switch {
+		case s.Tag != "":
+			return o, fmt.Errorf("the table's option %s starts batch reads at tag %s: Paimon's streaming reads cannot start from a tag, nor can a tail; give the tail a start", by, s.Tag)
+		case s.TimestampMillis != 0:
+			o.Start, o.TimestampMillis = StartFromTimestamp, s.TimestampMillis
+		case mode == "from-snapshot-full":
+			o.Start, o.SnapshotID = StartFull, s.SnapshotID
+		default:
+			o.Start, o.SnapshotID = StartFromSnapshot, s.SnapshotID
+		}
+		return o, nil
+	}
+	return o, fmt.Errorf("the table's option %s asks Paimon's streaming readers for a start Tarn does not plan; give the tail a start, or remove the option", by)
+}

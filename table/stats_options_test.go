@@ -207,3 +207,43 @@ func TestScanDefaults(t *testing.T) {
 		t.Errorf("scan.timestamp 2024-01-31 12:00:00 = %v, %v", loc, err)
 	}
 }
+
+// tailDefaults starts a tail that names no start where the table's scan options start
+// Paimon's streaming reads (createStartingScanner with isStreaming); without options at
+// the latest snapshot; a tag, a watermark and the starts Tarn does not plan are errors.
+func TestTailDefaults(t *testing.T) {
+	tags := func(name string) bool { return name == "t1" }
+	for _, c := range []struct {
+		opts     map[string]string
+		start    StartMode
+		snapshot int64
+		millis   int64
+		err      string
+	}{
+		{opts: nil, start: StartLatest},
+		{opts: map[string]string{"scan.mode": "latest"}, start: StartLatest},
+		{opts: map[string]string{"scan.mode": "latest-full"}, start: StartFull},
+		{opts: map[string]string{"scan.mode": "full"}, start: StartFull},
+		{opts: map[string]string{"scan.snapshot-id": "3"}, start: StartFromSnapshot, snapshot: 3},
+		{opts: map[string]string{"scan.mode": "from-snapshot-full", "scan.snapshot-id": "4"}, start: StartFull, snapshot: 4},
+		{opts: map[string]string{"scan.version": "7"}, start: StartFromSnapshot, snapshot: 7},
+		{opts: map[string]string{"scan.timestamp-millis": "1000"}, start: StartFromTimestamp, millis: 1000},
+		{opts: map[string]string{"scan.tag-name": "t1"}, err: "cannot start from a tag"},
+		{opts: map[string]string{"scan.version": "t1"}, err: "cannot start from a tag"},
+		{opts: map[string]string{"scan.watermark": "9"}, err: "scan.watermark"},
+		{opts: map[string]string{"scan.mode": "compacted-full"}, err: "scan.mode = compacted-full"},
+		{opts: map[string]string{"scan.file-creation-time-millis": "5"}, err: "scan.file-creation-time-millis"},
+	} {
+		var o format.Options
+		for k, v := range c.opts {
+			o.Set(k, v)
+		}
+		got, err := tailDefaults(o, FollowOptions{Start: StartFromSnapshot, SnapshotID: 99}, tags)
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%v: error %v, want one saying %q", c.opts, err, c.err)
+		case c.err == "" && (err != nil || got.Start != c.start || got.SnapshotID != c.snapshot || got.TimestampMillis != c.millis):
+			t.Errorf("%v: got start %v snapshot %d millis %d, %v; want %v %d %d", c.opts, got.Start, got.SnapshotID, got.TimestampMillis, err, c.start, c.snapshot, c.millis)
+		}
+	}
+}

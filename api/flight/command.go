@@ -63,7 +63,9 @@ type ScanTicket struct {
 // TailCommand starts a never-ending DoGet of a table's changes.
 type TailCommand struct {
 	Table string `json:"table"`
-	// Start is "latest", "full", {"snapshot": N}, {"timestamp": ms} or {"full": N}.
+	// Start is "latest", "full", {"snapshot": N}, {"timestamp": ms} or {"full": N}; without
+	// one a tail starts where the table's scan options start Paimon's streaming reads
+	// (Table.WithTailDefaults), else at the latest snapshot.
 	Start    json.RawMessage `json:"start,omitempty"`
 	Resume   string          `json:"resume,omitempty"`
 	Consumer string          `json:"consumer,omitempty"`
@@ -162,6 +164,12 @@ func validateTail(t *TailCommand) error {
 	return nil
 }
 
+// noStart reports whether a tail command names no start.
+func noStart(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || string(raw) == "null"
+}
+
 // tailStart turns a tail command's start and resume into FollowOptions.
 func tailStart(t *TailCommand) (table.FollowOptions, error) {
 	var o table.FollowOptions
@@ -173,7 +181,7 @@ func tailStart(t *TailCommand) (table.FollowOptions, error) {
 		o.Resume = &p
 	}
 	raw := bytes.TrimSpace(t.Start)
-	if len(raw) == 0 || string(raw) == "null" {
+	if noStart(raw) {
 		o.Start = table.StartLatest
 		return o, nil
 	}

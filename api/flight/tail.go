@@ -39,6 +39,12 @@ func (s *Service) tailOptions(ctx context.Context, tc *TailCommand) (*table.Tabl
 	if err != nil {
 		return nil, fo, err
 	}
+	if fo.Resume == nil && noStart(tc.Start) {
+		// Where the table's scan options start Paimon's streaming reads, else the latest.
+		if fo, err = tbl.WithTailDefaults(ctx, fo); err != nil {
+			return nil, fo, invalidf("%v", err)
+		}
+	}
 	schema, err := tbl.LatestSchema(ctx)
 	if err != nil {
 		return nil, fo, err

@@ -342,3 +342,40 @@ func TestTailStartsAndErrors(t *testing.T) {
 		t.Fatal("tail still running after Stop")
 	}
 }
+
+// A tail that names no start starts where the table's scan options start Paimon's
+// streaming reads (Table.WithTailDefaults): from scan.snapshot-id, or the latest snapshot
+// whole with scan.mode = latest-full; a table whose options start batch reads at a tag
+// refuses such a tail, and a start the tail names wins over the options.
+func TestTailStartsAtTableScanOptions(t *testing.T) {
+	e := newEnv(t, tarnflight.Options{Heartbeat: 50 * time.Millisecond})
+	from, fields := e.createTable("db.from", "id BIGINT NOT NULL, v STRING", []string{"id"}, nil, map[string]string{"bucket": "1", "scan.snapshot-id": "2"})
+	commitRows(t, from, fields, [][3]string{{"1", "a", "+I"}})
+	s2 := commitRows(t, from, fields, [][3]string{{"2", "b", "+I"}})
+	s3 := commitRows(t, from, fields, [][3]string{{"1", "a2", "+U"}})
+	tl := e.startTail(t, map[string]any{"table": "db.from"})
+	if lines, _ := tl.readUntil(t, 3); !slices.Equal(lines, append(s2, s3...)) {
+		t.Fatalf("scan.snapshot-id = 2: %q, want %q", lines, append(s2, s3...))
+	}
+	tl = e.startTail(t, map[string]any{"table": "db.from", "start": map[string]any{"snapshot": 3}})
+	if lines, _ := tl.readUntil(t, 3); !slices.Equal(lines, s3) {
+		t.Fatalf("start snapshot 3 on a table with scan.snapshot-id = 2: %q, want %q", lines, s3)
+	}
+
+	full, fields := e.createTable("db.full", "id BIGINT NOT NULL, v STRING", []string{"id"}, nil, map[string]string{"bucket": "1", "scan.mode": "latest-full"})
+	commitRows(t, full, fields, [][3]string{{"1", "a", "+I"}, {"2", "b", "+I"}})
+	tl = e.startTail(t, map[string]any{"table": "db.full", "columns": []string{"v"}})
+	if lines, _ := tl.readUntil(t, 1); !slices.Equal(lines, []string{`{"v":"a","_ROW_KIND":"+I","_SNAPSHOT_ID":1}`, `{"v":"b","_ROW_KIND":"+I","_SNAPSHOT_ID":1}`}) {
+		t.Fatalf("scan.mode = latest-full: %q", lines)
+	}
+
+	e.createTable("db.tag", "id BIGINT NOT NULL, v STRING", []string{"id"}, nil, map[string]string{"bucket": "1", "scan.tag-name": "t1"})
+	tk, _ := json.Marshal(map[string]any{"tail": map[string]any{"table": "db.tag"}})
+	stream, err := e.client.DoGet(e.ctx, &flight.Ticket{Ticket: tk})
+	if err == nil {
+		_, err = stream.Recv()
+	}
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "cannot start from a tag") {
+		t.Fatalf("tail of a table with scan.tag-name: %v", err)
+	}
+}
