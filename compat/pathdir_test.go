@@ -189,3 +189,57 @@ func indexFilesIn(t *testing.T, root string) []string {
 	}
 	return out
 }
+
+// file.suffix.include.compression names data files "<prefix><uuid>-<n>.<codec>.<format>"
+// with Hadoop's extension of the table's compression (Paimon's
+// DataFilePathFactory.makeExtension): Paimon and Tarn write a commit each and their
+// files end alike; both read the table the same.
+func TestFileSuffixIncludesCompressionAsPaimon(t *testing.T) {
+	requireOracle(t)
+	ctx := context.Background()
+	for _, c := range []struct{ compression, format, suffix string }{
+		{"zstd", "parquet", ".zst.parquet"},
+		{"gzip", "parquet", ".gz.parquet"},
+		{"snappy", "orc", ".snappy.orc"},
+		{"none", "parquet", ".parquet"},
+	} {
+		t.Run(c.compression, func(t *testing.T) {
+			cat := catalog.New(fileio.NewLocal(), t.TempDir())
+			tbl, fields := newTable(t, cat, "sx", "id INT NOT NULL, v STRING", catalog.TableSpec{PrimaryKeys: []string{"id"},
+				Options: map[string]string{"bucket": "1", "file.format": c.format, "file.compression": c.compression, "file.suffix.include.compression": "true"}})
+			if out, err := oracleStdin(ctx, `{"id":1,"v":"p"}`+"\n", "write", tbl.Path()); err != nil {
+				t.Fatalf("Paimon's write: %v\n%s", err, out)
+			}
+			if _, err := commitJSONL(ctx, tbl, fields, []string{`{"id":2,"v":"t"}`}, 2); err != nil {
+				t.Fatal(err)
+			}
+			plan, err := tbl.Plan(ctx, table.ScanOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, sp := range plan.Splits {
+				for _, f := range sp.Files {
+					names = append(names, f.FileName)
+					if !strings.HasSuffix(f.FileName, c.suffix) || strings.HasSuffix(f.FileName, "."+c.compression+c.suffix) {
+						t.Errorf("data file %s: want the suffix %s", f.FileName, c.suffix)
+					}
+				}
+			}
+			if len(names) != 2 {
+				t.Fatalf("files %v, want Paimon's and Tarn's", names)
+			}
+			want, err := oracle(ctx, paimonLatest, "read", tbl.Path())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := scanJSONL(ctx, tbl.Path(), table.ScanOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("Tarn reads\n%s\nPaimon reads\n%s", got, want)
+			}
+		})
+	}
+}

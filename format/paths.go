@@ -149,6 +149,26 @@ func DataFileName(prefix, uuid string, n int64, fileFormat string) string {
 	return prefix + uuid + "-" + strconv.FormatInt(n, 10) + "." + fileFormat
 }
 
+// CompressedDataFileName is DataFileName with the compression's extension before the
+// format's, as Paimon names data files with file.suffix.include.compression
+// (DataFilePathFactory.makeExtension): "<prefix><uuid>-<n>.zst.parquet". Hadoop's codecs
+// go by their file extensions (HadoopCompressionType: zstd is zst, gzip gz, bzip2 bz2),
+// others by their names; none adds nothing.
+func CompressedDataFileName(prefix, uuid string, n int64, fileFormat, compression string) string {
+	c := strings.ToLower(strings.TrimSpace(compression))
+	switch c {
+	case "", "none":
+		return DataFileName(prefix, uuid, n, fileFormat)
+	case "zstd":
+		c = "zst"
+	case "gzip":
+		c = "gz"
+	case "bzip2":
+		c = "bz2"
+	}
+	return DataFileName(prefix, uuid, n, c+"."+fileFormat)
+}
+
 // MetaFileName is "<prefix><uuid>-<n>" for manifests, manifest lists, index manifests and
 // index files.
 func MetaFileName(prefix, uuid string, n int64) string {

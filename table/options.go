@@ -71,6 +71,7 @@ type CoreOptions struct {
 	DataFilePrefix           string
 	DataFileDir              string // data-file.path-directory: the directory of partitions and buckets, "" for the table's
 	IndexInDataDir           bool   // index-file-in-data-file-dir: index files live in their bucket's directory
+	FileSuffixCompression    bool   // file.suffix.include.compression: data file names carry the compression
 	ChangelogFilePrefix      string
 	// A commit that loses the race for its snapshot retries at most CommitMaxRetries
 	// times (commit.max-retries) and for at most CommitTimeout (commit.timeout; 0: no
@@ -218,6 +219,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	str("data-file.prefix", &c.DataFilePrefix)
 	str("data-file.path-directory", &c.DataFileDir)
 	boolean("index-file-in-data-file-dir", &c.IndexInDataDir)
+	boolean("file.suffix.include.compression", &c.FileSuffixCompression)
 	str("changelog-file.prefix", &c.ChangelogFilePrefix)
 	num("commit.max-retries", &c.CommitMaxRetries)
 	duration("commit.min-retry-wait", &c.CommitMinRetryWait)

@@ -886,6 +886,10 @@ func (w *Writer) Close() {
 
 func (w *fileFactory) nextFileName(prefix, fileFormat string) string {
 	w.fileSeq++
+	if w.opts.FileSuffixCompression {
+		// The table's file.compression names the file, whatever the level's compression.
+		return format.CompressedDataFileName(prefix, w.uuid, w.fileSeq-1, fileFormat, w.opts.FileCompression)
+	}
 	return format.DataFileName(prefix, w.uuid, w.fileSeq-1, fileFormat)
 }
 
