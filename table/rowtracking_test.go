@@ -126,3 +126,23 @@ func TestCrossPartitionUpsertTableRefusesWrites(t *testing.T) {
 		t.Errorf("writer of a cross-partition upsert table: %v, want a refusal", err)
 	}
 }
+
+// Paimon's batch reads of a table with scan.fallback-branch take the partitions it lacks
+// from that branch; Tarn does not read branches, so its reads refuse the table rather
+// than return fewer rows, with or without time travel.
+func TestScanRefusesFallbackBranch(t *testing.T) {
+	ctx := context.Background()
+	cat := catalog.New(fileio.NewLocal(), t.TempDir())
+	fields, _ := types.ParseColumns("k INT NOT NULL, dt STRING NOT NULL")
+	tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: "fb"}, catalog.TableSpec{Fields: fields, PartitionKeys: []string{"dt"},
+		Options: map[string]string{"scan.fallback-branch": "streaming"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeCommit(t, tbl, fields, false, `[{"k": 1, "dt": "a"}]`, 1)
+	for _, o := range []table.ScanOptions{{}, {SnapshotID: 1}} {
+		if _, err := tbl.WithScanDefaults(ctx, o); err == nil || !strings.Contains(err.Error(), "scan.fallback-branch") {
+			t.Errorf("read %+v of a table with scan.fallback-branch: %v, want a refusal", o, err)
+		}
+	}
+}

@@ -20,13 +20,19 @@ import (
 // incremental, from-file-creation-time, from-creation-timestamp, scan.watermark) are an
 // error naming the option: Tarn does not plan them, and reading the latest snapshot
 // instead would return other rows than Paimon's readers do.
+//
+// A table with scan.fallback-branch is refused: Paimon's batch reads take the partitions
+// the table lacks from that branch (FallbackReadFileStoreTable), which Tarn does not read.
 func (t *Table) WithScanDefaults(ctx context.Context, o ScanOptions) (ScanOptions, error) {
-	if o.SnapshotID != 0 || o.Tag != "" || o.TimestampMillis != 0 {
-		return o, nil
-	}
 	schema, err := t.LatestSchema(ctx)
 	if err != nil {
 		return o, err
+	}
+	if b, ok := schema.Options.Get("scan.fallback-branch"); ok && strings.TrimSpace(b) != "" {
+		return o, fmt.Errorf("the table's option scan.fallback-branch = %s makes Paimon's batch reads take missing partitions from branch %s, which Tarn does not read; read the table with Paimon, or remove the option", b, b)
+	}
+	if o.SnapshotID != 0 || o.Tag != "" || o.TimestampMillis != 0 {
+		return o, nil
 	}
 	return scanDefaults(schema.Options, o, func(name string) bool {
 		_, err := t.Tag(ctx, name)
