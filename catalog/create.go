@@ -295,7 +295,7 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 	if hasBucket && bucket == 0 {
 		return errors.New("option bucket = 0: use a positive bucket count, -1 (dynamic) or -2 (postpone)")
 	}
-	for _, k := range []string{"num-sorted-run.compaction-trigger", "num-sorted-run.stop-trigger", "num-levels", "snapshot.num-retained.min", "snapshot.num-retained.max", "compaction.min.file-num", "manifest.merge-min-count"} {
+	for _, k := range []string{"num-sorted-run.compaction-trigger", "num-sorted-run.stop-trigger", "num-levels", "snapshot.num-retained.min", "snapshot.num-retained.max", "compaction.min.file-num", "manifest.merge-min-count", "postpone.default-bucket-num"} {
 		if _, _, err := intOpt(k, 1); err != nil {
 			return err
 		}

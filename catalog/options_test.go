@@ -70,6 +70,8 @@ func TestValidateCompactionStrategyOptions(t *testing.T) {
 		{opts: map[string]string{"bucket": "2", "bucket-function.type": "hive"}},
 		{opts: map[string]string{"bucket-function.type": "murmur"}, refused: "want default, mod or hive"},
 		{opts: map[string]string{"manifest.format": "avro"}},
+		{opts: map[string]string{"bucket": "-2", "postpone.default-bucket-num": "4"}},
+		{opts: map[string]string{"bucket": "-2", "postpone.default-bucket-num": "0"}, refused: "want an integer >= 1"},
 		{opts: map[string]string{"manifest.format": "orc"}, refused: "Tarn reads and writes avro manifests"},
 	} {
 		err := ValidateOptions(format.NewOptions(tc.opts), fields, []string{"id"}, nil)

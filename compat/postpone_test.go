@@ -3,6 +3,8 @@ package compat_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,13 +15,12 @@ import (
 )
 
 // A postpone-bucket table (bucket = -2) reads in Tarn as in Paimon: the rows Paimon's
-// writers leave in bucket-postpone are not visible to batch reads until Paimon's postpone
-// compaction gives them buckets (DataTableBatchScan.onlyReadRealBuckets). Tarn's writer
-// refuses such tables with the reason.
+// writers leave in bucket-postpone are not visible to batch reads until a postpone
+// compaction gives them buckets (DataTableBatchScan.onlyReadRealBuckets).
 func TestPostponeBucketReadsAsPaimon(t *testing.T) {
 	requireOracle(t)
 	ctx := context.Background()
-	tbl, fields := newTable(t, catalog.New(fileio.NewLocal(), t.TempDir()), "p", "id INT NOT NULL, v STRING",
+	tbl, _ := newTable(t, catalog.New(fileio.NewLocal(), t.TempDir()), "p", "id INT NOT NULL, v STRING",
 		catalog.TableSpec{PrimaryKeys: []string{"id"}, Options: map[string]string{"bucket": "-2"}})
 	if out, err := oracleStdin(ctx, "{\"id\":1,\"v\":\"a\"}\n{\"id\":2,\"v\":\"b\"}\n", "write", tbl.Path()); err != nil {
 		t.Fatalf("Paimon write: %v\n%s", err, out)
@@ -42,8 +43,102 @@ func TestPostponeBucketReadsAsPaimon(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("Tarn reads\n%s\nPaimon reads\n%s", got, want)
 	}
-	if err := commitChangeRows(ctx, tbl, fields, []string{`{"id":3,"v":"c"}`}, 1); err == nil || !strings.Contains(err.Error(), "postpone") {
-		t.Errorf("Tarn's write into a postpone-bucket table: %v, want a refusal naming postpone buckets", err)
+}
+
+// Tarn writes postpone-bucket tables as Paimon's batch writes do
+// (postpone.batch-write-fixed-bucket): straight into real buckets, as many as the
+// partition has, else postpone.default-bucket-num. Its compaction moves the rows Paimon's
+// streaming writers left in bucket-postpone into real buckets, as Paimon's postpone
+// compaction does (CompactAction.buildForPostponeBucketCompaction): replayed in the order
+// they were written, deletes included. After each step Paimon checks every snapshot and
+// reads what Tarn reads, and both equal a model of the deduplicate engine.
+func TestPostponeBucketCompactionAsPaimon(t *testing.T) {
+	requireOracle(t)
+	ctx := context.Background()
+	tbl, fields := newTable(t, catalog.New(fileio.NewLocal(), t.TempDir()), "pc", "id INT NOT NULL, dt STRING NOT NULL, v INT",
+		catalog.TableSpec{PrimaryKeys: []string{"id", "dt"}, PartitionKeys: []string{"dt"}, Options: map[string]string{"bucket": "-2", "postpone.default-bucket-num": "3"}})
+	model := map[string]string{} // "id/dt" -> row
+	batch := func(seed, n int) []string {
+		var rows []string
+		for i := range n {
+			id, dt := (seed*31+i*7)%25, fmt.Sprintf("d%d", (seed+i)%2)
+			row := fmt.Sprintf(`{"id":%d,"dt":%q,"v":%d}`, id, dt, seed*100+i)
+			k := fmt.Sprintf("%d/%s", id, dt)
+			if i%5 == 4 {
+				rows = append(rows, `{"_ROW_KIND":"-D",`+row[1:])
+				delete(model, k)
+				continue
+			}
+			rows = append(rows, row)
+			model[k] = row
+		}
+		return rows
+	}
+	check := func(when string, visible int) {
+		t.Helper()
+		if out, err := oracle(ctx, paimonLatest, "check", tbl.Path(), "--all"); err != nil {
+			t.Fatalf("%s: Paimon's check: %v\n%s", when, err, out)
+		}
+		want, err := oracle(ctx, paimonLatest, "read", tbl.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := scanJSONL(ctx, tbl.Path(), table.ScanOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: Tarn reads\n%s\nPaimon reads\n%s", when, got, want)
+		}
+		if n := strings.Count(string(got), "\n"); visible >= 0 && n != visible {
+			t.Errorf("%s: %d rows visible, want %d", when, n, visible)
+		}
+	}
+	for c := 1; c <= 3; c++ {
+		if out, err := oracleStdin(ctx, strings.Join(batch(c, 20), "\n")+"\n", "write", tbl.Path()); err != nil {
+			t.Fatalf("Paimon's write %d: %v\n%s", c, err, out)
+		}
+	}
+	check("Paimon's writes wait in bucket-postpone", 0)
+	sum, err := tbl.Compact(ctx, table.CompactOptions{})
+	if err != nil || sum.SnapshotID == 0 {
+		t.Fatalf("Tarn's compaction: %+v, %v", sum, err)
+	}
+	check("after Tarn's postpone compaction", len(model))
+	plan, err := tbl.Plan(ctx, table.ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range plan.Splits {
+		if sp.TotalBuckets != 3 || sp.Bucket < 0 || sp.Bucket >= 3 {
+			t.Errorf("partition %v bucket %d of %d, want one of 3 (postpone.default-bucket-num)", sp.PartitionValues, sp.Bucket, sp.TotalBuckets)
+		}
+	}
+	// Paimon's streaming writes wait again; Tarn writes into the real buckets; the next
+	// compaction replays Paimon's rows after them, as they were written after.
+	if err := commitChangeRows(ctx, tbl, fields, batch(4, 20), 1); err != nil {
+		t.Fatalf("Tarn's write: %v", err)
+	}
+	if out, err := oracleStdin(ctx, strings.Join(batch(5, 20), "\n")+"\n", "write", tbl.Path()); err != nil {
+		t.Fatalf("Paimon's write: %v\n%s", err, out)
+	}
+	if _, err := tbl.Compact(ctx, table.CompactOptions{Full: true}); err != nil {
+		t.Fatalf("Tarn's compaction: %v", err)
+	}
+	check("after the second compaction", len(model))
+	var rows []string
+	for _, r := range model {
+		rows = append(rows, r)
+	}
+	slices.Sort(rows)
+	got, err := scanJSONL(ctx, tbl.Path(), table.ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotRows := lines(got)
+	slices.Sort(gotRows)
+	if !slices.Equal(gotRows, rows) {
+		t.Errorf("the table holds\n%s\nthe model\n%s", strings.Join(gotRows, "\n"), strings.Join(rows, "\n"))
 	}
 }
 

@@ -81,6 +81,11 @@ func (t *Table) Compact(ctx context.Context, o CompactOptions) (CompactSummary, 
 	if sum.Skipped = compactionSkipped(ParseCoreOptions(schema.Options)); sum.Skipped != "" {
 		return sum, nil
 	}
+	if ParseCoreOptions(schema.Options).Bucket == format.PostponeBucket && o.Pick == nil && o.Bucket == nil {
+		if err := t.compactPostpone(ctx, o, &sum); err != nil {
+			return sum, err
+		}
+	}
 	if plan.Schema.ID != schema.ID {
 		// Files are rewritten with the latest schema; reading maps older files by field id.
 		plan.Schema = schema

@@ -72,6 +72,7 @@ type CoreOptions struct {
 	DataFileDir              string // data-file.path-directory: the directory of partitions and buckets, "" for the table's
 	IndexInDataDir           bool   // index-file-in-data-file-dir: index files live in their bucket's directory
 	FileSuffixCompression    bool   // file.suffix.include.compression: data file names carry the compression
+	PostponeDefaultBuckets   int    // postpone.default-bucket-num (default 1): buckets of a new partition of a postpone-bucket table
 	ChangelogFilePrefix      string
 	// A commit that loses the race for its snapshot retries at most CommitMaxRetries
 	// times (commit.max-retries) and for at most CommitTimeout (commit.timeout; 0: no
@@ -128,6 +129,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 		ManifestMergeMinCount:      30,
 		ManifestFullCompactionSize: 16 << 20,
 		ZstdLevel:                  1,
+		PostponeDefaultBuckets:     1,
 		ParquetDictionary:          true,
 		OffPeakStart:               -1,
 		OffPeakEnd:                 -1,
@@ -220,6 +222,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	str("data-file.path-directory", &c.DataFileDir)
 	boolean("index-file-in-data-file-dir", &c.IndexInDataDir)
 	boolean("file.suffix.include.compression", &c.FileSuffixCompression)
+	num("postpone.default-bucket-num", &c.PostponeDefaultBuckets)
 	str("changelog-file.prefix", &c.ChangelogFilePrefix)
 	num("commit.max-retries", &c.CommitMaxRetries)
 	duration("commit.min-retry-wait", &c.CommitMinRetryWait)

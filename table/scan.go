@@ -29,6 +29,8 @@ type ScanOptions struct {
 	// AllLevels keeps level-0 files that batch reads of deletion-vector and first-row
 	// tables skip (for inspection and maintenance).
 	AllLevels bool
+	// postpone plans the files of bucket-postpone only (postpone compaction).
+	postpone bool
 }
 
 // Filter prunes what a scan plans. It is implemented by package predicate; nil keeps
@@ -145,7 +147,7 @@ func (t *Table) Plan(ctx context.Context, o ScanOptions) (*Plan, error) {
 		// Paimon's batch scans of postpone-bucket tables read the real buckets only
 		// (DataTableBatchScan: onlyReadRealBuckets): rows in bucket-postpone are not
 		// visible until Paimon's postpone compaction gives them a bucket.
-		entries = slices.DeleteFunc(entries, func(e manifest.ManifestEntry) bool { return e.Bucket < 0 })
+		entries = slices.DeleteFunc(entries, func(e manifest.ManifestEntry) bool { return (e.Bucket < 0) != o.postpone })
 	}
 	partFields := schema.PartitionType()
 	groups := map[string]*Split{}

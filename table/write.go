@@ -123,6 +123,9 @@ type Writer struct {
 	noCompaction bool
 	onAppend     func(ctx context.Context, partition []byte, bucket int, rec arrow.RecordBatch) error
 	seqFloor     func(partition []byte, bucket int) int64
+	// postponeBuckets, in postpone-bucket tables, is the bucket count of each partition
+	// (serialized): the one its real buckets have, else postpone.default-bucket-num.
+	postponeBuckets map[string]int
 }
 
 // fileFactory writes data files of one table schema; the writer and compaction share it.
@@ -210,7 +213,7 @@ func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error)
 	}
 	w.bgCtx, w.bgCancel = context.WithCancel(context.Background())
 	w.partIdx = schema.FieldIndexes(schema.PartitionKeys)
-	if opts.Bucket > 0 {
+	if opts.Bucket > 0 || opts.Bucket == format.PostponeBucket {
 		bk := opts.BucketKey
 		if len(bk) == 0 {
 			bk = schema.TrimmedPrimaryKeys()
@@ -238,17 +241,55 @@ func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error)
 			k := groupKey(e.Partition, int(e.Bucket))
 			w.restored[k] = append(w.restored[k], e.File)
 		}
+		if opts.Bucket == format.PostponeBucket {
+			// Rows go straight into real buckets, as Paimon's batch writes do
+			// (postpone.batch-write-fixed-bucket).
+			if w.postponeBuckets, err = knownBuckets(entries); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if opts.Bucket == format.PostponeBucket && w.postponeBuckets == nil {
+		w.postponeBuckets = map[string]int{}
 	}
 	return w, nil
+}
+
+// knownBuckets is the bucket count of each partition of a postpone-bucket table that has
+// files in real buckets (Paimon's PostponeUtils.getKnownNumBuckets).
+func knownBuckets(entries []manifest.ManifestEntry) (map[string]int, error) {
+	known := map[string]int{}
+	for _, e := range entries {
+		if e.Bucket < 0 || e.TotalBuckets < 0 {
+			continue
+		}
+		if n, ok := known[string(e.Partition)]; ok && n != int(e.TotalBuckets) {
+			return nil, fmt.Errorf("a partition of the table has files of %d and of %d buckets", n, e.TotalBuckets)
+		}
+		known[string(e.Partition)] = int(e.TotalBuckets)
+	}
+	return known, nil
+}
+
+// totalBuckets is the bucket count of a partition: the table's, or in postpone-bucket
+// tables the partition's own, fixed by its first files in real buckets (Paimon's
+// PostponeBatchWriteOperator writes a new partition into postpone.default-bucket-num).
+func (w *Writer) totalBuckets(partition []byte) int {
+	if w.postponeBuckets == nil {
+		return w.opts.Bucket
+	}
+	n, ok := w.postponeBuckets[string(partition)]
+	if !ok {
+		n = w.opts.PostponeDefaultBuckets
+		w.postponeBuckets[string(partition)] = n
+	}
+	return n
 }
 
 // writableOptions refuses table shapes the writer does not produce correctly yet.
 func writableOptions(s *format.TableSchema, o CoreOptions) error {
 	if len(s.PrimaryKeys) > 0 {
-		if o.Bucket == format.PostponeBucket {
-			return fmt.Errorf("bucket = -2 (postpone): Tarn does not write postpone-bucket tables, whose rows wait in bucket-postpone for Paimon's postpone compaction; write them with Paimon, or use a fixed bucket count or -1 (dynamic buckets)")
-		}
-		if o.Bucket == 0 || o.Bucket < -1 {
+		if o.Bucket == 0 || o.Bucket < -2 {
 			return fmt.Errorf("bucket = %d is not valid", o.Bucket)
 		}
 		for _, p := range s.PartitionKeys {
@@ -403,7 +444,7 @@ func (w *Writer) route(ctx context.Context, cols []arrow.Array, n int) (map[stri
 				return nil, nil, err
 			}
 		case bucketEnc != nil:
-			bucket = bucketOf(bucketEnc.encode(i), w.opts.Bucket)
+			bucket = bucketOf(bucketEnc.encode(i), w.totalBuckets(part))
 		}
 		if last != nil && bucket == lastBucket && bytes.Equal(part, lastPart) {
 			last.rows = append(last.rows, int32(i))
@@ -831,7 +872,7 @@ func (w *Writer) PrepareCommit(ctx context.Context) ([]CommitMessage, error) {
 		if len(bw.newFiles)+len(bw.changelogFiles) == 0 && (bw.bg == nil || !bw.bg.finished()) && !(full && bw.touched) {
 			continue
 		}
-		msg := CommitMessage{Partition: bw.partition, Bucket: bw.bucket, TotalBuckets: w.opts.Bucket, NewFiles: bw.newFiles, ChangelogFiles: bw.changelogFiles}
+		msg := CommitMessage{Partition: bw.partition, Bucket: bw.bucket, TotalBuckets: w.totalBuckets(bw.partition), NewFiles: bw.newFiles, ChangelogFiles: bw.changelogFiles}
 		bw.files = append(bw.files, bw.newFiles...)
 		bw.newFiles, bw.changelogFiles = nil, nil
 		if err := w.compactOnCommit(ctx, bw, &msg, full && bw.touched); err != nil {
@@ -850,7 +891,7 @@ func (w *Writer) PrepareCommit(ctx context.Context) ([]CommitMessage, error) {
 			i := slices.IndexFunc(msgs, func(m CommitMessage) bool { return groupKey(m.Partition, m.Bucket) == gk })
 			if i < 0 {
 				bw := w.buckets[gk]
-				msgs = append(msgs, CommitMessage{Partition: bw.partition, Bucket: bw.bucket, TotalBuckets: w.opts.Bucket})
+				msgs = append(msgs, CommitMessage{Partition: bw.partition, Bucket: bw.bucket, TotalBuckets: w.totalBuckets(bw.partition)})
 				i = len(msgs) - 1
 			}
 			msgs[i].NewIndexFiles = append(msgs[i].NewIndexFiles, *ch[0])

@@ -1,0 +1,133 @@
+package table
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/tarnlake/tarn/format"
+	"github.com/tarnlake/tarn/format/datafile"
+	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/manifest"
+)
+
+// compactPostpone moves the rows waiting in bucket-postpone of a postpone-bucket table
+// (bucket = -2, written there by Paimon's streaming writers) into real buckets, as Paimon's
+// postpone compaction does (CompactAction.buildForPostponeBucketCompaction): the files of
+// each partition are replayed, with their row kinds, in the order they were written (their
+// creation time) through a writer of the partition's bucket count (that of its real
+// buckets, else postpone.default-bucket-num), and one COMPACT snapshot replaces the
+// postpone files with the files written. The real buckets are compacted afterwards as any.
+func (t *Table) compactPostpone(ctx context.Context, o CompactOptions, sum *CompactSummary) error {
+	plan, err := t.Plan(ctx, ScanOptions{AllLevels: true, postpone: true})
+	if err != nil || plan.Snapshot == nil {
+		return err
+	}
+	var splits []*Split
+	for i := range plan.Splits {
+		s := &plan.Splits[i]
+		if o.Partition == nil || o.Partition(s.PartitionValues) {
+			splits = append(splits, s)
+		}
+	}
+	if len(splits) == 0 {
+		return nil
+	}
+	w, err := t.NewWriter(ctx, WriterOptions{})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if w.schema.ID != plan.Schema.ID {
+		plan.Schema = w.schema
+	}
+	read := append(slices.Clip(w.schema.Fields), datafile.ValueKindField())
+	var removed []CommitMessage
+	for _, s := range splits {
+		files := slices.Clone(s.Files)
+		slices.SortStableFunc(files, func(a, b manifest.DataFileMeta) int {
+			if c := cmpCreation(a.CreationTime, b.CreationTime); c != 0 {
+				return c
+			}
+			return strings.Compare(a.FileName, b.FileName)
+		})
+		for i := range files {
+			if err := t.replayFile(ctx, w, s, &files[i], read); err != nil {
+				return fmt.Errorf("postpone compaction of partition %v: %w", s.PartitionValues, err)
+			}
+			sum.FilesIn++
+			sum.BytesIn += files[i].FileSize
+		}
+		removed = append(removed, CommitMessage{Partition: s.Partition, Bucket: s.Bucket, TotalBuckets: s.TotalBuckets, CompactBefore: files})
+	}
+	msgs, err := w.PrepareCommit(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range msgs {
+		m := &msgs[i]
+		m.CompactAfter = append(m.NewFiles, m.CompactAfter...)
+		m.NewFiles = nil
+		sum.FilesOut += len(m.CompactAfter)
+		for _, f := range m.CompactAfter {
+			sum.BytesOut += f.FileSize
+		}
+	}
+	user := o.User
+	if user == "" {
+		user = "tarn-compact"
+	}
+	res, err := t.Commit(ctx, Commit{User: user, Identifier: format.BatchCommitIdentifier, Kind: format.CommitCompact, Messages: append(removed, msgs...)})
+	if err != nil {
+		return fmt.Errorf("postpone compaction: %w", err)
+	}
+	sum.Compacted += len(splits)
+	sum.SnapshotID = res.SnapshotID
+	return nil
+}
+
+// replayFile writes the rows of a postpone file, with their row kinds, into w.
+func (t *Table) replayFile(ctx context.Context, w *Writer, s *Split, f *manifest.DataFileMeta, read []types.DataField) error {
+	r, err := t.openDataFile(ctx, s, f, read, ReadOptions{Mem: w.mem})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	fields := slices.Clone(r.Schema().Fields())
+	fields[len(fields)-1].Name = RowKindColumn
+	schema := arrow.NewSchema(fields, nil)
+	for {
+		b, err := r.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rb := array.NewRecordBatch(schema, b.Columns(), b.NumRows())
+		err = w.Write(ctx, rb)
+		rb.Release()
+		b.Release()
+		if err != nil {
+			return fmt.Errorf("data file %s: %w", f.FileName, err)
+		}
+	}
+}
+
+func cmpCreation(a, b *int64) int {
+	var x, y int64
+	if a != nil {
+		x = *a
+	}
+	if b != nil {
+		y = *b
+	}
+	return cmp.Compare(x, y)
+}
