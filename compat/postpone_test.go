@@ -54,9 +54,21 @@ func TestPostponeBucketReadsAsPaimon(t *testing.T) {
 // reads what Tarn reads, and both equal a model of the deduplicate engine.
 func TestPostponeBucketCompactionAsPaimon(t *testing.T) {
 	requireOracle(t)
+	for name, opts := range map[string]map[string]string{
+		"deduplicate": {},
+		// Lookup tables compact as they write: the files a writer flushes may be
+		// compacted before its commit.
+		"lookup": {"changelog-producer": "lookup", "deletion-vectors.enabled": "true"},
+	} {
+		t.Run(name, func(t *testing.T) { testPostponeCompaction(t, opts) })
+	}
+}
+
+func testPostponeCompaction(t *testing.T, opts map[string]string) {
 	ctx := context.Background()
+	opts["bucket"], opts["postpone.default-bucket-num"] = "-2", "3"
 	tbl, fields := newTable(t, catalog.New(fileio.NewLocal(), t.TempDir()), "pc", "id INT NOT NULL, dt STRING NOT NULL, v INT",
-		catalog.TableSpec{PrimaryKeys: []string{"id", "dt"}, PartitionKeys: []string{"dt"}, Options: map[string]string{"bucket": "-2", "postpone.default-bucket-num": "3"}})
+		catalog.TableSpec{PrimaryKeys: []string{"id", "dt"}, PartitionKeys: []string{"dt"}, Options: opts})
 	model := map[string]string{} // "id/dt" -> row
 	batch := func(seed, n int) []string {
 		var rows []string

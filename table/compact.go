@@ -71,13 +71,6 @@ func (t *Table) Compact(ctx context.Context, o CompactOptions) (CompactSummary, 
 	if err != nil {
 		return sum, err
 	}
-	plan, err := t.Plan(ctx, ScanOptions{AllLevels: true, Bucket: o.Bucket})
-	if err != nil {
-		return sum, err
-	}
-	if plan.Snapshot == nil {
-		return sum, nil
-	}
 	if sum.Skipped = compactionSkipped(ParseCoreOptions(schema.Options)); sum.Skipped != "" {
 		return sum, nil
 	}
@@ -85,6 +78,13 @@ func (t *Table) Compact(ctx context.Context, o CompactOptions) (CompactSummary, 
 		if err := t.compactPostpone(ctx, o, &sum); err != nil {
 			return sum, err
 		}
+	}
+	plan, err := t.Plan(ctx, ScanOptions{AllLevels: true, Bucket: o.Bucket})
+	if err != nil {
+		return sum, err
+	}
+	if plan.Snapshot == nil {
+		return sum, nil
 	}
 	if plan.Schema.ID != schema.ID {
 		// Files are rewritten with the latest schema; reading maps older files by field id.

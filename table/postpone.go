@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/format/datafile"
 	"github.com/tarnlake/tarn/format/types"
@@ -71,10 +73,13 @@ func (t *Table) compactPostpone(ctx context.Context, o CompactOptions, sum *Comp
 	if err != nil {
 		return err
 	}
+	dirs := make([]string, len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
-		m.CompactAfter = append(m.NewFiles, m.CompactAfter...)
-		m.NewFiles = nil
+		if dirs[i], err = t.bucketDirOf(w.schema, w.opts, m.Partition, m.Bucket); err != nil {
+			return err
+		}
+		t.foldNewFiles(ctx, m, dirs[i])
 		sum.FilesOut += len(m.CompactAfter)
 		for _, f := range m.CompactAfter {
 			sum.BytesOut += f.FileSize
@@ -86,11 +91,46 @@ func (t *Table) compactPostpone(ctx context.Context, o CompactOptions, sum *Comp
 	}
 	res, err := t.Commit(ctx, Commit{User: user, Identifier: format.BatchCommitIdentifier, Kind: format.CommitCompact, Messages: append(removed, msgs...)})
 	if err != nil {
+		if errors.Is(err, ErrConflict) {
+			// Another compaction took the postpone files first: nothing took these.
+			t.removeCompactOutput(context.WithoutCancel(ctx), msgs, dirs)
+		}
 		return fmt.Errorf("postpone compaction: %w", err)
 	}
 	sum.Compacted += len(splits)
 	sum.SnapshotID = res.SnapshotID
 	return nil
+}
+
+// foldNewFiles turns a writer's message into a compaction's: its new files become
+// compaction output, except those the writer's own compaction (lookup tables) already
+// replaced in the same message: those no snapshot needs are removed, unless the
+// compaction kept them under the same name at a higher level (Paimon's BucketFiles).
+func (t *Table) foldNewFiles(ctx context.Context, m *CommitMessage, dir string) {
+	fresh := map[string]bool{}
+	for _, f := range m.NewFiles {
+		fresh[f.FileName] = true
+	}
+	replaced, gone := map[string]bool{}, map[string]bool{}
+	m.CompactBefore = slices.DeleteFunc(m.CompactBefore, func(f manifest.DataFileMeta) bool {
+		if fresh[f.FileName] {
+			replaced[f.FileName], gone[f.FileName] = true, true
+			return true
+		}
+		return false
+	})
+	for _, f := range m.CompactAfter {
+		delete(gone, f.FileName) // upgraded to a higher level, not rewritten
+	}
+	for name := range gone {
+		p := fileio.Join(dir, name)
+		if err := t.fio.Delete(ctx, p); err != nil {
+			slog.Debug("cannot remove a file compacted before its commit", "path", p, "err", err)
+		}
+	}
+	m.NewFiles = slices.DeleteFunc(m.NewFiles, func(f manifest.DataFileMeta) bool { return replaced[f.FileName] })
+	m.CompactAfter = append(m.NewFiles, m.CompactAfter...)
+	m.NewFiles = nil
 }
 
 // replayFile writes the rows of a postpone file, with their row kinds, into w.
