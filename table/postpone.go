@@ -131,6 +131,11 @@ func (t *Table) foldNewFiles(ctx context.Context, m *CommitMessage, dir string) 
 	m.NewFiles = slices.DeleteFunc(m.NewFiles, func(f manifest.DataFileMeta) bool { return replaced[f.FileName] })
 	m.CompactAfter = append(m.NewFiles, m.CompactAfter...)
 	m.NewFiles = nil
+	// One snapshot: the compaction increment's changelog and index files join the rest.
+	m.ChangelogFiles = append(m.ChangelogFiles, m.CompactChangelogFiles...)
+	m.NewIndexFiles = append(m.NewIndexFiles, m.CompactNewIndexFiles...)
+	m.DeletedIndexFiles = append(m.DeletedIndexFiles, m.CompactDeletedIndexFiles...)
+	m.CompactChangelogFiles, m.CompactNewIndexFiles, m.CompactDeletedIndexFiles = nil, nil, nil
 }
 
 // replayFile writes the rows of a postpone file, with their row kinds, into w.

@@ -28,6 +28,10 @@ func TestFoldNewFiles(t *testing.T) {
 		NewFiles:      []manifest.DataFileMeta{meta("new-kept", 0), meta("new-rewritten", 0), meta("new-upgraded", 0)},
 		CompactBefore: []manifest.DataFileMeta{meta("new-rewritten", 0), meta("new-upgraded", 0), meta("old", 3)},
 		CompactAfter:  []manifest.DataFileMeta{meta("new-upgraded", 5), meta("out", 5)},
+		// The compaction increment's changelog and deletion vectors join the message.
+		CompactChangelogFiles:    []manifest.DataFileMeta{meta("changelog-1", 0)},
+		CompactNewIndexFiles:     []manifest.IndexFileMeta{{FileName: "index-new"}},
+		CompactDeletedIndexFiles: []manifest.IndexFileMeta{{FileName: "index-old"}},
 	}
 	tbl.foldNewFiles(ctx, &m, "mem://t/b")
 	names := func(fs []manifest.DataFileMeta) []string {
@@ -42,6 +46,9 @@ func TestFoldNewFiles(t *testing.T) {
 	}
 	if got, want := names(m.CompactAfter), []string{"new-kept", "new-upgraded", "out"}; !slices.Equal(got, want) {
 		t.Errorf("compact after %v, want %v", got, want)
+	}
+	if len(m.ChangelogFiles) != 1 || len(m.NewIndexFiles) != 1 || len(m.DeletedIndexFiles) != 1 || len(m.CompactChangelogFiles)+len(m.CompactNewIndexFiles)+len(m.CompactDeletedIndexFiles) != 0 {
+		t.Errorf("changelog and index files not moved into one increment: %+v", m)
 	}
 	if m.CompactAfter[1].Level != 5 || len(m.NewFiles) != 0 {
 		t.Errorf("upgraded file at level %d, new files %v", m.CompactAfter[1].Level, m.NewFiles)
