@@ -1,7 +1,6 @@
 package compat_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -47,19 +46,8 @@ func TestDataFilePathDirectoryAsPaimon(t *testing.T) {
 			}
 		}
 	}
-	if out, err := oracle(ctx, paimonLatest, "check", tbl.Path(), "--all"); err != nil {
-		t.Fatalf("Paimon's check: %v\n%s", err, out)
-	}
-	want, err := oracle(ctx, paimonLatest, "read", tbl.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := scanJSONL(ctx, tbl.Path(), table.ScanOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) || !strings.Contains(string(got), `"v":"t1"`) || !strings.Contains(string(got), `"v":"p2"`) {
-		t.Errorf("Tarn reads\n%s\nPaimon reads\n%s", got, want)
+	if got := readsAsPaimon(ctx, t, tbl, "after the writes", true); !strings.Contains(string(got), `"v":"t1"`) || !strings.Contains(string(got), `"v":"p2"`) {
+		t.Errorf("Tarn reads\n%s\nwant Paimon's and Tarn's rows", got)
 	}
 
 	// Orphan cleaning finds an orphan under the directory and nothing Paimon needs.
@@ -136,24 +124,7 @@ func TestIndexFilesInDataDirAsPaimon(t *testing.T) {
 			if out, err := oracle(ctx, paimonLatest, "compact", tbl.Path()); err != nil {
 				t.Fatalf("Paimon's compaction: %v\n%s", err, out)
 			}
-			compare := func(when string) {
-				t.Helper()
-				if out, err := oracle(ctx, paimonLatest, "check", tbl.Path(), "--all"); err != nil {
-					t.Fatalf("%s: Paimon's check: %v\n%s", when, err, out)
-				}
-				want, err := oracle(ctx, paimonLatest, "read", tbl.Path())
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := scanJSONL(ctx, tbl.Path(), table.ScanOptions{})
-				if err != nil {
-					t.Fatalf("%s: %v", when, err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("%s: Tarn reads\n%s\nPaimon reads\n%s", when, got, want)
-				}
-			}
-			compare("after Paimon")
+			readsAsPaimon(ctx, t, tbl, "after Paimon", true)
 			before := indexFilesIn(t, tbl.Path())
 			if len(before) == 0 {
 				t.Fatal("Paimon wrote no index file in a bucket directory")
@@ -170,7 +141,7 @@ func TestIndexFilesInDataDirAsPaimon(t *testing.T) {
 			if es, _ := os.ReadDir(tbl.Join("index")); len(es) > 0 {
 				t.Errorf("index/ holds %d files", len(es))
 			}
-			compare("after Tarn")
+			readsAsPaimon(ctx, t, tbl, "after Tarn", true)
 		})
 	}
 }
@@ -229,17 +200,7 @@ func TestFileSuffixIncludesCompressionAsPaimon(t *testing.T) {
 			if len(names) != 2 {
 				t.Fatalf("files %v, want Paimon's and Tarn's", names)
 			}
-			want, err := oracle(ctx, paimonLatest, "read", tbl.Path())
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := scanJSONL(ctx, tbl.Path(), table.ScanOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("Tarn reads\n%s\nPaimon reads\n%s", got, want)
-			}
+			readsAsPaimon(ctx, t, tbl, "after the writes", false)
 		})
 	}
 }

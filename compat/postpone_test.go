@@ -33,17 +33,7 @@ func TestPostponeBucketReadsAsPaimon(t *testing.T) {
 	if plan.Snapshot == nil {
 		t.Fatal("Paimon's write made no snapshot")
 	}
-	want, err := oracle(ctx, paimonLatest, "read", tbl.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := scanJSONL(ctx, tbl.Path(), table.ScanOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("Tarn reads\n%s\nPaimon reads\n%s", got, want)
-	}
+	readsAsPaimon(ctx, t, tbl, "Paimon's write", false)
 }
 
 // Tarn writes postpone-bucket tables as Paimon's batch writes do
@@ -89,20 +79,7 @@ func testPostponeCompaction(t *testing.T, opts map[string]string) {
 	}
 	check := func(when string, visible int) {
 		t.Helper()
-		if out, err := oracle(ctx, paimonLatest, "check", tbl.Path(), "--all"); err != nil {
-			t.Fatalf("%s: Paimon's check: %v\n%s", when, err, out)
-		}
-		want, err := oracle(ctx, paimonLatest, "read", tbl.Path())
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := scanJSONL(ctx, tbl.Path(), table.ScanOptions{})
-		if err != nil {
-			t.Fatalf("%s: %v", when, err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s: Tarn reads\n%s\nPaimon reads\n%s", when, got, want)
-		}
+		got := readsAsPaimon(ctx, t, tbl, when, true)
 		if n := strings.Count(string(got), "\n"); visible >= 0 && n != visible {
 			t.Errorf("%s: %d rows visible, want %d", when, n, visible)
 		}
@@ -205,4 +182,27 @@ func newTable(t *testing.T, cat *catalog.Catalog, name, columns string, spec cat
 		t.Fatal(err)
 	}
 	return tbl, fields
+}
+
+// readsAsPaimon fails t unless Paimon's batch read of tbl equals Tarn's, after Paimon's
+// check of every snapshot when check is set; when names the step. It returns Tarn's rows.
+func readsAsPaimon(ctx context.Context, t *testing.T, tbl *table.Table, when string, check bool) []byte {
+	t.Helper()
+	if check {
+		if out, err := oracle(ctx, paimonLatest, "check", tbl.Path(), "--all"); err != nil {
+			t.Fatalf("%s: Paimon's check: %v\n%s", when, err, out)
+		}
+	}
+	want, err := oracle(ctx, paimonLatest, "read", tbl.Path())
+	if err != nil {
+		t.Fatalf("%s: Paimon's read: %v\n%s", when, err, want)
+	}
+	got, err := scanJSONL(ctx, tbl.Path(), table.ScanOptions{})
+	if err != nil {
+		t.Fatalf("%s: Tarn's read: %v", when, err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s: Tarn reads\n%s\nPaimon reads\n%s", when, got, want)
+	}
+	return got
 }
