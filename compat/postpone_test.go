@@ -8,8 +8,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tarnlake/tarn/catalog"
+	"github.com/tarnlake/tarn/compaction"
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format/types"
 	"github.com/tarnlake/tarn/table"
@@ -205,4 +207,51 @@ func readsAsPaimon(ctx context.Context, t *testing.T, tbl *table.Table, when str
 		t.Errorf("%s: Tarn reads\n%s\nPaimon reads\n%s", when, got, want)
 	}
 	return got
+}
+
+// The server's background compaction (compaction.Scheduler) moves bucket-postpone too: it
+// sees each partition's postpone files as a bucket that needs compaction (bucket -2) and
+// replays them into real buckets within its budget, so that Paimon's streaming writers
+// need no compaction job of their own.
+func TestPostponeBucketMovedByBackgroundCompaction(t *testing.T) {
+	requireOracle(t)
+	ctx := context.Background()
+	cat := catalog.New(fileio.NewLocal(), t.TempDir())
+	tbl, _ := newTable(t, cat, "bg", "id INT NOT NULL, dt STRING NOT NULL, v INT",
+		catalog.TableSpec{PrimaryKeys: []string{"id", "dt"}, PartitionKeys: []string{"dt"}, Options: map[string]string{"bucket": "-2"}})
+	for c := range 2 {
+		var rows []string
+		for i := range 10 {
+			rows = append(rows, fmt.Sprintf(`{"id":%d,"dt":"d%d","v":%d}`, i, i%2, c))
+		}
+		if out, err := oracleStdin(ctx, strings.Join(rows, "\n")+"\n", "write", tbl.Path()); err != nil {
+			t.Fatalf("Paimon's write: %v\n%s", err, out)
+		}
+	}
+	s := compaction.NewScheduler(cat, compaction.SchedulerOptions{Workers: 1, PollInterval: -1})
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := s.TriggerTable(ctx, catalog.Identifier{Database: "db", Table: "bg"}, false)
+	if err != nil || res.Queued != 2 {
+		t.Fatalf("trigger: %+v, %v; want both partitions' postpone files queued", res, err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got, err := scanJSONL(ctx, tbl.Path(), table.ScanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Count(string(got), "\n") == 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the postpone rows were not moved: Tarn reads\n%s", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := readsAsPaimon(ctx, t, tbl, "after the background compaction", true); strings.Count(string(got), `"v":1`) != 10 {
+		t.Errorf("Tarn reads\n%s\nwant the second write's values", got)
+	}
 }

@@ -74,7 +74,7 @@ func (t *Table) Compact(ctx context.Context, o CompactOptions) (CompactSummary, 
 	if sum.Skipped = compactionSkipped(ParseCoreOptions(schema.Options)); sum.Skipped != "" {
 		return sum, nil
 	}
-	if ParseCoreOptions(schema.Options).Bucket == format.PostponeBucket && o.Pick == nil && o.Bucket == nil {
+	if ParseCoreOptions(schema.Options).Bucket == format.PostponeBucket && (o.Bucket == nil || *o.Bucket == format.PostponeBucket) {
 		if err := t.compactPostpone(ctx, o, &sum); err != nil {
 			return sum, err
 		}

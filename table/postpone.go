@@ -27,6 +27,7 @@ import (
 // creation time) through a writer of the partition's bucket count (that of its real
 // buckets, else postpone.default-bucket-num), and one COMPACT snapshot replaces the
 // postpone files with the files written. The real buckets are compacted afterwards as any.
+// o.Pick is told of each partition's postpone files as of bucket -2 and may skip them.
 func (t *Table) compactPostpone(ctx context.Context, o CompactOptions, sum *CompactSummary) error {
 	plan, err := t.Plan(ctx, ScanOptions{AllLevels: true, postpone: true})
 	if err != nil || plan.Snapshot == nil {
@@ -35,9 +36,13 @@ func (t *Table) compactPostpone(ctx context.Context, o CompactOptions, sum *Comp
 	var splits []*Split
 	for i := range plan.Splits {
 		s := &plan.Splits[i]
-		if o.Partition == nil || o.Partition(s.PartitionValues) {
-			splits = append(splits, s)
+		if o.Partition != nil && !o.Partition(s.PartitionValues) {
+			continue
 		}
+		if o.Pick != nil && !o.Pick(newBucketPick(plan, s, len(s.Files), true, s.Files)) {
+			continue
+		}
+		splits = append(splits, s)
 	}
 	if len(splits) == 0 {
 		return nil
