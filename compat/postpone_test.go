@@ -92,11 +92,31 @@ func testPostponeCompaction(t *testing.T, opts map[string]string) {
 		}
 	}
 	check("Paimon's writes wait in bucket-postpone", 0)
+	waiting := func() int {
+		t.Helper()
+		plan, err := tbl.Plan(ctx, table.ScanOptions{AllLevels: true, IncludePostpone: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, sp := range plan.Splits {
+			if sp.Bucket == -2 {
+				n += len(sp.Files)
+			}
+		}
+		return n
+	}
+	if n := waiting(); n != 6 {
+		t.Errorf("%d files wait in bucket-postpone, want 6 (3 commits, 2 partitions)", n)
+	}
 	sum, err := tbl.Compact(ctx, table.CompactOptions{})
 	if err != nil || sum.SnapshotID == 0 {
 		t.Fatalf("Tarn's compaction: %+v, %v", sum, err)
 	}
 	check("after Tarn's postpone compaction", len(model))
+	if n := waiting(); n != 0 {
+		t.Errorf("%d files still wait in bucket-postpone", n)
+	}
 	plan, err := tbl.Plan(ctx, table.ScanOptions{})
 	if err != nil {
 		t.Fatal(err)

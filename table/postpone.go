@@ -29,14 +29,14 @@ import (
 // postpone files with the files written. The real buckets are compacted afterwards as any.
 // o.Pick is told of each partition's postpone files as of bucket -2 and may skip them.
 func (t *Table) compactPostpone(ctx context.Context, o CompactOptions, sum *CompactSummary) error {
-	plan, err := t.Plan(ctx, ScanOptions{AllLevels: true, postpone: true})
+	plan, err := t.Plan(ctx, ScanOptions{AllLevels: true, IncludePostpone: true})
 	if err != nil || plan.Snapshot == nil {
 		return err
 	}
 	var splits []*Split
 	for i := range plan.Splits {
 		s := &plan.Splits[i]
-		if o.Partition != nil && !o.Partition(s.PartitionValues) {
+		if s.Bucket != format.PostponeBucket || o.Partition != nil && !o.Partition(s.PartitionValues) {
 			continue
 		}
 		if o.Pick != nil && !o.Pick(newBucketPick(plan, s, len(s.Files), true, s.Files)) {

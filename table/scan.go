@@ -29,8 +29,10 @@ type ScanOptions struct {
 	// AllLevels keeps level-0 files that batch reads of deletion-vector and first-row
 	// tables skip (for inspection and maintenance).
 	AllLevels bool
-	// postpone plans the files of bucket-postpone only (postpone compaction).
-	postpone bool
+	// IncludePostpone keeps the files waiting in bucket-postpone of a postpone-bucket
+	// table, which batch reads skip (for inspection and maintenance); their splits have
+	// bucket -2.
+	IncludePostpone bool
 }
 
 // Filter prunes what a scan plans. It is implemented by package predicate; nil keeps
@@ -143,11 +145,11 @@ func (t *Table) Plan(ctx context.Context, o ScanOptions) (*Plan, error) {
 		// those files are not yet merged into the levels that deletion vectors describe.
 		entries = slices.DeleteFunc(entries, func(e manifest.ManifestEntry) bool { return e.File.Level == 0 })
 	}
-	if opts.Bucket == format.PostponeBucket {
+	if opts.Bucket == format.PostponeBucket && !o.IncludePostpone {
 		// Paimon's batch scans of postpone-bucket tables read the real buckets only
 		// (DataTableBatchScan: onlyReadRealBuckets): rows in bucket-postpone are not
 		// visible until Paimon's postpone compaction gives them a bucket.
-		entries = slices.DeleteFunc(entries, func(e manifest.ManifestEntry) bool { return (e.Bucket < 0) != o.postpone })
+		entries = slices.DeleteFunc(entries, func(e manifest.ManifestEntry) bool { return e.Bucket < 0 })
 	}
 	partFields := schema.PartitionType()
 	groups := map[string]*Split{}

@@ -369,7 +369,7 @@ func (a *API) tListFiles(w http.ResponseWriter, r *http.Request, id catalog.Iden
 		writeError(w, r, err)
 		return
 	}
-	plan, err := t.Plan(r.Context(), table.ScanOptions{SnapshotID: s.ID, AllLevels: true})
+	plan, err := t.Plan(r.Context(), table.ScanOptions{SnapshotID: s.ID, AllLevels: true, IncludePostpone: true})
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -150,10 +150,11 @@ func cmdInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// planAllLevels plans a scan that keeps every level (inspect shows level-0 files that a
-// deletion-vector table's batch read skips).
+// planAllLevels plans a scan that keeps every level and bucket (inspect shows level-0
+// files that a deletion-vector table's batch read skips, and the rows waiting in
+// bucket-postpone, as bucket -2).
 func planAllLevels(ctx context.Context, t *table.Table, o table.ScanOptions) (*table.Plan, error) {
-	o.AllLevels = true
+	o.AllLevels, o.IncludePostpone = true, true
 	return t.Plan(ctx, o)
 }
 
