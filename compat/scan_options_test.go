@@ -14,8 +14,8 @@ import (
 
 // A table's own scan options time-travel its batch reads in Tarn as in Paimon
 // (CoreOptions.startupMode): scan.snapshot-id, scan.tag-name, scan.version,
-// scan.timestamp-millis and scan.mode; a mode with another mode's option is refused. Paimon commits three snapshots
-// and tag t1 on the first; for each option set on the table, Tarn's read equals Paimon's.
+// scan.timestamp-millis and scan.mode (compacted-full too); a mode with another mode's option is refused. Paimon commits three snapshots,
+// compacting after the second, and tag t1 on the first; for each option set on the table, Tarn's read equals Paimon's.
 func TestScanOptionsReadAsPaimon(t *testing.T) {
 	requireOracle(t)
 	ctx := context.Background()
@@ -25,6 +25,12 @@ func TestScanOptionsReadAsPaimon(t *testing.T) {
 	for c, rows := range []string{`{"id":1,"v":"a"}`, `{"id":1,"v":"b"}` + "\n" + `{"id":2,"v":"x"}`, `{"id":3,"v":"y"}`} {
 		if out, err := oracleStdin(ctx, rows+"\n", "write", tbl.Path()); err != nil {
 			t.Fatalf("commit %d: %v\n%s", c+1, err, out)
+		}
+		if c == 1 {
+			// Snapshot 3 is a COMPACT one (scan.mode = compacted-full reads it), 4 the last.
+			if out, err := oracle(ctx, paimonLatest, "compact", tbl.Path(), "--full"); err != nil {
+				t.Fatalf("compaction: %v\n%s", err, out)
+			}
 		}
 	}
 	if _, err := tbl.CreateTag(ctx, "t1", 1, 0); err != nil {
@@ -46,6 +52,7 @@ func TestScanOptionsReadAsPaimon(t *testing.T) {
 		{"scan.version", "2"},
 		{"scan.timestamp-millis", fmt.Sprint(second.TimeMillis)},
 		{"scan.mode", "latest"},
+		{"scan.mode", "compacted-full"},
 		{"scan.mode", "from-snapshot", "scan.snapshot-id", "1"},
 	} {
 		t.Run(strings.Join(opts, "="), func(t *testing.T) {

@@ -16,10 +16,10 @@ import (
 // .createStartingScanner), when o asks for none: scan.snapshot-id, scan.tag-name,
 // scan.version (a tag, else a snapshot id), scan.timestamp-millis and scan.timestamp (local
 // time), under scan.mode default, latest, latest-full, full, from-snapshot,
-// from-snapshot-full or from-timestamp. The other starting modes (compacted-full,
-// incremental, from-file-creation-time, from-creation-timestamp, scan.watermark) are an
-// error naming the option: Tarn does not plan them, and reading the latest snapshot
-// instead would return other rows than Paimon's readers do.
+// from-snapshot-full, from-timestamp or compacted-full (the latest compaction snapshot). The
+// other starting modes (incremental, from-file-creation-time, from-creation-timestamp,
+// scan.watermark) are an error naming the option: Tarn does not plan them, and reading the
+// latest snapshot instead would return other rows than Paimon's readers do.
 //
 // A table with scan.fallback-branch is refused: Paimon's batch reads take the partitions
 // the table lacks from that branch (FallbackReadFileStoreTable), which Tarn does not read.
@@ -34,13 +34,68 @@ func (t *Table) WithScanDefaults(ctx context.Context, o ScanOptions) (ScanOption
 	if o.SnapshotID != 0 || o.Tag != "" || o.TimestampMillis != 0 {
 		return o, nil
 	}
-	return scanDefaults(schema.Options, o, func(name string) bool {
-		_, err := t.Tag(ctx, name)
-		return err == nil
-	})
+	return scanDefaults(schema.Options, o, t.startLookups(ctx, schema.Options))
 }
 
-func scanDefaults(opts format.Options, o ScanOptions, tagExists func(string) bool) (ScanOptions, error) {
+// startLookups is what choosing a start reads of the table: whether a tag exists, and the
+// snapshot compacted-full starts from.
+type startLookups struct {
+	tagExists func(name string) bool
+	compacted func() (int64, error)
+}
+
+func (t *Table) startLookups(ctx context.Context, opts format.Options) startLookups {
+	return startLookups{
+		tagExists: func(name string) bool {
+			_, err := t.Tag(ctx, name)
+			return err == nil
+		},
+		compacted: func() (int64, error) { return t.latestCompacted(ctx, opts) },
+	}
+}
+
+// latestCompacted is the snapshot scan.mode = compacted-full reads: the newest COMPACT
+// snapshot, or with full compactions (changelog-producer full-compaction or
+// full-compaction.delta-commits) the newest COMPACT snapshot of a full compaction, whose
+// commit identifier is a multiple of the delta commits or a batch commit's; the latest
+// snapshot when there is none; 0 for an empty table (Paimon's CompactedStartingScanner
+// and FullCompactedStartingScanner, SnapshotManager.pickOrLatest).
+func (t *Table) latestCompacted(ctx context.Context, opts format.Options) (int64, error) {
+	latest, ok, err := t.LatestSnapshotID(ctx)
+	if err != nil || !ok {
+		return 0, err
+	}
+	earliest, ok, err := t.EarliestSnapshotID(ctx)
+	if err != nil || !ok {
+		return latest, err
+	}
+	deltaCommits := int64(0)
+	v, hasDelta := opts.Get("full-compaction.delta-commits")
+	if cp, _ := opts.Get("changelog-producer"); hasDelta || strings.EqualFold(strings.TrimSpace(cp), "full-compaction") {
+		deltaCommits = 1
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); hasDelta && err == nil && n > 0 {
+			deltaCommits = n
+		}
+	}
+	for id := latest; id >= earliest; id-- {
+		s, err := t.Snapshot(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if s.CommitKind != format.CommitCompact {
+			continue
+		}
+		if deltaCommits == 0 || s.CommitIdentifier%deltaCommits == 0 || s.CommitIdentifier == format.BatchCommitIdentifier {
+			return id, nil
+		}
+	}
+	return latest, nil
+}
+
+func scanDefaults(opts format.Options, o ScanOptions, look startLookups) (ScanOptions, error) {
 	if o.SnapshotID != 0 || o.Tag != "" || o.TimestampMillis != 0 {
 		return o, nil
 	}
@@ -59,6 +114,13 @@ func scanDefaults(opts format.Options, o ScanOptions, tagExists func(string) boo
 	mode, by := startupMode(opts)
 	switch mode {
 	case "latest", "latest-full":
+		return o, nil
+	case "compacted-full":
+		id, err := look.compacted()
+		if err != nil {
+			return o, fmt.Errorf("the table's option scan.mode = compacted-full: %w", err)
+		}
+		o.SnapshotID = id
 		return o, nil
 	case "from-timestamp":
 		if hasMillis {
@@ -91,7 +153,7 @@ func scanDefaults(opts format.Options, o ScanOptions, tagExists func(string) boo
 		case hasTag:
 			o.Tag = tag
 		case hasVersion:
-			if tagExists(version) {
+			if look.tagExists(version) {
 				o.Tag = version
 			} else if n, err := strconv.ParseInt(version, 10, 64); err == nil && n > 0 {
 				o.SnapshotID = n
@@ -223,22 +285,20 @@ func ValidateScanOptions(o format.Options) error {
 // latest-full or full (the latest snapshot whole, then its successors' changes),
 // from-timestamp, from-snapshot with scan.snapshot-id, and from-snapshot-full. Without
 // scan options a tail starts at the latest snapshot, Tarn's default (Paimon's streaming
-// reads default to latest-full, which a tail asks for explicitly). Streaming from a tag or
-// a watermark is refused as Paimon refuses it; the starts Tarn does not plan
-// (compacted-full, from-file-creation-time, from-creation-timestamp, incremental) are an
-// error naming the option.
+// reads default to latest-full, which a tail asks for explicitly); compacted-full reads
+// the latest compaction snapshot whole, then its successors' changes. Streaming from a tag
+// or a watermark is refused as Paimon refuses it; the starts Tarn does not plan
+// (from-file-creation-time, from-creation-timestamp, incremental) are an error naming the
+// option.
 func (t *Table) WithTailDefaults(ctx context.Context, o FollowOptions) (FollowOptions, error) {
 	schema, err := t.LatestSchema(ctx)
 	if err != nil {
 		return o, err
 	}
-	return tailDefaults(schema.Options, o, func(name string) bool {
-		_, err := t.Tag(ctx, name)
-		return err == nil
-	})
+	return tailDefaults(schema.Options, o, t.startLookups(ctx, schema.Options))
 }
 
-func tailDefaults(opts format.Options, o FollowOptions, tagExists func(string) bool) (FollowOptions, error) {
+func tailDefaults(opts format.Options, o FollowOptions, look startLookups) (FollowOptions, error) {
 	mode, by := startupMode(opts)
 	o.Start, o.SnapshotID, o.TimestampMillis = StartLatest, 0, 0
 	switch mode {
@@ -249,8 +309,15 @@ func tailDefaults(opts format.Options, o FollowOptions, tagExists func(string) b
 			o.Start = StartFull
 		}
 		return o, nil
+	case "compacted-full":
+		id, err := look.compacted()
+		if err != nil {
+			return o, fmt.Errorf("the table's option scan.mode = compacted-full: %w", err)
+		}
+		o.Start, o.SnapshotID = StartFull, id
+		return o, nil
 	case "from-timestamp", "from-snapshot", "from-snapshot-full":
-		s, err := scanDefaults(opts, ScanOptions{}, tagExists)
+		s, err := scanDefaults(opts, ScanOptions{}, look)
 		if err != nil {
 			return o, err
 		}

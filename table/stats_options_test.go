@@ -185,7 +185,7 @@ func TestScanDefaults(t *testing.T) {
 		{map[string]string{"scan.timestamp-millis": "1000"}, ScanOptions{}, ScanOptions{TimestampMillis: 1000}, ""},
 		{map[string]string{"log.scan": "from-timestamp", "log.scan.timestamp-millis": "5"}, ScanOptions{}, ScanOptions{TimestampMillis: 5}, ""},
 		{map[string]string{"scan.mode": "LATEST"}, ScanOptions{}, ScanOptions{}, ""},
-		{map[string]string{"scan.mode": "compacted-full"}, ScanOptions{}, ScanOptions{}, "scan.mode = compacted-full"},
+		{map[string]string{"scan.mode": "compacted-full"}, ScanOptions{}, ScanOptions{SnapshotID: 6}, ""},
 		{map[string]string{"incremental-between": "1,3"}, ScanOptions{}, ScanOptions{}, "incremental-between"},
 		{map[string]string{"scan.mode": "from-snapshot"}, ScanOptions{}, ScanOptions{}, "scan.snapshot-id, scan.tag-name and scan.version are not set"},
 		{map[string]string{"scan.timestamp": "yesterday"}, ScanOptions{}, ScanOptions{}, "scan.timestamp"},
@@ -194,7 +194,7 @@ func TestScanDefaults(t *testing.T) {
 		for k, v := range c.opts {
 			o.Set(k, v)
 		}
-		got, err := scanDefaults(o, c.in, tags)
+		got, err := scanDefaults(o, c.in, startLookups{tagExists: tags, compacted: func() (int64, error) { return 6, nil }})
 		switch {
 		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
 			t.Errorf("%v: error %v, want one saying %q", c.opts, err, c.err)
@@ -231,14 +231,14 @@ func TestTailDefaults(t *testing.T) {
 		{opts: map[string]string{"scan.tag-name": "t1"}, err: "cannot start from a tag"},
 		{opts: map[string]string{"scan.version": "t1"}, err: "cannot start from a tag"},
 		{opts: map[string]string{"scan.watermark": "9"}, err: "scan.watermark"},
-		{opts: map[string]string{"scan.mode": "compacted-full"}, err: "scan.mode = compacted-full"},
+		{opts: map[string]string{"scan.mode": "compacted-full"}, start: StartFull, snapshot: 6},
 		{opts: map[string]string{"scan.file-creation-time-millis": "5"}, err: "scan.file-creation-time-millis"},
 	} {
 		var o format.Options
 		for k, v := range c.opts {
 			o.Set(k, v)
 		}
-		got, err := tailDefaults(o, FollowOptions{Start: StartFromSnapshot, SnapshotID: 99}, tags)
+		got, err := tailDefaults(o, FollowOptions{Start: StartFromSnapshot, SnapshotID: 99}, startLookups{tagExists: tags, compacted: func() (int64, error) { return 6, nil }})
 		switch {
 		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
 			t.Errorf("%v: error %v, want one saying %q", c.opts, err, c.err)
