@@ -439,7 +439,34 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 			}
 		}
 	}
+	if err := validateStreamingReadOverwrite(o, pk); err != nil {
+		return err
+	}
 	return validateRowTracking(o, pk, hasBucket, bucket)
+}
+
+// validateStreamingReadOverwrite applies Paimon's rules for streaming-read-overwrite
+// (SchemaValidation): primary-key tables only, and not with the lookup or full-compaction
+// changelog producers, whose changelog already holds an overwrite's changes.
+func validateStreamingReadOverwrite(o format.Options, pk []string) error {
+	v, ok := o.Get("streaming-read-overwrite")
+	if !ok {
+		return nil
+	}
+	on, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return fmt.Errorf("option streaming-read-overwrite = %q: want true or false", v)
+	}
+	if !on {
+		return nil
+	}
+	if len(pk) == 0 {
+		return fmt.Errorf("option streaming-read-overwrite needs a primary key; append-only tables use streaming-read-append-overwrite")
+	}
+	if cp, _ := o.Get("changelog-producer"); cp == "lookup" || cp == "full-compaction" {
+		return fmt.Errorf("option streaming-read-overwrite cannot be true with changelog-producer = %s: streaming reads would read the overwrite's changes twice", cp)
+	}
+	return nil
 }
 
 // validateRowTracking applies Paimon's rules for row tracking and data evolution

@@ -70,6 +70,8 @@ func TestValidateCompactionStrategyOptions(t *testing.T) {
 		{opts: map[string]string{"bucket": "2", "bucket-function.type": "hive"}},
 		{opts: map[string]string{"bucket-function.type": "murmur"}, refused: "want default, mod or hive"},
 		{opts: map[string]string{"manifest.format": "avro"}},
+		{opts: map[string]string{"streaming-read-overwrite": "true", "changelog-producer": "input"}},
+		{opts: map[string]string{"streaming-read-overwrite": "true", "changelog-producer": "lookup"}, refused: "cannot be true with changelog-producer = lookup"},
 		{opts: map[string]string{"bucket": "-2", "postpone.default-bucket-num": "4"}},
 		{opts: map[string]string{"bucket": "-2", "postpone.default-bucket-num": "0"}, refused: "want an integer >= 1"},
 		{opts: map[string]string{"manifest.format": "orc"}, refused: "Tarn reads and writes avro manifests"},
@@ -101,7 +103,8 @@ func TestValidateAvroLevelTimestampPrecision(t *testing.T) {
 }
 
 // Row tracking exists only in append-only tables without fixed buckets, and data evolution
-// needs it and excludes deletion vectors (Paimon's SchemaValidation.validateRowTracking).
+// needs it and excludes deletion vectors (Paimon's SchemaValidation.validateRowTracking);
+// the rules that depend on the primary key are checked here too.
 func TestValidateRowTrackingOptions(t *testing.T) {
 	fields, err := types.ParseColumns("id INT NOT NULL, v STRING")
 	if err != nil {
@@ -119,6 +122,9 @@ func TestValidateRowTrackingOptions(t *testing.T) {
 		{opts: map[string]string{"data-evolution.enabled": "true"}, refused: "needs row-tracking.enabled"},
 		{opts: map[string]string{"row-tracking.enabled": "true", "data-evolution.enabled": "true", "deletion-vectors.enabled": "true"}, refused: "cannot be combined with deletion-vectors"},
 		{opts: map[string]string{"row-tracking.enabled": "yes"}, refused: "want true or false"},
+		// streaming-read-overwrite is for primary-key tables (SchemaValidation).
+		{opts: map[string]string{"streaming-read-overwrite": "true"}, refused: "needs a primary key"},
+		{opts: map[string]string{"streaming-read-append-overwrite": "true"}},
 	} {
 		err := ValidateOptions(format.NewOptions(tc.opts), fields, tc.pk, nil)
 		switch {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -155,6 +156,17 @@ func (t *Table) SnapshotChanges(ctx context.Context, snap *format.Snapshot, filt
 	opts := ParseCoreOptions(schema.Options)
 	pk := len(schema.PrimaryKeys) > 0
 	changelog := pk && opts.ChangelogProducer != "none"
+	if snap.CommitKind == format.CommitOverwrite {
+		key := "streaming-read-append-overwrite"
+		if pk {
+			key = "streaming-read-overwrite"
+		}
+		if v, ok := schema.Options.Get(key); ok && strings.EqualFold(strings.TrimSpace(v), "true") {
+			// Paimon's streaming reads then emit what the overwrite changed
+			// (FollowUpScanner.getOverwriteChangesPlan); skipping it would lose that.
+			return nil, fmt.Errorf("snapshot %d overwrites data and the table sets %s: Paimon's streaming reads emit what an overwrite changed, which Tarn's tails do not; compare batch reads of snapshots %d and %d, then tail from snapshot %d", snap.ID, key, snap.ID-1, snap.ID, snap.ID+1)
+		}
+	}
 	var list string
 	switch {
 	case changelog:
