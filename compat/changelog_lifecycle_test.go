@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/fileio"
+	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/render"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -56,14 +59,24 @@ func TestTailReadsPaimonLongLivedChangelogs(t *testing.T) {
 	if len(want) == 0 {
 		t.Fatal("Paimon's streaming read has no changes")
 	}
-	f, err := tbl.Follow(ctx, table.FollowOptions{Start: table.StartFromSnapshot, SnapshotID: 1, Heartbeat: 50 * time.Millisecond, PollInterval: 20 * time.Millisecond})
+	got := tailUntil(ctx, t, tbl, fields, []string{"id"}, 1, latest)
+	if !bytes.Equal(got, want) {
+		t.Errorf("Tarn's tail differs from Paimon's streaming read:\n%s", diff(string(want), string(got)))
+	}
+}
+
+// tailUntil follows tbl from snapshot from through snapshot last and returns the changes
+// in canonical form with snapshot ids (as compat/oracle changes --with-snapshot-id).
+func tailUntil(ctx context.Context, t *testing.T, tbl *table.Table, fields []types.DataField, pk []string, from, last int64) []byte {
+	t.Helper()
+	f, err := tbl.Follow(ctx, table.FollowOptions{Start: table.StartFromSnapshot, SnapshotID: from, Heartbeat: 50 * time.Millisecond, PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	got, err := canonicalChanges(fields, []string{"id"}, true, func() (arrow.RecordBatch, error) {
+	got, err := canonicalChanges(fields, pk, true, func() (arrow.RecordBatch, error) {
 		for {
-			if f.Position().Snapshot > latest {
+			if f.Position().Snapshot > last {
 				return nil, io.EOF
 			}
 			b, err := f.Next(ctx)
@@ -78,7 +91,56 @@ func TestTailReadsPaimonLongLivedChangelogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, want) {
+	return got
+}
+
+// With streaming-read-append-overwrite, Paimon's streaming read of an append-only table
+// gives the rows an OVERWRITE snapshot adds (FollowUpScanner.getOverwriteChangesPlan);
+// Tarn's tail reads the same across Paimon's appends and Tarn's overwrite.
+func TestTailReadsAppendOverwriteAsPaimon(t *testing.T) {
+	requireOracle(t)
+	ctx := context.Background()
+	tbl, fields := newTable(t, catalog.New(fileio.NewLocal(), t.TempDir()), "ao", "id INT NOT NULL, v STRING",
+		catalog.TableSpec{Options: map[string]string{"streaming-read-append-overwrite": "true"}})
+	if out, err := oracleStdin(ctx, `{"id":1,"v":"a"}`+"\n", "write", tbl.Path()); err != nil {
+		t.Fatalf("Paimon's write: %v\n%s", err, out)
+	}
+	w, err := tbl.NewWriter(ctx, table.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	r, err := render.NewJSONLReader(strings.NewReader(`{"id":2,"v":"b"}`+"\n"+`{"id":3,"v":"c"}`), fields, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = w.Write(ctx, b)
+	b.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := w.PrepareCommit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tbl.Commit(ctx, table.Commit{User: "compat", Identifier: 2, Messages: msgs, Overwrite: true}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := oracleStdin(ctx, `{"id":4,"v":"d"}`+"\n", "write", tbl.Path()); err != nil {
+		t.Fatalf("Paimon's write: %v\n%s", err, out)
+	}
+	want, err := oracle(ctx, paimonLatest, "changes", tbl.Path(), "--from", "0", "--to", "3", "--with-snapshot-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(want), `"id":3`) {
+		t.Fatalf("Paimon's streaming read lacks the overwrite's rows:\n%s", want)
+	}
+	if got := tailUntil(ctx, t, tbl, fields, nil, 1, 3); !bytes.Equal(got, want) {
 		t.Errorf("Tarn's tail differs from Paimon's streaming read:\n%s", diff(string(want), string(got)))
 	}
 }

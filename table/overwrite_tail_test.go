@@ -14,8 +14,10 @@ import (
 
 // With streaming-read-overwrite Paimon's streaming reads emit what an OVERWRITE snapshot
 // changed (FollowUpScanner.getOverwriteChangesPlan); Tarn's tails do not compute that
-// diff, so reading that snapshot's changes fails with the reason instead of skipping it.
-// Without the option the snapshot is skipped, as Paimon skips it.
+// diff for primary-key tables, so reading that snapshot's changes fails with the reason
+// instead of skipping it. Without the option the snapshot is skipped, as Paimon skips it.
+// An append-only table with streaming-read-append-overwrite reads the rows an overwrite
+// adds (TestTailReadsAppendOverwrite).
 func TestTailRefusesOverwriteItWouldSkip(t *testing.T) {
 	ctx := context.Background()
 	fields, _ := types.ParseColumns("k INT NOT NULL, v STRING")
@@ -60,5 +62,55 @@ func TestTailRefusesOverwriteItWouldSkip(t *testing.T) {
 		case !on && (err != nil || len(splits) != 0):
 			t.Errorf("changes of an overwrite: %d splits, %v; want it skipped", len(splits), err)
 		}
+	}
+}
+
+// With streaming-read-append-overwrite the changes of an OVERWRITE snapshot of an
+// append-only table are the rows it adds (the snapshot's delta, as Paimon reads it).
+func TestTailReadsAppendOverwrite(t *testing.T) {
+	ctx := context.Background()
+	fields, _ := types.ParseColumns("k INT NOT NULL, v STRING")
+	cat := catalog.New(fileio.NewLocal(), t.TempDir())
+	tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: "a"}, catalog.TableSpec{Fields: fields,
+		Options: map[string]string{"streaming-read-append-overwrite": "true"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeCommit(t, tbl, fields, false, `[{"k": 1, "v": "a"}]`, 1)
+	w, err := tbl.NewWriter(ctx, table.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := arrowtest.Batch(t, fields, false, `[{"k": 2, "v": "b"}, {"k": 3, "v": "c"}]`)
+	err = w.Write(ctx, b)
+	b.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := w.PrepareCommit(ctx)
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tbl.Commit(ctx, table.Commit{User: "test", Identifier: 2, Messages: msgs, Overwrite: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := tbl.Snapshot(ctx, res.SnapshotID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	splits, err := tbl.SnapshotChanges(ctx, snap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int64
+	for _, s := range splits {
+		for _, f := range s.Files {
+			rows += f.RowCount
+		}
+	}
+	if rows != 2 {
+		t.Errorf("the overwrite's changes hold %d rows, want the 2 it added", rows)
 	}
 }
