@@ -204,6 +204,8 @@ type TriggerResult struct {
 	Snapshot int64  `json:"snapshotId,omitempty"`
 	Buckets  int    `json:"buckets"`
 	Queued   int    `json:"queued"`
+	// Skipped says why Tarn does not compact the table at all (row tracking), if so.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // bucketKey names a bucket of a table.
@@ -776,9 +778,9 @@ func needOf(schema *format.TableSchema, opts table.CoreOptions, p table.BucketPi
 // tableNeeds looks at each bucket of the table's latest snapshot (only one bucket with
 // only) with Table.Compact's own picker, compacting nothing; snap is the snapshot looked
 // at (0 when the table has no files).
-func tableNeeds(ctx context.Context, t *table.Table, full bool, only *bucketKey) (schema *format.TableSchema, opts table.CoreOptions, snap int64, needs []need, err error) {
+func tableNeeds(ctx context.Context, t *table.Table, full bool, only *bucketKey) (schema *format.TableSchema, opts table.CoreOptions, snap int64, needs []need, skipped string, err error) {
 	if schema, err = t.LatestSchema(ctx); err != nil {
-		return nil, opts, 0, nil, err
+		return nil, opts, 0, nil, "", err
 	}
 	opts = table.ParseCoreOptions(schema.Options)
 	co := table.CompactOptions{Full: full, Pick: func(p table.BucketPick) bool {
@@ -791,10 +793,11 @@ func tableNeeds(ctx context.Context, t *table.Table, full bool, only *bucketKey)
 	if only != nil {
 		co.Bucket = &only.bucket
 	}
-	if _, err := t.Compact(ctx, co); err != nil {
-		return schema, opts, 0, nil, err
+	sum, err := t.Compact(ctx, co)
+	if err != nil {
+		return schema, opts, 0, nil, "", err
 	}
-	return schema, opts, snap, needs, nil
+	return schema, opts, snap, needs, sum.Skipped, nil
 }
 
 // evaluate looks at a table's buckets and queues those that need compaction.
@@ -837,7 +840,7 @@ func (s *Scheduler) evaluate(id catalog.Identifier) {
 		return
 	}
 	started := time.Now()
-	_, opts, snap, needs, err := tableNeeds(ctx, t, false, nil)
+	_, opts, snap, needs, _, err := tableNeeds(ctx, t, false, nil)
 	if snap == 0 {
 		snap = latest // no files to look at
 	}
@@ -1112,11 +1115,11 @@ func (s *Scheduler) TriggerTable(ctx context.Context, id catalog.Identifier, ful
 	if err != nil {
 		return nil, err
 	}
-	_, _, snap, needs, err := tableNeeds(ctx, t, full, nil)
+	_, _, snap, needs, skipped, err := tableNeeds(ctx, t, full, nil)
 	if err != nil {
 		return nil, fmt.Errorf("compaction of %s: %w", id, err)
 	}
-	res := &TriggerResult{Table: id.String(), Full: full, Snapshot: snap, Buckets: len(needs)}
+	res := &TriggerResult{Table: id.String(), Full: full, Snapshot: snap, Buckets: len(needs), Skipped: skipped}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -1217,7 +1220,7 @@ func (s *Scheduler) BeforeCommit(ctx context.Context, t *table.Table, id catalog
 			}
 			if snap == 0 {
 				exact = true
-				_, _, snap, needs, err = tableNeeds(ctx, t, false, only)
+				_, _, snap, needs, _, err = tableNeeds(ctx, t, false, only)
 				if err != nil {
 					return noop, err
 				}
@@ -1284,7 +1287,7 @@ func (s *Scheduler) BeforeCommit(ctx context.Context, t *table.Table, id catalog
 			if n == nil || !n.needed {
 				// Not looked at now, or the picker leaves it (the runs are below the
 				// compaction trigger): all of the bucket.
-				if _, _, _, f, err := tableNeeds(ctx, t, true, &k); err == nil && len(f) == 1 {
+				if _, _, _, f, _, err := tableNeeds(ctx, t, true, &k); err == nil && len(f) == 1 {
 					f[0].needed = false // marks the full compaction below
 					n = &f[0]
 				}

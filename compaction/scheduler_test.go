@@ -162,7 +162,7 @@ func TestTableNeeds(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			_, _, snap, needs, err := tableNeeds(ctx, tbl, tc.full, nil)
+			_, _, snap, needs, _, err := tableNeeds(ctx, tbl, tc.full, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -261,7 +261,7 @@ func waitIdle(t *testing.T, s *Scheduler, tables []*table.Table, timeout time.Du
 		idle := st.Queued == 0 && st.Running == 0
 		if idle {
 			for _, tbl := range tables {
-				_, _, _, needs, err := tableNeeds(context.Background(), tbl, false, nil)
+				_, _, _, needs, _, err := tableNeeds(context.Background(), tbl, false, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -282,7 +282,7 @@ func waitIdle(t *testing.T, s *Scheduler, tables []*table.Table, timeout time.Du
 
 // maxRuns is the largest number of sorted runs of a bucket of the table now.
 func maxRuns(tbl *table.Table) (int, error) {
-	_, _, _, needs, err := tableNeeds(context.Background(), tbl, false, nil)
+	_, _, _, needs, _, err := tableNeeds(context.Background(), tbl, false, nil)
 	m := 0
 	for _, n := range needs {
 		m = max(m, n.runs)
@@ -864,5 +864,30 @@ func TestCloseCancelsRunningCompaction(t *testing.T) {
 	}
 	if _, err := s.TriggerTable(ctx, catalog.Identifier{Database: "db", Table: "t"}, true); !errors.Is(err, ErrClosed) {
 		t.Errorf("a closed scheduler took a trigger: %v", err)
+	}
+}
+
+// A table Tarn does not compact (row tracking: compaction would lose the rows' ids) is
+// never queued, and a trigger says why instead of queuing nothing silently.
+func TestTriggerSaysWhyTableIsSkipped(t *testing.T) {
+	ctx := context.Background()
+	cat := catalog.New(fileio.NewLocal(), t.TempDir())
+	tbl := createTable(t, cat, "rt", false, map[string]string{"row-tracking.enabled": "true"})
+	for c := range 6 {
+		if err := commitRows(ctx, tbl, seq(c*10, 5), fmt.Sprint(c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := NewScheduler(cat, SchedulerOptions{Workers: 1, PollInterval: -1, Logger: quiet})
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := s.TriggerTable(ctx, catalog.Identifier{Database: "db", Table: "rt"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Queued != 0 || !strings.Contains(res.Skipped, "row-tracking.enabled") {
+		t.Errorf("trigger: %+v, want nothing queued and the reason", res)
 	}
 }
