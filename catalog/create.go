@@ -411,8 +411,8 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 			}
 		}
 	}
-	if v, ok := o.Get("manifest.format"); ok && !strings.EqualFold(strings.TrimSpace(v), "avro") {
-		return fmt.Errorf("option manifest.format = %q: Tarn reads and writes avro manifests (Paimon's default) only", v)
+	if err := table.ValidateManifestFormat(o); err != nil {
+		return err
 	}
 	if _, err := table.RowKindField(o, fields); err != nil {
 		return err
@@ -432,48 +432,31 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 	if err := table.ValidateScanOptions(o); err != nil {
 		return fmt.Errorf("scan options: %w", err)
 	}
-	for _, k := range []string{"deletion-vectors.enabled", "ignore-delete", "partition.legacy-name", "compaction.force-up-level-0", "parquet.enable.dictionary", "row-tracking.enabled", "data-evolution.enabled"} {
+	for _, k := range []string{"deletion-vectors.enabled", "ignore-delete", "partition.legacy-name", "compaction.force-up-level-0", "parquet.enable.dictionary", "row-tracking.enabled", "data-evolution.enabled", "streaming-read-overwrite"} {
 		if v, ok := o.Get(k); ok {
 			if _, err := strconv.ParseBool(v); err != nil {
 				return fmt.Errorf("option %s = %q: want true or false", k, v)
 			}
 		}
 	}
-	if err := validateStreamingReadOverwrite(o, pk); err != nil {
-		return err
-	}
-	return validateRowTracking(o, pk, hasBucket, bucket)
+	return validateCombinations(table.ParseCoreOptions(o), pk, hasBucket, bucket)
 }
 
-// validateStreamingReadOverwrite applies Paimon's rules for streaming-read-overwrite
-// (SchemaValidation): primary-key tables only, and not with the lookup or full-compaction
-// changelog producers, whose changelog already holds an overwrite's changes.
-func validateStreamingReadOverwrite(o format.Options, pk []string) error {
-	v, ok := o.Get("streaming-read-overwrite")
-	if !ok {
-		return nil
+// validateCombinations applies Paimon's rules for options that depend on each other or on
+// the primary key (SchemaValidation). streaming-read-overwrite is for primary-key tables,
+// and not with the lookup or full-compaction changelog producers, whose changelog already
+// holds an overwrite's changes. Row ids exist only in append-only tables without fixed
+// buckets, and data evolution needs them and excludes deletion vectors
+// (validateRowTracking).
+func validateCombinations(co table.CoreOptions, pk []string, hasBucket bool, bucket int) error {
+	if co.StreamingReadOverwrite {
+		if len(pk) == 0 {
+			return fmt.Errorf("option streaming-read-overwrite needs a primary key; append-only tables use streaming-read-append-overwrite")
+		}
+		if cp := co.ChangelogProducer; cp == "lookup" || cp == "full-compaction" {
+			return fmt.Errorf("option streaming-read-overwrite cannot be true with changelog-producer = %s: streaming reads would read the overwrite's changes twice", cp)
+		}
 	}
-	on, err := strconv.ParseBool(strings.TrimSpace(v))
-	if err != nil {
-		return fmt.Errorf("option streaming-read-overwrite = %q: want true or false", v)
-	}
-	if !on {
-		return nil
-	}
-	if len(pk) == 0 {
-		return fmt.Errorf("option streaming-read-overwrite needs a primary key; append-only tables use streaming-read-append-overwrite")
-	}
-	if cp, _ := o.Get("changelog-producer"); cp == "lookup" || cp == "full-compaction" {
-		return fmt.Errorf("option streaming-read-overwrite cannot be true with changelog-producer = %s: streaming reads would read the overwrite's changes twice", cp)
-	}
-	return nil
-}
-
-// validateRowTracking applies Paimon's rules for row tracking and data evolution
-// (SchemaValidation.validateRowTracking): row ids exist only in append-only tables without
-// fixed buckets, and data evolution needs them and excludes deletion vectors.
-func validateRowTracking(o format.Options, pk []string, hasBucket bool, bucket int) error {
-	co := table.ParseCoreOptions(o)
 	if co.RowTracking {
 		if hasBucket && bucket != -1 {
 			return fmt.Errorf("option row-tracking.enabled: a row tracking table must have bucket = -1, not %d", bucket)

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/tarnlake/tarn/fileio"
@@ -118,8 +117,8 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 		return CommitResult{}, err
 	}
 	opts := ParseCoreOptions(schema.Options)
-	if v, ok := schema.Options.Get("manifest.format"); ok && !strings.EqualFold(strings.TrimSpace(v), "avro") {
-		return CommitResult{}, fmt.Errorf("commit: the table's manifest.format is %q; Tarn writes avro manifests (Paimon's default) only", v)
+	if err := ValidateManifestFormat(schema.Options); err != nil {
+		return CommitResult{}, fmt.Errorf("commit: %w", err)
 	}
 	kind := c.Kind
 	if kind == "" {

@@ -71,10 +71,11 @@ func (t *Table) Compact(ctx context.Context, o CompactOptions) (CompactSummary, 
 	if err != nil {
 		return sum, err
 	}
-	if sum.Skipped = compactionSkipped(ParseCoreOptions(schema.Options)); sum.Skipped != "" {
+	opts := ParseCoreOptions(schema.Options)
+	if sum.Skipped = compactionSkipped(opts); sum.Skipped != "" {
 		return sum, nil
 	}
-	if ParseCoreOptions(schema.Options).Bucket == format.PostponeBucket && (o.Bucket == nil || *o.Bucket == format.PostponeBucket) {
+	if opts.Bucket == format.PostponeBucket && (o.Bucket == nil || *o.Bucket == format.PostponeBucket) {
 		if err := t.compactPostpone(ctx, o, &sum); err != nil {
 			return sum, err
 		}

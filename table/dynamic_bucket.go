@@ -112,10 +112,15 @@ func (a *bucketAssigner) partition(ctx context.Context, part []byte) (*partition
 	return p, nil
 }
 
+// indexPath is where a hash index file of a bucket lives; the bucket's directory is
+// derived only for index-file-in-data-file-dir, the one placement that needs it.
 func (a *bucketAssigner) indexPath(part []byte, bucket int32, f *manifest.IndexFileMeta) (string, error) {
-	dir, err := a.t.bucketDirOf(a.schema, a.opts, part, int(bucket))
-	if err != nil {
-		return "", err
+	dir := ""
+	if a.opts.IndexInDataDir {
+		var err error
+		if dir, err = a.t.bucketDirOf(a.schema, a.opts, part, int(bucket)); err != nil {
+			return "", err
+		}
 	}
 	return a.t.indexFilePath(a.opts, dir, f), nil
 }

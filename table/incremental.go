@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -161,18 +160,9 @@ func (t *Table) SnapshotChanges(ctx context.Context, snap *format.Snapshot, filt
 	// snapshot's delta); with streaming-read-overwrite Paimon emits the difference an
 	// overwrite makes to a primary-key table, which Tarn does not compute: such a
 	// snapshot fails the read rather than being skipped.
-	readOverwrite := false
-	if snap.CommitKind == format.CommitOverwrite {
-		key := "streaming-read-append-overwrite"
-		if pk {
-			key = "streaming-read-overwrite"
-		}
-		if v, ok := schema.Options.Get(key); ok && strings.EqualFold(strings.TrimSpace(v), "true") {
-			if pk {
-				return nil, fmt.Errorf("snapshot %d overwrites data and the table sets %s: Paimon's streaming reads emit what an overwrite changed, which Tarn's tails do not; compare batch reads of snapshots %d and %d, then tail from snapshot %d", snap.ID, key, snap.ID-1, snap.ID, snap.ID+1)
-			}
-			readOverwrite = true
-		}
+	readOverwrite := snap.CommitKind == format.CommitOverwrite && !pk && opts.StreamingReadAppendOverwrite
+	if snap.CommitKind == format.CommitOverwrite && pk && opts.StreamingReadOverwrite {
+		return nil, fmt.Errorf("snapshot %d overwrites data and the table sets streaming-read-overwrite: Paimon's streaming reads emit what an overwrite changed, which Tarn's tails do not; compare batch reads of snapshots %d and %d, then tail from snapshot %d", snap.ID, snap.ID-1, snap.ID, snap.ID+1)
 	}
 	var list string
 	switch {

@@ -42,16 +42,21 @@ type CoreOptions struct {
 	RowTracking bool
 	// DataEvolution (data-evolution.enabled): files may hold only some columns of a range
 	// of row ids, newer ones overriding older ones column by column.
-	DataEvolution        bool
-	PartitionDefaultName string
-	PartitionLegacyName  bool
-	WriteBufferSize      int64
-	TargetFileSize       int64 // 0: Paimon's default for the table kind
-	NumSortedRunTrigger  int
-	NumSortedRunStop     int // 0: trigger + 3
-	MaxSizeAmplification int
-	SizeRatio            int
-	NumLevels            int // 0: trigger + 1
+	DataEvolution bool
+	// StreamingReadOverwrite (streaming-read-overwrite, primary-key tables) and
+	// StreamingReadAppendOverwrite (streaming-read-append-overwrite, append-only tables):
+	// streaming reads emit the changes of OVERWRITE snapshots too.
+	StreamingReadOverwrite       bool
+	StreamingReadAppendOverwrite bool
+	PartitionDefaultName         string
+	PartitionLegacyName          bool
+	WriteBufferSize              int64
+	TargetFileSize               int64 // 0: Paimon's default for the table kind
+	NumSortedRunTrigger          int
+	NumSortedRunStop             int // 0: trigger + 3
+	MaxSizeAmplification         int
+	SizeRatio                    int
+	NumLevels                    int // 0: trigger + 1
 	// Early full compaction (compaction.optimization-interval, .total-size-threshold,
 	// .incremental-size-threshold; zero: unset) and off-peak hours
 	// (compaction.offpeak.start.hour, .end.hour: -1 disables; compaction.offpeak-ratio).
@@ -98,6 +103,15 @@ type CoreOptions struct {
 	ManifestMergeMinCount      int
 	ManifestFullCompactionSize int64
 	Stats                      StatsOptions
+}
+
+// ValidateManifestFormat refuses manifest.format other than avro: Tarn reads and writes
+// Paimon's default manifest format only.
+func ValidateManifestFormat(o format.Options) error {
+	if v, ok := o.Get("manifest.format"); ok && !strings.EqualFold(strings.TrimSpace(v), "avro") {
+		return fmt.Errorf("option manifest.format = %q: Tarn reads and writes avro manifests (Paimon's default) only", v)
+	}
+	return nil
 }
 
 // ParseCoreOptions reads options, applying defaults; malformed numbers fall back to the
@@ -196,6 +210,8 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	boolean("deletion-vectors.bitmap64", &c.DVBitmap64)
 	boolean("row-tracking.enabled", &c.RowTracking)
 	boolean("data-evolution.enabled", &c.DataEvolution)
+	boolean("streaming-read-overwrite", &c.StreamingReadOverwrite)
+	boolean("streaming-read-append-overwrite", &c.StreamingReadAppendOverwrite)
 	str("partition.default-name", &c.PartitionDefaultName)
 	boolean("partition.legacy-name", &c.PartitionLegacyName)
 	size("write-buffer-size", &c.WriteBufferSize)

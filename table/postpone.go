@@ -52,9 +52,6 @@ func (t *Table) compactPostpone(ctx context.Context, o CompactOptions, sum *Comp
 		return err
 	}
 	defer w.Close()
-	if w.schema.ID != plan.Schema.ID {
-		plan.Schema = w.schema
-	}
 	read := append(slices.Clip(w.schema.Fields), datafile.ValueKindField())
 	var removed []CommitMessage
 	for _, s := range splits {

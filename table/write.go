@@ -232,25 +232,22 @@ func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error)
 	}
 	w.restored = map[string][]manifest.DataFileMeta{}
 	w.synced = w.base
+	var entries []manifest.ManifestEntry
 	if w.base != nil {
-		entries, err := t.liveEntries(ctx, w.base, schema, ScanOptions{})
-		if err != nil {
+		if entries, err = t.liveEntries(ctx, w.base, schema, ScanOptions{}); err != nil {
 			return nil, err
 		}
 		for _, e := range entries {
 			k := groupKey(e.Partition, int(e.Bucket))
 			w.restored[k] = append(w.restored[k], e.File)
 		}
-		if opts.Bucket == format.PostponeBucket {
-			// Rows go straight into real buckets, as Paimon's batch writes do
-			// (postpone.batch-write-fixed-bucket).
-			if w.postponeBuckets, err = knownBuckets(entries); err != nil {
-				return nil, err
-			}
-		}
 	}
-	if opts.Bucket == format.PostponeBucket && w.postponeBuckets == nil {
-		w.postponeBuckets = map[string]int{}
+	if opts.Bucket == format.PostponeBucket {
+		// Rows go straight into real buckets, as Paimon's batch writes do
+		// (postpone.batch-write-fixed-bucket).
+		if w.postponeBuckets, err = knownBuckets(entries); err != nil {
+			return nil, err
+		}
 	}
 	return w, nil
 }
