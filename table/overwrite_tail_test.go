@@ -7,8 +7,8 @@ import (
 
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/fileio"
+	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/format/types"
-	"github.com/tarnlake/tarn/internal/arrowtest"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -32,29 +32,7 @@ func TestTailRefusesOverwriteItWouldSkip(t *testing.T) {
 			t.Fatal(err)
 		}
 		writeCommit(t, tbl, fields, false, `[{"k": 1, "v": "a"}]`, 1)
-		w, err := tbl.NewWriter(ctx, table.WriterOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b := arrowtest.Batch(t, fields, false, `[{"k": 2, "v": "b"}]`)
-		err = w.Write(ctx, b)
-		b.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-		msgs, err := w.PrepareCommit(ctx)
-		w.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := tbl.Commit(ctx, table.Commit{User: "test", Identifier: 2, Messages: msgs, Overwrite: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		snap, err := tbl.Snapshot(ctx, res.SnapshotID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		snap := overwriteCommit(t, tbl, fields, `[{"k": 2, "v": "b"}]`, 2)
 		splits, err := tbl.SnapshotChanges(ctx, snap, nil)
 		switch {
 		case on && (err == nil || !strings.Contains(err.Error(), "streaming-read-overwrite")):
@@ -77,29 +55,7 @@ func TestTailReadsAppendOverwrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeCommit(t, tbl, fields, false, `[{"k": 1, "v": "a"}]`, 1)
-	w, err := tbl.NewWriter(ctx, table.WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := arrowtest.Batch(t, fields, false, `[{"k": 2, "v": "b"}, {"k": 3, "v": "c"}]`)
-	err = w.Write(ctx, b)
-	b.Release()
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := w.PrepareCommit(ctx)
-	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := tbl.Commit(ctx, table.Commit{User: "test", Identifier: 2, Messages: msgs, Overwrite: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := tbl.Snapshot(ctx, res.SnapshotID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := overwriteCommit(t, tbl, fields, `[{"k": 2, "v": "b"}, {"k": 3, "v": "c"}]`, 2)
 	splits, err := tbl.SnapshotChanges(ctx, snap, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -113,4 +69,19 @@ func TestTailReadsAppendOverwrite(t *testing.T) {
 	if rows != 2 {
 		t.Errorf("the overwrite's changes hold %d rows, want the 2 it added", rows)
 	}
+}
+
+// overwriteCommit overwrites the table with rows (a JSON array) and returns the snapshot.
+func overwriteCommit(t *testing.T, tbl *table.Table, fields []types.DataField, rows string, identifier int64) *format.Snapshot {
+	t.Helper()
+	ctx := context.Background()
+	res, err := tbl.Commit(ctx, table.Commit{User: "test", Identifier: identifier, Messages: prepareRows(t, tbl, fields, false, rows), Overwrite: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := tbl.Snapshot(ctx, res.SnapshotID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/format/types"
-	"github.com/tarnlake/tarn/internal/arrowtest"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -74,20 +73,7 @@ func TestRowTrackingCommit(t *testing.T) {
 
 	// A column file of data evolution: the scan refuses the table instead of reading its
 	// rows twice.
-	w, err := tbl.NewWriter(ctx, table.WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	b := arrowtest.Batch(t, fields, false, `[{"k": 9, "dt": "a"}]`)
-	defer b.Release()
-	if err := w.Write(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := w.PrepareCommit(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msgs := prepareRows(t, tbl, fields, false, `[{"k": 9, "dt": "a"}]`)
 	msgs[0].NewFiles[0].WriteCols = []string{"k"}
 	if _, err := tbl.Commit(ctx, table.Commit{User: "test", Identifier: 3, Messages: msgs}); err != nil {
 		t.Fatal(err)

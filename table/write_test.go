@@ -24,6 +24,18 @@ func scanJSONL(t *testing.T, tbl *table.Table, o table.ScanOptions) string {
 
 func writeCommit(t *testing.T, tbl *table.Table, fields []types.DataField, withKind bool, rows string, identifier int64) table.CommitResult {
 	t.Helper()
+	msgs := prepareRows(t, tbl, fields, withKind, rows)
+	res, err := tbl.Commit(context.Background(), table.Commit{User: "test", Identifier: identifier, Messages: msgs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// prepareRows writes rows (a JSON array) with a new writer and returns what it would
+// commit.
+func prepareRows(t *testing.T, tbl *table.Table, fields []types.DataField, withKind bool, rows string) []table.CommitMessage {
+	t.Helper()
 	ctx := context.Background()
 	w, err := tbl.NewWriter(ctx, table.WriterOptions{})
 	if err != nil {
@@ -39,11 +51,7 @@ func writeCommit(t *testing.T, tbl *table.Table, fields []types.DataField, withK
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := tbl.Commit(ctx, table.Commit{User: "test", Identifier: identifier, Messages: msgs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return msgs
 }
 
 func TestWriteReadPrimaryKeyTable(t *testing.T) {
