@@ -277,19 +277,14 @@ func (u Universal) pickForSizeRatioCount(maxLevel int, runs []Run, count int, fo
 	for _, r := range runs[:count] {
 		size += r.Size()
 	}
-	triggered := force || count > 1
-	for i := count; i < len(runs); i++ {
-		next := runs[i]
+	for _, next := range runs[count:] {
 		if float64(size)*(100.0+float64(u.SizeRatio))/100.0 < float64(next.Size()) {
-			if !triggered || next.Level > 1 {
-				break
-			}
+			break
 		}
 		size += next.Size()
 		count++
-		triggered = true
 	}
-	if !triggered {
+	if !force && count <= 1 {
 		return Unit{}, false
 	}
 	return createUnit(runs, maxLevel, count), true

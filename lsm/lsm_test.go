@@ -59,6 +59,10 @@ func TestPick(t *testing.T) {
 		{"size amplification", 3, level0(1, 2, 3, 3), []int64{1, 2, 3, 3}},
 		{"size ratio", 4, []Run{run(0, 1), run(1, 1), run(2, 1), run(3, 50)}, []int64{1, 1, 1}},
 		{"file num", 4, []Run{run(0, 1), run(1, 2), run(2, 3), run(3, 50)}, []int64{1, 2, 3}},
+		// The size ratio stops at the first run larger than those before it, even on
+		// level 0 (UniversalCompaction.pickForSizeRatio); createUnit then takes the
+		// level-0 runs up to the next level, here the top one.
+		{"size ratio stops at a larger run", 4, []Run{run(0, 1), run(0, 1), run(0, 10), run(3, 50)}, []int64{1, 1, 10, 50}},
 	}
 	for _, tt := range tests {
 		unit, ok := u.Pick(tt.numLevels, tt.runs)
