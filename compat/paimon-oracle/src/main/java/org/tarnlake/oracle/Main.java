@@ -38,6 +38,7 @@ public final class Main {
             "  rest-alter URI DB.TABLE [--token T] [--warehouse W] CHANGE...",
             "                                     one alterTable call through the REST catalog; prints the schema it then loads",
             "                                     (CHANGE: set:K=V, add:PATH:TYPE, rename:PATH:NEW, drop:PATH, widen:PATH:TYPE, ...; see Rest.CHANGES)",
+            "  pick                               the universal compaction picker's choice for each JSON run layout on stdin (see Pick.java)",
             "  version                            the Paimon version in this jar",
             "  bench ingest|scan|compact|commit TABLE [...]  performance measurements (see Bench.java; compat/bench-compare)",
             "TABLE/DIR: a local path, file:///..., or s3://bucket/path");
@@ -225,6 +226,13 @@ public final class Main {
                         FileStoreTable t = env.table(pos.get(1));
                         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
                         Ops.buckets(t, in, out);
+                        return 0;
+                    }
+                case "pick":
+                    {
+                        allow(flags);
+                        need(pos, 1);
+                        Pick.run(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), out);
                         return 0;
                     }
                 case "analyze":
