@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -98,7 +100,7 @@ func TestUniversalPickerAsPaimon(t *testing.T) {
 	requireOracle(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	seed := uint64(time.Now().UnixNano())
+	seed := seedFrom(t, "TARN_PICK_SEED")
 	r := rand.New(rand.NewPCG(seed, 7))
 	cases := make([]pickCase, 4000)
 	var in bytes.Buffer
@@ -131,7 +133,7 @@ func TestUniversalPickerAsPaimon(t *testing.T) {
 			bad++
 			if bad <= 10 {
 				c, _ := json.Marshal(cases[i])
-				t.Errorf("seed %d case %d %s: Tarn picks %d runs to level %d, Paimon %d runs to level %d", seed, i, c, got.Runs, got.OutputLevel, want.Runs, want.OutputLevel)
+				t.Errorf("seed %d (TARN_PICK_SEED) case %d %s: Tarn picks %d runs to level %d, Paimon %d runs to level %d", seed, i, c, got.Runs, got.OutputLevel, want.Runs, want.OutputLevel)
 			}
 		}
 	}
@@ -146,4 +148,18 @@ func TestUniversalPickerAsPaimon(t *testing.T) {
 		t.Fatalf("seed %d: Paimon picked %d of %d layouts: the generator misses the rules", seed, picked, len(cases))
 	}
 	t.Logf("seed %d: %d layouts, %d picked, all as Paimon picks them", seed, len(cases), picked)
+}
+
+// seedFrom is the random seed of a randomized test: the environment variable env when set
+// (to repeat a failure), else the clock's.
+func seedFrom(t *testing.T, env string) uint64 {
+	t.Helper()
+	if v := os.Getenv(env); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("%s=%q: %v", env, v, err)
+		}
+		return n
+	}
+	return uint64(time.Now().UnixNano())
 }

@@ -514,17 +514,12 @@ func (t *Table) planExpiry(ctx context.Context, snaps []sizedSnapshot, begin, en
 		}
 	}
 
-	// Changelog files of the expired snapshots, unless a tag (or a branch) shares the
-	// snapshot's changelog manifest list.
-	sharedChangelog := map[string]bool{}
-	for _, tag := range tags {
-		if tag.snap.ChangelogManifestList != nil {
-			sharedChangelog[*tag.snap.ChangelogManifestList] = true
-		}
-	}
+	// Changelog files of the expired snapshots, unless a branch or a long-lived changelog
+	// shares them. A tag keeps its snapshot's data, not its changelog
+	// (ExpireSnapshotsImpl deletes the changelog of every expired snapshot).
 	for id := begin; id < end; id++ {
 		s := byID[id]
-		if s == nil || s.ChangelogManifestList == nil || sharedChangelog[*s.ChangelogManifestList] || foreign.meta[*s.ChangelogManifestList] {
+		if s == nil || s.ChangelogManifestList == nil || foreign.meta[*s.ChangelogManifestList] {
 			continue
 		}
 		entries, err := t.readManifestListEntries(ctx, *s.ChangelogManifestList)
@@ -561,7 +556,7 @@ func (t *Table) planExpiry(ctx context.Context, snaps []sizedSnapshot, begin, en
 		skipping = append(skipping, tag.snap)
 	}
 	for _, s := range skipping {
-		refs, err := t.snapshotMeta(ctx, s, r, false)
+		refs, err := t.snapshotMeta(ctx, withoutChangelog(s), r, false)
 		if err != nil {
 			return nil, fmt.Errorf("files of snapshot %d: %w", s.ID, err)
 		}
@@ -662,6 +657,17 @@ func (s *snapshotRefs) collect(skip map[string]bool, plan *expiryPlan) {
 	add(&plan.indexFiles, s.indexFiles)
 	add(&plan.indexManifests, s.indexManifests)
 	add(&plan.statistics, s.statistics)
+}
+
+// withoutChangelog is s without its changelog manifest list: the snapshot as the files
+// an expiry, a tag deletion or a rollback must keep for it see it. Those keep a
+// snapshot's data and index files and their manifests, never its changelog
+// (FileDeletionBase.manifestSkippingSet), which Paimon's expiry deletes even for tagged
+// snapshots: a tag may name a changelog manifest list that is gone.
+func withoutChangelog(s *format.Snapshot) *format.Snapshot {
+	c := *s
+	c.ChangelogManifestList, c.ChangelogManifestListSize = nil, nil
+	return &c
 }
 
 // snapshotMeta lists the metadata files of a snapshot: its manifest lists (base, delta,

@@ -249,6 +249,7 @@ func lcReferenced(t testing.TB, tbl *table.Table) map[string]bool {
 	type held struct {
 		file string
 		snap *format.Snapshot
+		tag  bool // a tag holds its snapshot's data, not its changelog (which expiry deletes)
 	}
 	var all []held
 	snapIDs, err := tbl.SnapshotIDs(ctx)
@@ -260,14 +261,14 @@ func lcReferenced(t testing.TB, tbl *table.Table) map[string]bool {
 		if err != nil {
 			t.Fatal(err)
 		}
-		all = append(all, held{format.SnapshotPath(id), s})
+		all = append(all, held{format.SnapshotPath(id), s, false})
 	}
 	tags, err := tbl.ListTags(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tag := range tags {
-		all = append(all, held{format.TagPath(tag.Name), tag.Snapshot})
+		all = append(all, held{format.TagPath(tag.Name), tag.Snapshot, true})
 	}
 	for _, h := range all {
 		out[h.file] = true
@@ -305,7 +306,7 @@ func lcReferenced(t testing.TB, tbl *table.Table) map[string]bool {
 				out[rel(&live[i])] = true
 			}
 		}
-		if h.snap.ChangelogManifestList != nil {
+		if h.snap.ChangelogManifestList != nil && !h.tag {
 			cl := readList(*h.snap.ChangelogManifestList)
 			for i := range cl {
 				out[rel(&cl[i])] = true

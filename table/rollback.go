@@ -115,6 +115,19 @@ func (t *Table) rollback(ctx context.Context, target *format.Snapshot) (*Rollbac
 		return fail(err)
 	}
 	if !exists {
+		// The expiry of a tagged snapshot deletes its changelog, which the tag still names:
+		// the snapshot written again has none rather than a dangling one.
+		if cl := target.ChangelogManifestList; cl != nil {
+			ok, err := fileio.Exists(ctx, t.fio, t.Join(format.ManifestPath(*cl)))
+			if err != nil {
+				return fail(err)
+			}
+			if !ok {
+				c := *target
+				c.ChangelogManifestList, c.ChangelogManifestListSize, c.ChangelogRecordCount = nil, nil, nil
+				target = &c
+			}
+		}
 		if err := t.fio.CreateIfAbsent(ctx, t.Join(format.SnapshotPath(target.ID)), target.Marshal()); err != nil && !errors.Is(err, fileio.ErrExist) {
 			return fail(err)
 		}
@@ -272,7 +285,7 @@ func (t *Table) planRollback(ctx context.Context, target *format.Snapshot, doome
 	for n := range foreign.meta {
 		skip[n] = true
 	}
-	refs, err := t.snapshotMeta(ctx, target, r, false)
+	refs, err := t.snapshotMeta(ctx, withoutChangelog(target), r, false)
 	if err != nil {
 		return nil, fmt.Errorf("files of snapshot %d: %w", target.ID, err)
 	}

@@ -362,7 +362,7 @@ func (t *Table) planTagDeletion(ctx context.Context, tagged *format.Snapshot, ne
 		if err := t.addLiveDataKeys(ctx, s, keepData); err != nil {
 			return nil, err
 		}
-		refs, err := t.snapshotMeta(ctx, s, r, false)
+		refs, err := t.snapshotMeta(ctx, withoutChangelog(s), r, false)
 		if err != nil {
 			return nil, err
 		}

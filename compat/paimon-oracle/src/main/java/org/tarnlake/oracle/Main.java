@@ -38,6 +38,8 @@ public final class Main {
             "  rest-alter URI DB.TABLE [--token T] [--warehouse W] CHANGE...",
             "                                     one alterTable call through the REST catalog; prints the schema it then loads",
             "                                     (CHANGE: set:K=V, add:PATH:TYPE, rename:PATH:NEW, drop:PATH, widen:PATH:TYPE, ...; see Rest.CHANGES)",
+            "  expire TABLE --retain-min N --retain-max N --time-retained-ms N --max-deletes N",
+            "                                     Paimon's snapshot expiration with that retention",
             "  pick                               the universal compaction picker's choice for each JSON run layout on stdin (see Pick.java)",
             "  version                            the Paimon version in this jar",
             "  bench ingest|scan|compact|commit TABLE [...]  performance measurements (see Bench.java; compat/bench-compare)",
@@ -226,6 +228,17 @@ public final class Main {
                         FileStoreTable t = env.table(pos.get(1));
                         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
                         Ops.buckets(t, in, out);
+                        return 0;
+                    }
+                case "expire":
+                    {
+                        allow(flags, "retain-min", "retain-max", "time-retained-ms", "max-deletes");
+                        need(pos, 2);
+                        FileStoreTable t = env.table(pos.get(1));
+                        out.print(Ops.expire(t, Integer.parseInt(flags.getOrDefault("retain-min", "10")),
+                                Integer.parseInt(flags.getOrDefault("retain-max", String.valueOf(Integer.MAX_VALUE))),
+                                Long.parseLong(flags.getOrDefault("time-retained-ms", "3600000")),
+                                Integer.parseInt(flags.getOrDefault("max-deletes", String.valueOf(Integer.MAX_VALUE)))) + "\n");
                         return 0;
                     }
                 case "pick":

@@ -287,6 +287,22 @@ public final class Ops {
      * count) as Spark's ANALYZE TABLE does, through BatchTableCommit.updateStatistics.
      * Returns the name of the statistics file the new snapshot references.
      */
+    /**
+     * Expires snapshots with Paimon's ExpireSnapshots and the given retention (snapshot and
+     * changelog alike, as when changelog.num-retained.* are not set); returns the expired count.
+     */
+    public static String expire(FileStoreTable t, int retainMin, int retainMax, long timeRetainMillis, int maxDeletes) {
+        org.apache.paimon.options.ExpireConfig cfg = org.apache.paimon.options.ExpireConfig.builder()
+                .snapshotRetainMin(retainMin)
+                .snapshotRetainMax(retainMax)
+                .snapshotTimeRetain(java.time.Duration.ofMillis(timeRetainMillis))
+                .snapshotMaxDeletes(maxDeletes)
+                .build();
+        int n = t.newExpireSnapshots().config(cfg).expire();
+        return "expired " + n + " snapshots; earliest " + t.snapshotManager().earliestSnapshotId()
+                + ", latest " + t.snapshotManager().latestSnapshotId();
+    }
+
     public static String analyze(FileStoreTable t) throws Exception {
         org.apache.paimon.Snapshot s = t.snapshotManager().latestSnapshot();
         if (s == null) {
