@@ -36,13 +36,57 @@ func tableFiles(t *testing.T, dir string) []string {
 	return out
 }
 
-// Snapshot expiration removes what Paimon's removes: Tarn builds a table's history
-// (upserts and deletes, full compactions, tags, changelog files, deletion vectors), then
-// Tarn (Table.ExpireSnapshots) and Paimon (ExpireSnapshotsImpl through compat/oracle
-// expire) expire two copies of it with the same retention. Both copies must hold the same
-// files afterwards (snapshots, manifest lists, manifests, data, changelog and index
-// files), Paimon must check every retained snapshot and tag of Tarn's copy, and both
-// must read alike. Retention is drawn at random per table; the seed is printed.
+// sameFiles fails t unless the table directories a (Tarn's) and b (Paimon's) hold files of
+// the same names after step.
+func sameFiles(t *testing.T, seed uint64, step, a, b string) {
+	t.Helper()
+	got, want := tableFiles(t, a), tableFiles(t, b)
+	if slices.Equal(got, want) {
+		return
+	}
+	var onlyTarn, onlyPaimon []string
+	for _, f := range got {
+		if !slices.Contains(want, f) {
+			onlyTarn = append(onlyTarn, f)
+		}
+	}
+	for _, f := range want {
+		if !slices.Contains(got, f) {
+			onlyPaimon = append(onlyPaimon, f)
+		}
+	}
+	t.Fatalf("seed %d (TARN_EXPIRE_SEED): after %s the copies differ:\nonly in Tarn's (Tarn deleted less): %v\nonly in Paimon's (Tarn deleted more): %v", seed, step, onlyTarn, onlyPaimon)
+}
+
+// rolledBackAlike compares the copies after a rollback. Paimon's rollback (since 1.2,
+// RollbackHelper.cleanLargerThan) deletes only the snapshot and tag files after the
+// target and leaves the files only they used to orphan-file cleaning; Tarn's deletes
+// those files too. So Tarn's orphan-file cleaning of Paimon's copy must leave exactly
+// Tarn's copy: Tarn's rollback deleted all the files Paimon's made orphans, and nothing
+// the snapshots and tags left need.
+func rolledBackAlike(ctx context.Context, t *testing.T, seed uint64, step, tarnDir, paimonDir string) {
+	t.Helper()
+	pt, err := table.Open(ctx, fileio.NewLocal(), paimonDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if _, err := pt.CleanOrphans(ctx, time.Nanosecond, false); err != nil {
+		t.Fatalf("orphan-file cleaning of Paimon's copy after %s: %v", step, err)
+	}
+	sameFiles(t, seed, step+" (and the orphan files of Paimon's cleaned)", tarnDir, paimonDir)
+}
+
+// Snapshot expiration, tag deletion and rollback remove what Paimon's remove: Tarn builds
+// a table's history (upserts and deletes, full compactions, tags, changelog files,
+// deletion vectors), then Tarn (Table.ExpireSnapshots) and Paimon (ExpireSnapshotsImpl
+// through compat/oracle expire) expire two copies of it with the same retention; then
+// each deletes the same tag and rolls back to the same snapshot or tag (Paimon's deleteTag
+// and rollbackTo). After each step both copies must hold the same files (snapshots, tags,
+// manifest lists, manifests, data, changelog and index files; after the rollback, once
+// the orphan files Paimon's leaves are cleaned), Paimon must check every
+// snapshot and tag of Tarn's copy, and both must read alike. Retention and steps are
+// drawn at random per table; the seed is printed.
 func TestExpireAsPaimon(t *testing.T) {
 	requireOracle(t)
 	seed := seedFrom(t, "TARN_EXPIRE_SEED")
@@ -117,22 +161,49 @@ func TestExpireAsPaimon(t *testing.T) {
 			} else {
 				t.Logf("Tarn expired %v; Paimon: %s", res.Expired, strings.TrimSpace(string(out)))
 			}
-			got, want := tableFiles(t, tbl.Path()), tableFiles(t, paimonDir)
-			if !slices.Equal(got, want) {
-				var onlyTarn, onlyPaimon []string
-				for _, f := range got {
-					if !slices.Contains(want, f) {
-						onlyTarn = append(onlyTarn, f)
-					}
-				}
-				for _, f := range want {
-					if !slices.Contains(got, f) {
-						onlyPaimon = append(onlyPaimon, f)
-					}
-				}
-				t.Fatalf("seed %d (TARN_EXPIRE_SEED): after expiry the copies differ:\nonly in Tarn's (Tarn deleted less): %v\nonly in Paimon's (Tarn deleted more): %v", seed, onlyTarn, onlyPaimon)
-			}
+			sameFiles(t, seed, "expiry", tbl.Path(), paimonDir)
 			readsAsPaimon(ctx, t, tbl, "after expiry", true)
+
+			// Then a tag deleted, and a rollback to a retained snapshot or tag, on both.
+			tagNames, err := tbl.TagNames(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tagNames) > 0 {
+				name := tagNames[r.IntN(len(tagNames))]
+				if _, err := tbl.DeleteTag(ctx, name); err != nil {
+					t.Fatal(err)
+				}
+				if out, err := oracle(ctx, paimonLatest, "delete-tag", paimonDir, name); err != nil {
+					t.Fatalf("Paimon's tag deletion: %v\n%s", err, out)
+				}
+				sameFiles(t, seed, "deleting tag "+name, tbl.Path(), paimonDir)
+				tagNames = slices.DeleteFunc(tagNames, func(n string) bool { return n == name })
+			}
+			ids, err := tbl.SnapshotIDs(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := r.IntN(len(ids) + len(tagNames)); n < len(ids) {
+				id := ids[n]
+				if _, err := tbl.RollbackTo(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+				if out, err := oracle(ctx, paimonLatest, "rollback", paimonDir, "--snapshot", fmt.Sprint(id)); err != nil {
+					t.Fatalf("Paimon's rollback: %v\n%s", err, out)
+				}
+				rolledBackAlike(ctx, t, seed, fmt.Sprintf("rollback to snapshot %d", id), tbl.Path(), paimonDir)
+			} else {
+				name := tagNames[n-len(ids)]
+				if _, err := tbl.RollbackToTag(ctx, name); err != nil {
+					t.Fatal(err)
+				}
+				if out, err := oracle(ctx, paimonLatest, "rollback", paimonDir, "--tag", name); err != nil {
+					t.Fatalf("Paimon's rollback: %v\n%s", err, out)
+				}
+				rolledBackAlike(ctx, t, seed, "rollback to tag "+name, tbl.Path(), paimonDir)
+			}
+			readsAsPaimon(ctx, t, tbl, "after the tag deletion and rollback", true)
 		})
 	}
 }

@@ -29,8 +29,11 @@ type RollbackResult struct {
 
 // RollbackTo makes snapshot snapshotID the table's latest, as Paimon's rollback_to: the
 // newer snapshots are deleted, newest first, with the tags on them and the files only
-// they referenced, and the LATEST hint is updated. A snapshot id that only a tag still
-// holds rolls back to that tag. Rollback must not run while other processes commit.
+// they referenced, and the LATEST hint is updated. (Paimon since 1.2 deletes only the
+// snapshot and tag files and leaves the rest to orphan-file cleaning; Tarn deletes
+// exactly those orphans at once, as Paimon before 1.2 did: compat's TestExpireAsPaimon
+// checks that both end with the same files.) A snapshot id that only a tag still holds
+// rolls back to that tag. Rollback must not run while other processes commit.
 func (t *Table) RollbackTo(ctx context.Context, snapshotID int64) (*RollbackResult, error) {
 	s, err := t.Snapshot(ctx, snapshotID)
 	if errors.Is(err, ErrNotFound) {

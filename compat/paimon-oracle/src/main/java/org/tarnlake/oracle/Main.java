@@ -40,6 +40,8 @@ public final class Main {
             "                                     (CHANGE: set:K=V, add:PATH:TYPE, rename:PATH:NEW, drop:PATH, widen:PATH:TYPE, ...; see Rest.CHANGES)",
             "  expire TABLE --retain-min N --retain-max N --time-retained-ms N --max-deletes N",
             "                                     Paimon's snapshot expiration with that retention",
+            "  delete-tag TABLE NAME              Paimon's tag deletion (deleteTag), with the files only the tag held",
+            "  rollback TABLE (--snapshot N | --tag T)  Paimon's rollback (rollbackTo)",
             "  pick                               the universal compaction picker's choice for each JSON run layout on stdin (see Pick.java)",
             "  version                            the Paimon version in this jar",
             "  bench ingest|scan|compact|commit TABLE [...]  performance measurements (see Bench.java; compat/bench-compare)",
@@ -239,6 +241,30 @@ public final class Main {
                                 Integer.parseInt(flags.getOrDefault("retain-max", String.valueOf(Integer.MAX_VALUE))),
                                 Long.parseLong(flags.getOrDefault("time-retained-ms", "3600000")),
                                 Integer.parseInt(flags.getOrDefault("max-deletes", String.valueOf(Integer.MAX_VALUE)))) + "\n");
+                        return 0;
+                    }
+                case "delete-tag":
+                    {
+                        allow(flags);
+                        need(pos, 3);
+                        env.table(pos.get(1)).deleteTag(pos.get(2));
+                        out.print("deleted tag " + pos.get(2) + "\n");
+                        return 0;
+                    }
+                case "rollback":
+                    {
+                        allow(flags, "snapshot", "tag");
+                        need(pos, 2);
+                        FileStoreTable t = env.table(pos.get(1));
+                        if (flags.containsKey("snapshot") == flags.containsKey("tag")) {
+                            throw new UsageException("rollback needs one of --snapshot N and --tag T");
+                        }
+                        if (flags.containsKey("snapshot")) {
+                            t.rollbackTo(Long.parseLong(flags.get("snapshot")));
+                        } else {
+                            t.rollbackTo(flags.get("tag"));
+                        }
+                        out.print("rolled back; latest snapshot " + t.snapshotManager().latestSnapshotId() + "\n");
                         return 0;
                     }
                 case "pick":
