@@ -1,0 +1,206 @@
+package compat_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/tarnlake/tarn/catalog"
+	"github.com/tarnlake/tarn/fileio"
+	"github.com/tarnlake/tarn/format/binaryrow"
+	"github.com/tarnlake/tarn/table"
+)
+
+// levelSummary is what a full compaction left on one level of one bucket: the files it
+// kept (moved to the level or left where they were, by name) and what the files it wrote
+// hold together (their rows and key range; where a rewrite rolls to a new file is the
+// writer's, and Parquet writers estimate sizes differently).
+type levelSummary struct {
+	kept           []string
+	rows, deletes  int64
+	minKey, maxKey int32
+	written        bool
+}
+
+func (l *levelSummary) String() string {
+	if !l.written {
+		return fmt.Sprintf("kept %v; nothing written", l.kept)
+	}
+	return fmt.Sprintf("kept %v; written: %d rows (%d deletes), keys %d..%d", l.kept, l.rows, l.deletes, l.minKey, l.maxKey)
+}
+
+// intKey is the INT key of a serialized one-field BinaryRow (a min or max key).
+func intKey(t *testing.T, serialized []byte) int32 {
+	t.Helper()
+	row, err := binaryrow.Deserialize(serialized)
+	if err != nil || row.Arity() != 1 {
+		t.Fatalf("key %x is no BinaryRow of one field (%v)", serialized, err)
+	}
+	return row.GetInt(0)
+}
+
+// compactionSummary summarizes the live files of every bucket after a compaction, given
+// the names of the files that existed before it.
+func compactionSummary(ctx context.Context, t *testing.T, path string, before map[string]bool) map[string]*levelSummary {
+	t.Helper()
+	tbl, err := table.Open(ctx, fileio.NewLocal(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := tbl.Plan(ctx, table.ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*levelSummary{}
+	for _, s := range plan.Splits {
+		for _, f := range s.Files {
+			k := fmt.Sprintf("bucket %d level %d", s.Bucket, f.Level)
+			l := out[k]
+			if l == nil {
+				l = &levelSummary{}
+				out[k] = l
+			}
+			if before[f.FileName] {
+				l.kept = append(l.kept, f.FileName)
+				continue
+			}
+			l.rows += f.RowCount
+			if f.DeleteRowCount != nil {
+				l.deletes += *f.DeleteRowCount
+			}
+			lo, hi := intKey(t, f.MinKey), intKey(t, f.MaxKey)
+			if !l.written || lo < l.minKey {
+				l.minKey = lo
+			}
+			if !l.written || hi > l.maxKey {
+				l.maxKey = hi
+			}
+			l.written = true
+		}
+	}
+	for _, l := range out {
+		sort.Strings(l.kept)
+	}
+	return out
+}
+
+// A full compaction does what Paimon's does (MergeTreeCompactTask with the full
+// compaction's unit): Tarn builds a bucketed table's history (upserts and deletes over
+// overlapping and disjoint key ranges, some of it already compacted to higher levels, a
+// small target-file-size so that some files are large enough to be moved instead of
+// rewritten), then Tarn and Paimon (compat/oracle compact --full) fully compact two copies
+// of it. In every bucket the same files must be kept (moved to the top level, or left
+// there) and the files written must hold the same rows, deletions and key range; both
+// copies must read alike, and Paimon must check Tarn's. Histories are drawn at random;
+// the seed is printed (TARN_COMPACT_SEED repeats one).
+func TestFullCompactionAsPaimon(t *testing.T) {
+	requireOracle(t)
+	seed := seedFrom(t, "TARN_COMPACT_SEED")
+	t.Logf("seed %d", seed)
+	for i := range 4 {
+		r := rand.New(rand.NewPCG(seed, uint64(i)))
+		opts := map[string]string{
+			"bucket":                            "2",
+			"target-file-size":                  []string{"2 kb", "8 kb", "128 mb"}[r.IntN(3)],
+			"num-sorted-run.compaction-trigger": fmt.Sprint(2 + r.IntN(4)),
+		}
+		switch r.IntN(3) {
+		case 1:
+			opts["deletion-vectors.enabled"] = "true"
+		case 2:
+			opts["changelog-producer"] = "lookup"
+		}
+		t.Run(fmt.Sprintf("%d-target-%s", i, strings.ReplaceAll(opts["target-file-size"], " ", "")), func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			tbl, fields := newTable(t, catalog.New(fileio.NewLocal(), filepath.Join(dir, "wh")), "t", "k INT NOT NULL, v STRING",
+				catalog.TableSpec{PrimaryKeys: []string{"k"}, Options: opts})
+			commits := 4 + r.IntN(6)
+			for c := 1; c <= commits; c++ {
+				var rows []string
+				lo, span := 0, 2000
+				if r.IntN(2) == 0 { // a disjoint key range: a section of its own
+					lo, span = 2000+c*500, 400
+				}
+				for n := 20 + r.IntN(300); n > 0; n-- {
+					row := fmt.Sprintf(`{"k":%d,"v":"c%d-%s"}`, lo+r.IntN(span), c, strings.Repeat("x", r.IntN(20)))
+					if r.IntN(8) == 0 {
+						row = fmt.Sprintf(`{"k":%d,"v":null,"_ROW_KIND":"-D"}`, lo+r.IntN(span))
+					}
+					rows = append(rows, row)
+				}
+				if _, err := commitJSONL(ctx, tbl, fields, rows, int64(c)); err != nil {
+					t.Fatalf("commit %d: %v", c, err)
+				}
+				if r.IntN(3) == 0 {
+					if _, err := tbl.Compact(ctx, table.CompactOptions{User: "compat-compact"}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			plan, err := tbl.Plan(ctx, table.ScanOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := map[string]bool{}
+			var layout []string
+			for _, s := range plan.Splits {
+				for _, f := range s.Files {
+					before[f.FileName] = true
+					layout = append(layout, fmt.Sprintf("b%d/L%d/%dB", s.Bucket, f.Level, f.FileSize))
+				}
+			}
+			t.Logf("options %v, %d commits; files before: %v", opts, commits, layout)
+
+			paimonDir := filepath.Join(dir, "paimon-copy")
+			if err := os.CopyFS(paimonDir, os.DirFS(tbl.Path())); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tbl.Compact(ctx, table.CompactOptions{Full: true, User: "compat-compact"}); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := oracle(ctx, paimonLatest, "compact", paimonDir, "--full"); err != nil {
+				t.Fatalf("Paimon's full compaction: %v\n%s", err, out)
+			}
+			got, want := compactionSummary(ctx, t, tbl.Path(), before), compactionSummary(ctx, t, paimonDir, before)
+			keys := slices.Sorted(func(yield func(string) bool) {
+				seen := map[string]bool{}
+				for _, m := range []map[string]*levelSummary{got, want} {
+					for k := range m {
+						if !seen[k] && !yield(k) {
+							return
+						}
+						seen[k] = true
+					}
+				}
+			})
+			for _, k := range keys {
+				g, w := got[k], want[k]
+				if g == nil || w == nil || g.String() != w.String() {
+					t.Errorf("seed %d (TARN_COMPACT_SEED): %s after the full compaction:\n  Tarn:   %v\n  Paimon: %v", seed, k, g, w)
+				}
+			}
+			if t.Failed() {
+				return
+			}
+			for _, k := range keys {
+				t.Logf("%s: %v", k, got[k])
+			}
+			rows := readsAsPaimon(ctx, t, tbl, "after the full compaction", true)
+			paimonRows, err := oracle(ctx, paimonLatest, "read", paimonDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(rows, paimonRows) {
+				t.Errorf("the copies read differently after the full compaction:\n%s", diff(string(paimonRows), string(rows)))
+			}
+		})
+	}
+}
