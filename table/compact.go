@@ -1,13 +1,13 @@
 package table
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -240,7 +240,7 @@ func (rw *compactRewriter) rewriteUnit(ctx context.Context, unit lsm.Unit, dropD
 		return nil, err
 	}
 	u := &unitRewrite{rw: rw, level: unit.OutputLevel, maxLevel: rw.maxLevel,
-		dropDelete: dropDelete, minFileSize: int64(float64(rw.f.target) * 0.7)}
+		dropDelete: dropDelete, minFileSize: compactionFileSize(rw.f.target)}
 	if unit.Rewrite {
 		// Files picked to be rewritten (expired records): no upgrades.
 		if err := u.rewrite(ctx, sections); err != nil {
@@ -316,36 +316,107 @@ func (u *unitRewrite) upgrade(ctx context.Context, file manifest.DataFileMeta) e
 	return err
 }
 
-// compactAppendSplit rewrites an append-only bucket's small files, in sequence order,
-// into target-size files once there are compaction.min.file-num of them (a full
-// compaction: at least two).
+// compactionFileSize is the size under which a file joins a compaction as a small file
+// (CoreOptions.compactionFileSize: 70% of target-file-size).
+func compactionFileSize(target int64) int64 { return target / 10 * 7 }
+
+// fullCompactMinFiles is the number of files under which a full compaction of an
+// append-only bucket without deletion vectors does nothing
+// (BucketedAppendCompactManager.FULL_COMPACT_MIN_FILE).
+const fullCompactMinFiles = 3
+
+// pickBucketedAppend chooses the files of a fixed-bucket append-only bucket that a
+// compaction rewrites, as Paimon's BucketedAppendCompactManager does for a writer that
+// restored every file of the bucket (files in sequence order). A full compaction
+// (FullCompactTask) skips the large files at the front (unless they have deletion
+// vectors) and rewrites the rest when small files outnumber large ones among them and
+// there are at least three; with deletion vectors it always rewrites the rest. Otherwise
+// (pickCompactBefore) it slides a window over the files that drops its oldest file
+// while the window holds twice target-file-size, and rewrites the first window of
+// compaction.min.file-num files.
+func pickBucketedAppend(files []manifest.DataFileMeta, full bool, minFileNum int, target int64, dvs bool, hasDV func(string) bool) []manifest.DataFileMeta {
+	if full {
+		if len(files) == 0 || (!dvs && len(files) < fullCompactMinFiles) {
+			return nil
+		}
+		cfs := compactionFileSize(target)
+		for len(files) > 0 && files[0].FileSize >= cfs && !hasDV(files[0].FileName) {
+			files = files[1:]
+		}
+		if dvs {
+			return files
+		}
+		big := 0
+		for _, f := range files {
+			if f.FileSize >= cfs {
+				big++
+			}
+		}
+		if small := len(files) - big; small > big && len(files) >= fullCompactMinFiles {
+			return files
+		}
+		return nil
+	}
+	var size int64
+	start := 0
+	for i, f := range files {
+		size += f.FileSize
+		if i-start+1 >= minFileNum {
+			return files[start : i+1]
+		}
+		if size >= 2*target {
+			size -= files[start].FileSize
+			start++
+		}
+	}
+	return nil
+}
+
+// compactAppendSplit rewrites files of an append-only bucket, in sequence order, into
+// target-size files. Fixed buckets pick as Paimon's bucketed append tables do
+// (pickBucketedAppend), and the deletion vectors of the files rewritten (whose deleted
+// rows the rewrite drops) leave the bucket's index; an unaware-bucket table (bucket -1)
+// rewrites its small files once there are compaction.min.file-num of them (a full
+// compaction: all files, at least two).
 func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Plan, s *Split, full bool, pick func(BucketPick) bool) (CommitMessage, compactStats, error) {
 	msg := CommitMessage{Partition: s.Partition, Bucket: s.Bucket, TotalBuckets: s.TotalBuckets}
 	st := compactStats{runsBefore: len(s.Files)}
-	minFileSize := int64(float64(f.target) * 0.7)
 	var small []manifest.DataFileMeta
-	for _, file := range s.Files {
-		if file.FileSize < minFileSize || full {
-			small = append(small, file)
+	var needed bool
+	if f.opts.Bucket > 0 {
+		files := slices.Clone(s.Files)
+		slices.SortStableFunc(files, func(a, b manifest.DataFileMeta) int { return cmp.Compare(a.MinSequenceNumber, b.MinSequenceNumber) })
+		hasDV := func(name string) bool { _, ok := s.DeletionFiles[name]; return ok }
+		// At least two files: Paimon would rewrite a lone file again and again with
+		// compaction.min.file-num 1.
+		small = pickBucketedAppend(files, full, max(f.opts.CompactionMinFileNum, 2), f.target, f.opts.DeletionVectors, hasDV)
+		needed = len(small) > 0
+	} else {
+		minFileSize := compactionFileSize(f.target)
+		for _, file := range s.Files {
+			if file.FileSize < minFileSize || full {
+				small = append(small, file)
+			}
 		}
+		needed = len(small) >= 2 && (full || len(small) >= max(f.opts.CompactionMinFileNum, 2))
 	}
-	needed := len(small) >= 2 && (full || len(small) >= max(f.opts.CompactionMinFileNum, 2))
 	if pick != nil && !pick(newBucketPick(plan, s, len(s.Files), needed, small)) {
 		return msg, st, nil
 	}
 	if !needed {
 		return msg, st, nil
 	}
-	sort.Slice(small, func(i, j int) bool { return small[i].MinSequenceNumber < small[j].MinSequenceNumber })
+	slices.SortStableFunc(small, func(a, b manifest.DataFileMeta) int { return cmp.Compare(a.MinSequenceNumber, b.MinSequenceNumber) })
 	roll := f.newRoller(s.BucketPath, 0, manifest.FileSourceCompact, false)
 	defer roll.abort()
+	// One counter from the first file's sequence number (compactRewrite's LongCounter).
+	seq := small[0].MinSequenceNumber
 	for i := range small {
 		file := &small[i]
 		r, err := t.openDataFile(ctx, s, file, f.schema.Fields, ReadOptions{Mem: f.mem})
 		if err != nil {
 			return msg, st, err
 		}
-		seq := file.MinSequenceNumber
 		for {
 			b, err := r.Next(ctx)
 			if errors.Is(err, io.EOF) {
@@ -378,6 +449,27 @@ func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Pl
 		return msg, st, err
 	}
 	msg.CompactBefore, msg.CompactAfter = small, after
+	if f.opts.DeletionVectors && f.opts.Bucket > 0 {
+		// The rewritten files' deleted rows are gone: their vectors leave the index
+		// (BucketedDvMaintainer.removeDeletionVectorOf).
+		dvs, err := t.loadBucketDVs(ctx, f.opts, plan.Snapshot, s.Partition, s.Bucket, s.BucketPath)
+		if err != nil {
+			return msg, st, err
+		}
+		for _, file := range small {
+			if _, ok := dvs.vectors[file.FileName]; ok {
+				delete(dvs.vectors, file.FileName)
+				dvs.changed = true
+			}
+		}
+		if dvs.changed {
+			var res lookupResult
+			if err := t.writeBucketDVs(ctx, f, dvs, &res); err != nil {
+				return msg, st, err
+			}
+			msg.NewIndexFiles, msg.DeletedIndexFiles = res.newIndex, res.deletedIndex
+		}
+	}
 	return msg, st, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/manifest"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -439,5 +440,90 @@ func TestAppendCompactionMinFileNum(t *testing.T) {
 				t.Errorf("rows:\n%s\nwant\n%s", got, want.String())
 			}
 		})
+	}
+}
+
+// A full compaction of a fixed-bucket append table with deletion vectors rewrites its
+// files without the deleted rows and drops their vectors from the index, as Paimon's
+// BucketedAppendCompactManager.compact does (removeDeletionVectorOf, then a new index
+// file, here none: no vector is left).
+func TestAppendCompactionDropsDeletionVectors(t *testing.T) {
+	ctx := context.Background()
+	fields, _ := types.ParseColumns("id INT, v STRING")
+	cat := catalog.New(fileio.NewLocal(), t.TempDir())
+	tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: "a"}, catalog.TableSpec{Fields: fields,
+		Options: map[string]string{"bucket": "1", "bucket-key": "id", "deletion-vectors.enabled": "true"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		writeCommit(t, tbl, fields, false, fmt.Sprintf(`[{"id":%d,"v":"a"},{"id":%d,"v":"b"}]`, 2*i-1, 2*i), int64(i))
+	}
+	plan, err := tbl.Plan(ctx, table.ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &plan.Splits[0]
+	var second string // the file of ids 3 and 4
+	for _, f := range s.Files {
+		if f.MinSequenceNumber == 2 {
+			second = f.FileName
+		}
+	}
+	msg, err := table.DeleteRowsForTest(ctx, tbl, plan, s, second, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tbl.Commit(ctx, table.Commit{User: "test", Identifier: 4, Messages: []table.CommitMessage{msg}}); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"id":1,"v":"a"}
+{"id":2,"v":"b"}
+{"id":4,"v":"b"}
+{"id":5,"v":"a"}
+{"id":6,"v":"b"}
+`
+	if got := scanJSONL(t, tbl, table.ScanOptions{}); got != want {
+		t.Fatalf("before the compaction:\n%s\nwant\n%s", got, want)
+	}
+	sum, err := tbl.Compact(ctx, table.CompactOptions{Full: true, User: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Buckets != 1 {
+		t.Fatalf("compaction summary %+v", sum)
+	}
+	if got := scanJSONL(t, tbl, table.ScanOptions{}); got != want {
+		t.Errorf("after the compaction:\n%s\nwant\n%s", got, want)
+	}
+	plan, err = tbl.Plan(ctx, table.ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(plan.Splits[0].Files); n != 1 {
+		t.Errorf("%d files after the compaction, want 1", n)
+	}
+	if n := len(plan.Splits[0].DeletionFiles); n != 0 {
+		t.Errorf("%d deletion vectors after the compaction, want none", n)
+	}
+	if im := plan.Snapshot.IndexManifest; im != nil {
+		entries, err := tbl.ReadIndexManifest(ctx, *im)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live := 0
+		for _, e := range entries {
+			if e.Kind == manifest.FileKindAdd {
+				live++
+			} else {
+				live--
+			}
+		}
+		if live != 0 {
+			t.Errorf("the index still holds %d deletion-vector files: %+v", live, entries)
+		}
+	}
+	if f := plan.Splits[0].Files[0]; f.RowCount != 5 || f.MinSequenceNumber != 0 || f.MaxSequenceNumber != 4 {
+		t.Errorf("compacted file: %d rows, sequence numbers %d..%d; want 5 rows, 0..4", f.RowCount, f.MinSequenceNumber, f.MaxSequenceNumber)
 	}
 }
