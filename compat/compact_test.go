@@ -97,7 +97,8 @@ func compactionSummary(ctx context.Context, t *testing.T, path string, before ma
 
 // A full compaction does what Paimon's does (MergeTreeCompactTask with the full
 // compaction's unit; for fixed-bucket append tables BucketedAppendCompactManager's
-// FullCompactTask): Tarn builds a bucketed table's history (upserts and deletes over
+// FullCompactTask; for unaware-bucket append tables, which have no full compaction, what
+// AppendCompactCoordinator packs): Tarn builds a bucketed table's history (upserts and deletes over
 // overlapping and disjoint key ranges, some of it already compacted to higher levels, a
 // small target-file-size so that some files are large enough to be moved instead of
 // rewritten), then Tarn and Paimon (compat/oracle compact --full) fully compact two copies
@@ -109,9 +110,10 @@ func TestFullCompactionAsPaimon(t *testing.T) {
 	requireOracle(t)
 	seed := seedFrom(t, "TARN_COMPACT_SEED")
 	t.Logf("seed %d", seed)
-	for i := range 6 {
+	for i := range 8 {
 		r := rand.New(rand.NewPCG(seed, uint64(i)))
 		appendOnly := i >= 4 // fixed-bucket append tables: BucketedAppendCompactManager's full compaction
+		unaware := i >= 6    // unaware-bucket append tables: AppendCompactCoordinator, not full
 		opts := map[string]string{
 			"bucket":                            "2",
 			"target-file-size":                  []string{"2 kb", "8 kb", "128 mb"}[r.IntN(3)],
@@ -119,6 +121,12 @@ func TestFullCompactionAsPaimon(t *testing.T) {
 		}
 		spec := catalog.TableSpec{PrimaryKeys: []string{"k"}, Options: opts}
 		switch {
+		case unaware:
+			spec.PrimaryKeys = nil
+			opts["bucket"] = "-1"
+			opts["target-file-size"] = []string{"2 kb", "4 kb"}[r.IntN(2)]
+			opts["source.split.open-file-cost"] = "1 b"
+			opts["compaction.min.file-num"] = fmt.Sprint(2 + r.IntN(4))
 		case appendOnly:
 			spec.PrimaryKeys = nil
 			opts["bucket-key"] = "k"
@@ -132,18 +140,24 @@ func TestFullCompactionAsPaimon(t *testing.T) {
 		if appendOnly {
 			name += "-append"
 		}
+		if unaware {
+			name += "-unaware"
+		}
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
 			tbl, fields := newTable(t, catalog.New(fileio.NewLocal(), filepath.Join(dir, "wh")), "t", "k INT NOT NULL, v STRING", spec)
-			commits := 4 + r.IntN(6)
+			commits, rowsPer := 4+r.IntN(6), 300
+			if unaware { // many small files, packed into bins
+				commits, rowsPer = 10+r.IntN(15), 60
+			}
 			for c := 1; c <= commits; c++ {
 				var rows []string
 				lo, span := 0, 2000
 				if r.IntN(2) == 0 { // a disjoint key range: a section of its own
 					lo, span = 2000+c*500, 400
 				}
-				for n := 20 + r.IntN(300); n > 0; n-- {
+				for n := 10 + r.IntN(rowsPer); n > 0; n-- {
 					row := fmt.Sprintf(`{"k":%d,"v":"c%d-%s"}`, lo+r.IntN(span), c, strings.Repeat("x", r.IntN(20)))
 					if !appendOnly && r.IntN(8) == 0 {
 						row = fmt.Sprintf(`{"k":%d,"v":null,"_ROW_KIND":"-D"}`, lo+r.IntN(span))
@@ -153,7 +167,7 @@ func TestFullCompactionAsPaimon(t *testing.T) {
 				if _, err := commitJSONL(ctx, tbl, fields, rows, int64(c)); err != nil {
 					t.Fatalf("commit %d: %v", c, err)
 				}
-				if r.IntN(3) == 0 {
+				if !unaware && r.IntN(3) == 0 {
 					if _, err := tbl.Compact(ctx, table.CompactOptions{User: "compat-compact"}); err != nil {
 						t.Fatal(err)
 					}
@@ -177,10 +191,14 @@ func TestFullCompactionAsPaimon(t *testing.T) {
 			if err := os.CopyFS(paimonDir, os.DirFS(tbl.Path())); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tbl.Compact(ctx, table.CompactOptions{Full: true, User: "compat-compact"}); err != nil {
+			if _, err := tbl.Compact(ctx, table.CompactOptions{Full: !unaware, User: "compat-compact"}); err != nil {
 				t.Fatal(err)
 			}
-			if out, err := oracle(ctx, paimonLatest, "compact", paimonDir, "--full"); err != nil {
+			args := []string{"compact", paimonDir, "--full"}
+			if unaware {
+				args = args[:2]
+			}
+			if out, err := oracle(ctx, paimonLatest, args...); err != nil {
 				t.Fatalf("Paimon's full compaction: %v\n%s", err, out)
 			}
 			got, want := compactionSummary(ctx, t, tbl.Path(), before), compactionSummary(ctx, t, paimonDir, before)

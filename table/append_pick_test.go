@@ -71,3 +71,43 @@ func TestPickBucketedAppend(t *testing.T) {
 		})
 	}
 }
+
+// An unaware-bucket append table's compaction takes what Paimon's
+// AppendCompactCoordinator packs (min file num 4, target 1024, so small files are those
+// under 716 bytes): bins of small files, smallest first, that close at two files and
+// 2048 bytes, and a last bin of at least four files.
+func TestPickUnawareAppend(t *testing.T) {
+	sized := func(sizes ...int64) []manifest.DataFileMeta {
+		var out []manifest.DataFileMeta
+		for i, s := range sizes {
+			out = append(out, manifest.DataFileMeta{FileName: fmt.Sprintf("f%d", i), FileSize: s, MinSequenceNumber: int64(i)})
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		files    []manifest.DataFileMeta
+		full     bool
+		openCost int64
+		want     []string
+	}{
+		{name: "too few small files", files: sized(10, 20, 30)},
+		{name: "enough small files", files: sized(10, 20, 30, 40), want: []string{"f0", "f1", "f2", "f3"}},
+		{name: "large files stay", files: sized(10, 2000, 20, 716, 30, 40), want: []string{"f0", "f2", "f4", "f5"}},
+		{name: "a full bin, the rest too few", files: sized(700, 700, 700, 700, 700), want: []string{"f0", "f1", "f2"}},
+		{name: "the open file cost fills bins", files: sized(10, 10, 10), openCost: 1024, want: []string{"f0", "f1"}},
+		{name: "full: every small file", full: true, files: sized(10, 2000, 20), want: []string{"f0", "f2"}},
+		{name: "full: one small file", full: true, files: sized(10, 2000)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fileNames(pickUnawareAppend(tt.files, tt.full, 4, 1024, tt.openCost))
+			if tt.want == nil {
+				tt.want = []string{}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("picked %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

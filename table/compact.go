@@ -372,12 +372,49 @@ func pickBucketedAppend(files []manifest.DataFileMeta, full bool, minFileNum int
 	return nil
 }
 
+// pickUnawareAppend chooses the files of an unaware-bucket append table's partition that
+// a compaction rewrites, as Paimon's AppendCompactCoordinator packs them: its small files
+// (under 70% of target-file-size), smallest first, into bins that close once they hold
+// two files and twice target-file-size (each file counting source.split.open-file-cost
+// more); the last bin only with compaction.min.file-num files. Large files are never
+// rewritten. A full compaction (Tarn's: the coordinator has none) takes every small file
+// when there are two.
+func pickUnawareAppend(files []manifest.DataFileMeta, full bool, minFileNum int, target, openFileCost int64) []manifest.DataFileMeta {
+	cfs := compactionFileSize(target)
+	var small []manifest.DataFileMeta
+	for _, f := range files {
+		if f.FileSize < cfs {
+			small = append(small, f)
+		}
+	}
+	if full {
+		if len(small) < 2 {
+			return nil
+		}
+		return small
+	}
+	slices.SortStableFunc(small, func(a, b manifest.DataFileMeta) int { return cmp.Compare(a.FileSize, b.FileSize) })
+	var picked []manifest.DataFileMeta
+	bin, size := 0, int64(0)
+	for i, f := range small {
+		bin++
+		size += f.FileSize + openFileCost
+		if bin > 1 && size >= 2*target {
+			picked = small[:i+1]
+			bin, size = 0, 0
+		}
+	}
+	if bin >= minFileNum {
+		picked = small
+	}
+	return picked
+}
+
 // compactAppendSplit rewrites files of an append-only bucket, in sequence order, into
 // target-size files. Fixed buckets pick as Paimon's bucketed append tables do
 // (pickBucketedAppend), and the deletion vectors of the files rewritten (whose deleted
-// rows the rewrite drops) leave the bucket's index; an unaware-bucket table (bucket -1)
-// rewrites its small files once there are compaction.min.file-num of them (a full
-// compaction: all files, at least two).
+// rows the rewrite drops) leave the bucket's index; unaware-bucket tables (bucket -1)
+// pick as Paimon's append compaction coordinator (pickUnawareAppend).
 func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Plan, s *Split, full bool, pick func(BucketPick) bool) (CommitMessage, compactStats, error) {
 	msg := CommitMessage{Partition: s.Partition, Bucket: s.Bucket, TotalBuckets: s.TotalBuckets}
 	st := compactStats{runsBefore: len(s.Files)}
@@ -392,13 +429,8 @@ func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Pl
 		small = pickBucketedAppend(files, full, max(f.opts.CompactionMinFileNum, 2), f.target, f.opts.DeletionVectors, hasDV)
 		needed = len(small) > 0
 	} else {
-		minFileSize := compactionFileSize(f.target)
-		for _, file := range s.Files {
-			if file.FileSize < minFileSize || full {
-				small = append(small, file)
-			}
-		}
-		needed = len(small) >= 2 && (full || len(small) >= max(f.opts.CompactionMinFileNum, 2))
+		small = pickUnawareAppend(s.Files, full, max(f.opts.CompactionMinFileNum, 2), f.target, f.opts.SplitOpenFileCost)
+		needed = len(small) > 0
 	}
 	if pick != nil && !pick(newBucketPick(plan, s, len(s.Files), needed, small)) {
 		return msg, st, nil

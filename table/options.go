@@ -91,6 +91,9 @@ type CoreOptions struct {
 	CommitMaxRetryWait   time.Duration
 	CommitTimeout        time.Duration
 	CompactionMinFileNum int // compaction.min.file-num: small files an append bucket compacts at
+	// SplitOpenFileCost (source.split.open-file-cost): what each file adds to the size of
+	// an unaware-bucket append compaction's bin.
+	SplitOpenFileCost int64
 	// ThinMode (data-file.thin-mode): primary-key data files without the _KEY_ columns, the
 	// key read from its value columns.
 	ThinMode bool
@@ -139,6 +142,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 		CommitMinRetryWait:         10 * time.Millisecond,
 		CommitMaxRetryWait:         time.Second,
 		CompactionMinFileNum:       5,
+		SplitOpenFileCost:          4 << 20,
 		ManifestTargetSize:         8 << 20,
 		ManifestMergeMinCount:      30,
 		ManifestFullCompactionSize: 16 << 20,
@@ -245,6 +249,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	duration("commit.max-retry-wait", &c.CommitMaxRetryWait)
 	duration("commit.timeout", &c.CommitTimeout)
 	num("compaction.min.file-num", &c.CompactionMinFileNum)
+	size("source.split.open-file-cost", &c.SplitOpenFileCost)
 	boolean("data-file.thin-mode", &c.ThinMode)
 	boolean("commit.force-compact", &c.CommitForceCompact)
 	size("manifest.target-file-size", &c.ManifestTargetSize)
