@@ -42,6 +42,7 @@ public final class Main {
             "                                     Paimon's snapshot expiration with that retention",
             "  delete-tag TABLE NAME              Paimon's tag deletion (deleteTag), with the files only the tag held",
             "  rollback TABLE (--snapshot N | --tag T)  Paimon's rollback (rollbackTo)",
+            "  expire-partitions TABLE            Paimon's partition expiration (partition.expiration-time and the table's other partition.* options)",
             "  pick                               the universal compaction picker's choice for each JSON run layout on stdin (see Pick.java)",
             "  version                            the Paimon version in this jar",
             "  bench ingest|scan|compact|commit TABLE [...]  performance measurements (see Bench.java; compat/bench-compare)",
@@ -265,6 +266,13 @@ public final class Main {
                             t.rollbackTo(flags.get("tag"));
                         }
                         out.print("rolled back; latest snapshot " + t.snapshotManager().latestSnapshotId() + "\n");
+                        return 0;
+                    }
+                case "expire-partitions":
+                    {
+                        allow(flags);
+                        need(pos, 2);
+                        out.print(Ops.expirePartitions(env.table(pos.get(1))) + "\n");
                         return 0;
                     }
                 case "pick":

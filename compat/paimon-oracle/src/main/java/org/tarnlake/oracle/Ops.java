@@ -303,6 +303,31 @@ public final class Ops {
                 + ", latest " + t.snapshotManager().latestSnapshotId();
     }
 
+    /**
+     * Expires partitions as a writer's commit does (the store's PartitionExpire from the
+     * table's partition.expiration-* options, checked now); returns the expired partitions.
+     * The factory's parameters differ between Paimon versions: (commitUser[, table]).
+     */
+    public static String expirePartitions(FileStoreTable t) throws Exception {
+        java.lang.reflect.Method m = null;
+        for (java.lang.reflect.Method x : t.store().getClass().getMethods()) {
+            if (x.getName().equals("newPartitionExpire") && x.getParameterCount() <= 2
+                    && (m == null || x.getParameterCount() > m.getParameterCount())) {
+                m = x;
+            }
+        }
+        if (m == null) {
+            throw new Env.OracleException("this Paimon version has no FileStore.newPartitionExpire");
+        }
+        String user = UUID.randomUUID().toString();
+        Object pe = m.getParameterCount() == 2 ? m.invoke(t.store(), user, t) : m.invoke(t.store(), user);
+        if (pe == null) {
+            throw new Env.OracleException("the table has no partition.expiration-time (or no partitions)");
+        }
+        Object expired = pe.getClass().getMethod("expire", long.class).invoke(pe, Long.MAX_VALUE);
+        return "expired partitions: " + expired;
+    }
+
     public static String analyze(FileStoreTable t) throws Exception {
         org.apache.paimon.Snapshot s = t.snapshotManager().latestSnapshot();
         if (s == null) {
