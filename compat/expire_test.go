@@ -79,7 +79,7 @@ func rolledBackAlike(ctx context.Context, t *testing.T, seed uint64, step, tarnD
 
 // Snapshot expiration, tag deletion and rollback remove what Paimon's remove: Tarn builds
 // a table's history (upserts and deletes, full compactions, tags, changelog files,
-// deletion vectors), then Tarn (Table.ExpireSnapshots) and Paimon (ExpireSnapshotsImpl
+// deletion vectors, sometimes a consumer), then Tarn (Table.ExpireSnapshots) and Paimon (ExpireSnapshotsImpl
 // through compat/oracle expire) expire two copies of it with the same retention; then
 // each deletes the same tag and rolls back to the same snapshot or tag (Paimon's deleteTag
 // and rollbackTo). After each step both copies must hold the same files (snapshots, tags,
@@ -141,10 +141,21 @@ func TestExpireAsPaimon(t *testing.T) {
 					}
 				}
 			}
+			consumer := int64(0)
+			if r.IntN(2) == 0 { // a reader whose next snapshot holds expiry back
+				latest, _, err := tbl.LatestSnapshotID(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				consumer = 1 + r.Int64N(latest)
+				if _, err := tbl.RegisterConsumer(ctx, "reader", consumer); err != nil {
+					t.Fatal(err)
+				}
+			}
 			retainMin := 1 + r.IntN(4)
 			retainMax := retainMin + r.IntN(6)
 			limit := []int{3, 1000}[r.IntN(2)]
-			t.Logf("%d commits, %d tags; expire retaining min %d, max %d, at most %d snapshots", commits, tags, retainMin, retainMax, limit)
+			t.Logf("%d commits, %d tags, consumer at %d; expire retaining min %d, max %d, at most %d snapshots", commits, tags, consumer, retainMin, retainMax, limit)
 
 			paimonDir := filepath.Join(dir, "paimon-copy")
 			if err := os.CopyFS(paimonDir, os.DirFS(tbl.Path())); err != nil {
