@@ -43,6 +43,7 @@ public final class Main {
             "  delete-tag TABLE NAME              Paimon's tag deletion (deleteTag), with the files only the tag held",
             "  rollback TABLE (--snapshot N | --tag T)  Paimon's rollback (rollbackTo)",
             "  expire-partitions TABLE            Paimon's partition expiration (partition.expiration-time and the table's other partition.* options)",
+            "  clean-orphans TABLE --older-than-ms N  Paimon's orphan-file cleaning (LocalOrphanFilesClean) of files older than N ms",
             "  pick                               the universal compaction picker's choice for each JSON run layout on stdin (see Pick.java)",
             "  version                            the Paimon version in this jar",
             "  bench ingest|scan|compact|commit TABLE [...]  performance measurements (see Bench.java; compat/bench-compare)",
@@ -273,6 +274,14 @@ public final class Main {
                         allow(flags);
                         need(pos, 2);
                         out.print(Ops.expirePartitions(env.table(pos.get(1))) + "\n");
+                        return 0;
+                    }
+                case "clean-orphans":
+                    {
+                        allow(flags, "older-than-ms");
+                        need(pos, 2);
+                        long age = Long.parseLong(flags.getOrDefault("older-than-ms", "86400000"));
+                        out.print(Ops.cleanOrphans(env.table(pos.get(1)), System.currentTimeMillis() - age) + "\n");
                         return 0;
                     }
                 case "pick":

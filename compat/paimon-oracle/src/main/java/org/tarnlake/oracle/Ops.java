@@ -328,6 +328,12 @@ public final class Ops {
         return "expired partitions: " + expired;
     }
 
+    /** Removes files no snapshot, tag or changelog needs (LocalOrphanFilesClean) older than the given time. */
+    public static String cleanOrphans(FileStoreTable t, long olderThanMillis) throws Exception {
+        Object res = new org.apache.paimon.operation.LocalOrphanFilesClean(t, olderThanMillis).clean();
+        return "cleaned: " + res;
+    }
+
     public static String analyze(FileStoreTable t) throws Exception {
         org.apache.paimon.Snapshot s = t.snapshotManager().latestSnapshot();
         if (s == null) {
