@@ -46,9 +46,8 @@ func intKey(t *testing.T, serialized []byte) int32 {
 	return row.GetInt(0)
 }
 
-// compactionSummary summarizes the live files of every bucket after a compaction, given
-// the names of the files that existed before it.
-func compactionSummary(ctx context.Context, t *testing.T, path string, before map[string]bool) map[string]*levelSummary {
+// latestPlan opens the table at path and plans a scan of its latest snapshot.
+func latestPlan(ctx context.Context, t *testing.T, path string) (*table.Table, *table.Plan) {
 	t.Helper()
 	tbl, err := table.Open(ctx, fileio.NewLocal(), path)
 	if err != nil {
@@ -58,6 +57,14 @@ func compactionSummary(ctx context.Context, t *testing.T, path string, before ma
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tbl, plan
+}
+
+// compactionSummary summarizes the live files of every bucket after a compaction, given
+// the names of the files that existed before it.
+func compactionSummary(ctx context.Context, t *testing.T, path string, before map[string]bool) map[string]*levelSummary {
+	t.Helper()
+	_, plan := latestPlan(ctx, t, path)
 	out := map[string]*levelSummary{}
 	for _, s := range plan.Splits {
 		for _, f := range s.Files {

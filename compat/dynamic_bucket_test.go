@@ -23,14 +23,7 @@ import (
 // table (partition column dt, key column id).
 func keyBuckets(ctx context.Context, t *testing.T, path string) map[string]int {
 	t.Helper()
-	tbl, err := table.Open(ctx, fileio.NewLocal(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := tbl.Plan(ctx, table.ScanOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tbl, plan := latestPlan(ctx, t, path)
 	out := map[string]int{}
 	for i := range plan.Splits {
 		s := &plan.Splits[i]

@@ -13,21 +13,13 @@ import (
 
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/fileio"
-	"github.com/tarnlake/tarn/table"
 )
 
 // livePartitions lists the partitions (k=v/...) that hold files in a table's latest
 // snapshot.
 func livePartitions(ctx context.Context, t *testing.T, path string) []string {
 	t.Helper()
-	tbl, err := table.Open(ctx, fileio.NewLocal(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := tbl.Plan(ctx, table.ScanOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, plan := latestPlan(ctx, t, path)
 	var out []string
 	for _, s := range plan.Splits {
 		var kv []string
