@@ -117,10 +117,11 @@ func TestFullCompactionAsPaimon(t *testing.T) {
 	requireOracle(t)
 	seed := seedFrom(t, "TARN_COMPACT_SEED")
 	t.Logf("seed %d", seed)
-	for i := range 8 {
+	for i := range 11 {
 		r := rand.New(rand.NewPCG(seed, uint64(i)))
-		appendOnly := i >= 4 // fixed-bucket append tables: BucketedAppendCompactManager's full compaction
-		unaware := i >= 6    // unaware-bucket append tables: AppendCompactCoordinator, not full
+		appendOnly := i >= 4 && i < 8 // fixed-bucket append tables: BucketedAppendCompactManager's full compaction
+		unaware := i >= 6 && i < 8    // unaware-bucket append tables: AppendCompactCoordinator, not full
+		normal := i >= 8              // primary-key tables, a compaction that is not full
 		opts := map[string]string{
 			"bucket":                            "2",
 			"target-file-size":                  []string{"2 kb", "8 kb", "128 mb"}[r.IntN(3)],
@@ -138,6 +139,8 @@ func TestFullCompactionAsPaimon(t *testing.T) {
 			spec.PrimaryKeys = nil
 			opts["bucket-key"] = "k"
 			opts["compaction.min.file-num"] = fmt.Sprint(2 + r.IntN(4))
+		case normal: // runs on several levels: the picker often picks twice
+			opts["num-sorted-run.compaction-trigger"] = fmt.Sprint(2 + r.IntN(2))
 		case r.IntN(3) == 1:
 			opts["deletion-vectors.enabled"] = "true"
 		case r.IntN(2) == 1:
@@ -149,6 +152,9 @@ func TestFullCompactionAsPaimon(t *testing.T) {
 		}
 		if unaware {
 			name += "-unaware"
+		}
+		if normal {
+			name += "-not-full"
 		}
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
@@ -198,11 +204,11 @@ func TestFullCompactionAsPaimon(t *testing.T) {
 			if err := os.CopyFS(paimonDir, os.DirFS(tbl.Path())); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tbl.Compact(ctx, table.CompactOptions{Full: !unaware, User: "compat-compact"}); err != nil {
+			if _, err := tbl.Compact(ctx, table.CompactOptions{Full: !unaware && !normal, User: "compat-compact"}); err != nil {
 				t.Fatal(err)
 			}
 			args := []string{"compact", paimonDir, "--full"}
-			if unaware {
+			if unaware || normal {
 				args = args[:2]
 			}
 			if out, err := oracle(ctx, paimonLatest, args...); err != nil {
@@ -242,4 +248,97 @@ func TestFullCompactionAsPaimon(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A compaction that is not full picks again on the layout its first pick left, as
+// Paimon's writer does (compact(false), then prepareCommit waiting for it: a second
+// triggerCompaction), and commits both. With num-sorted-run.compaction-trigger 2, three
+// level-0 runs over a larger level-1 run and a level-2 run are first merged with level 1
+// into level 1 (the size ratio stops at level 1, and level 0 is never an output), then
+// level 1 and 2 into level 2 (size ratio). Tarn and Paimon compact copies
+// of that layout; the same files must be left, and the level-1 file between is gone.
+func TestChainedCompactionAsPaimon(t *testing.T) {
+	requireOracle(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	tbl, fields := newTable(t, catalog.New(fileio.NewLocal(), filepath.Join(dir, "wh")), "t", "k INT NOT NULL, v STRING",
+		catalog.TableSpec{PrimaryKeys: []string{"k"}, Options: map[string]string{"bucket": "1", "num-sorted-run.compaction-trigger": "2"}})
+	r := rand.New(rand.NewPCG(5, 5))
+	ident := int64(0)
+	commit := func(lo, n int) {
+		t.Helper()
+		var rows []string
+		for k := lo; k < lo+n; k++ {
+			v := make([]byte, 30)
+			for i := range v {
+				v[i] = byte('a' + r.IntN(26))
+			}
+			rows = append(rows, fmt.Sprintf(`{"k":%d,"v":"%s"}`, k, v))
+		}
+		ident++
+		if _, err := commitJSONL(ctx, tbl, fields, rows, ident); err != nil {
+			t.Fatal(err)
+		}
+	}
+	compact := func(full bool) {
+		t.Helper()
+		if _, err := tbl.Compact(ctx, table.CompactOptions{Full: full, User: "compat-compact"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(0, 1100) // level 2
+	compact(true)
+	commit(2000, 390)
+	commit(3000, 410) // the newer level-0 run is the larger: both go to level 1
+	compact(false)
+	commit(4000, 200)
+	commit(5000, 200)
+	commit(6000, 200)
+	_, plan := latestPlan(ctx, t, tbl.Path())
+	var layout []string
+	before := map[string]bool{}
+	for _, f := range plan.Splits[0].Files {
+		layout = append(layout, fmt.Sprintf("L%d", f.Level))
+		before[f.FileName] = true
+	}
+	slices.Sort(layout)
+	if got := strings.Join(layout, " "); got != "L0 L0 L0 L1 L2" {
+		t.Fatalf("layout before the compaction: %s, want L0 L0 L0 L1 L2", got)
+	}
+	paimonDir := filepath.Join(dir, "paimon-copy")
+	if err := os.CopyFS(paimonDir, os.DirFS(tbl.Path())); err != nil {
+		t.Fatal(err)
+	}
+	existed := map[string]bool{}
+	for _, f := range tableFiles(t, tbl.Path()) {
+		existed[f] = true
+	}
+	compact(false)
+	if out, err := oracle(ctx, paimonLatest, "compact", paimonDir); err != nil {
+		t.Fatalf("Paimon's compaction: %v\n%s", err, out)
+	}
+	got, want := compactionSummary(ctx, t, tbl.Path(), before), compactionSummary(ctx, t, paimonDir, before)
+	if len(want) != 1 || want["bucket 0 level 2"] == nil {
+		t.Fatalf("Paimon did not compact twice into level 2: %v", want)
+	}
+	for k, w := range want {
+		if g := got[k]; g == nil || g.String() != w.String() {
+			t.Errorf("%s:\n  Tarn:   %v\n  Paimon: %v", k, g, w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("Tarn left levels %v, Paimon %v", got, want)
+	}
+	// The level-1 file the first compaction wrote is neither live nor left behind.
+	_, after := latestPlan(ctx, t, tbl.Path())
+	live := map[string]bool{}
+	for _, f := range after.Splits[0].Files {
+		live[f.FileName] = true
+	}
+	for _, f := range tableFiles(t, tbl.Path()) {
+		if name, ok := strings.CutPrefix(f, "bucket-0/"); ok && !existed[f] && !live[name] {
+			t.Errorf("%s: written by the first compaction and rewritten by the second, still there", f)
+		}
+	}
+	readsAsPaimon(ctx, t, tbl, "after the chained compaction", true)
 }

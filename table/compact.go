@@ -213,10 +213,89 @@ func (t *Table) compactSplit(ctx context.Context, f *fileFactory, plan *Plan, s 
 	if err != nil {
 		return msg, st, err
 	}
+	if !full {
+		// Paimon's compact(false) then prepareCommit(true) picks once more on the layout
+		// the first compaction left, and commits both.
+		files := replaceFiles(s.Files, res.before, res.after)
+		levels, err := lsm.NewLevels(files, f.opts.NumLevels, enc)
+		if err != nil {
+			return msg, st, err
+		}
+		if unit, ok := f.opts.pickCompaction(levels, levels.SortedRuns(), time.Now(), f.opts.forceL0(nil)); ok {
+			next, err := t.compactBucket(ctx, f, s, files, levels, unit, dvs)
+			if err != nil {
+				return msg, st, err
+			}
+			res = t.chainCompactions(ctx, f, s, res, next)
+		}
+	}
 	msg.CompactBefore, msg.CompactAfter, msg.ChangelogFiles = res.before, res.after, res.changelog
 	msg.NewIndexFiles, msg.DeletedIndexFiles = res.newIndex, res.deletedIndex
 	st.upgraded = res.upgraded
 	return msg, st, nil
+}
+
+// chainCompactions is one compaction of a bucket followed by another of the layout it
+// left, as one result (MergeTreeWriter.updateCompactResult): files the first wrote and the
+// second rewrote are intermediate, in neither list, and removed; files the first only
+// moved stay inputs of the commit. Changelogs add up; an index file the first wrote and
+// the second replaced is intermediate too.
+func (t *Table) chainCompactions(ctx context.Context, f *fileFactory, s *Split, first, next *compactResult) *compactResult {
+	type id struct {
+		name  string
+		level int32
+	}
+	written := map[id]bool{}
+	for _, a := range first.after {
+		written[id{a.FileName, a.Level}] = true
+	}
+	inputs := map[string]bool{}
+	for _, b := range first.before {
+		inputs[b.FileName] = true
+	}
+	outputs := map[string]bool{}
+	for _, a := range next.after {
+		outputs[a.FileName] = true
+	}
+	res := &compactResult{upgraded: first.upgraded + next.upgraded}
+	res.before = slices.Clone(first.before)
+	consumed := map[id]bool{}
+	for _, b := range next.before {
+		if written[id{b.FileName, b.Level}] {
+			consumed[id{b.FileName, b.Level}] = true
+			if !inputs[b.FileName] && !outputs[b.FileName] {
+				_ = t.fio.Delete(ctx, fileio.Join(s.BucketPath, b.FileName))
+			}
+			continue
+		}
+		res.before = append(res.before, b)
+	}
+	for _, a := range first.after {
+		if !consumed[id{a.FileName, a.Level}] {
+			res.after = append(res.after, a)
+		}
+	}
+	res.after = append(res.after, next.after...)
+	res.changelog = append(slices.Clone(first.changelog), next.changelog...)
+	replaced := map[string]bool{}
+	for _, d := range next.deletedIndex {
+		replaced[d.FileName] = true
+	}
+	res.deletedIndex = slices.Clone(first.deletedIndex)
+	for _, n := range first.newIndex {
+		if replaced[n.FileName] {
+			_ = t.fio.Delete(ctx, t.indexFilePath(f.opts, s.BucketPath, &n))
+			continue
+		}
+		res.newIndex = append(res.newIndex, n)
+	}
+	for _, d := range next.deletedIndex {
+		if !slices.ContainsFunc(first.newIndex, func(n manifest.IndexFileMeta) bool { return n.FileName == d.FileName }) {
+			res.deletedIndex = append(res.deletedIndex, d)
+		}
+	}
+	res.newIndex = append(res.newIndex, next.newIndex...)
+	return res
 }
 
 // unitRewrite performs a compaction unit as MergeTreeCompactTask does: sections of
