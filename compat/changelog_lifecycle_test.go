@@ -16,7 +16,6 @@ import (
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format/types"
-	"github.com/tarnlake/tarn/render"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -105,25 +104,7 @@ func TestTailReadsAppendOverwriteAsPaimon(t *testing.T) {
 	if out, err := oracleStdin(ctx, `{"id":1,"v":"a"}`+"\n", "write", tbl.Path()); err != nil {
 		t.Fatalf("Paimon's write: %v\n%s", err, out)
 	}
-	w, err := tbl.NewWriter(ctx, table.WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	r, err := render.NewJSONLReader(strings.NewReader(`{"id":2,"v":"b"}`+"\n"+`{"id":3,"v":"c"}`), fields, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := r.Next()
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = w.Write(ctx, b)
-	b.Release()
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := w.PrepareCommit(ctx)
+	msgs, _, err := jsonlMessages(ctx, tbl, fields, []string{`{"id":2,"v":"b"}`, `{"id":3,"v":"c"}`})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -262,30 +262,7 @@ func TestPaimonChangesOfTarnTable(t *testing.T) {
 
 // commitChangeRows commits JSON Lines rows (with optional "_ROW_KIND") as one snapshot.
 func commitChangeRows(ctx context.Context, tbl *table.Table, fields []types.DataField, rows []string, identifier int64) error {
-	w, err := tbl.NewWriter(ctx, table.WriterOptions{})
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-	r, err := render.NewJSONLReader(strings.NewReader(strings.Join(rows, "\n")), fields, 0)
-	if err != nil {
-		return err
-	}
-	for {
-		b, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		err = w.Write(ctx, b)
-		b.Release()
-		if err != nil {
-			return err
-		}
-	}
-	msgs, err := w.PrepareCommit(ctx)
+	msgs, _, err := jsonlMessages(ctx, tbl, fields, rows)
 	if err != nil {
 		return err
 	}

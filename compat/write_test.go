@@ -192,15 +192,17 @@ func replayDelta(rt refTable, fields []types.DataField, prev, cur []string) []st
 	return out
 }
 
-func commitJSONL(ctx context.Context, tbl *table.Table, fields []types.DataField, rows []string, identifier int64) (int64, error) {
+// jsonlMessages writes JSON Lines rows (with optional "_ROW_KIND") with a new writer of
+// tbl and returns what it would commit, and the schema the files were written with.
+func jsonlMessages(ctx context.Context, tbl *table.Table, fields []types.DataField, rows []string) ([]table.CommitMessage, int64, error) {
 	w, err := tbl.NewWriter(ctx, table.WriterOptions{})
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	defer w.Close()
 	r, err := render.NewJSONLReader(strings.NewReader(strings.Join(rows, "\n")), fields, 0)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	for {
 		b, err := r.Next()
@@ -208,19 +210,24 @@ func commitJSONL(ctx context.Context, tbl *table.Table, fields []types.DataField
 			break
 		}
 		if err != nil {
-			return 0, err
+			return nil, 0, err
 		}
 		err = w.Write(ctx, b)
 		b.Release()
 		if err != nil {
-			return 0, err
+			return nil, 0, err
 		}
 	}
 	msgs, err := w.PrepareCommit(ctx)
+	return msgs, w.Schema().ID, err
+}
+
+func commitJSONL(ctx context.Context, tbl *table.Table, fields []types.DataField, rows []string, identifier int64) (int64, error) {
+	msgs, schemaID, err := jsonlMessages(ctx, tbl, fields, rows)
 	if err != nil {
 		return 0, err
 	}
-	res, err := tbl.Commit(ctx, table.Commit{User: "compat", Identifier: identifier, Messages: msgs, SchemaID: w.Schema().ID, CheckSchema: true})
+	res, err := tbl.Commit(ctx, table.Commit{User: "compat", Identifier: identifier, Messages: msgs, SchemaID: schemaID, CheckSchema: true})
 	if err == nil && res.CompactionErr != nil {
 		err = res.CompactionErr
 	}
