@@ -70,12 +70,8 @@ func (t *Table) latestCompacted(ctx context.Context, opts format.Options) (int64
 		return latest, err
 	}
 	deltaCommits := int64(0)
-	v, hasDelta := opts.Get("full-compaction.delta-commits")
-	if cp, _ := opts.Get("changelog-producer"); hasDelta || strings.EqualFold(strings.TrimSpace(cp), "full-compaction") {
-		deltaCommits = 1
-		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); hasDelta && err == nil && n > 0 {
-			deltaCommits = n
-		}
+	if _, hasDelta := opts.Get("full-compaction.delta-commits"); hasDelta || ParseCoreOptions(opts).ChangelogProducer == "full-compaction" {
+		deltaCommits = int64(max(parseChangelogConfig(opts).deltaCommits, 1))
 	}
 	for id := latest; id >= earliest; id-- {
 		s, err := t.Snapshot(ctx, id)
