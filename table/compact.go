@@ -284,13 +284,14 @@ func (t *Table) chainCompactions(ctx context.Context, f *fileFactory, s *Split, 
 	res.deletedIndex = slices.Clone(first.deletedIndex)
 	for _, n := range first.newIndex {
 		if replaced[n.FileName] {
+			delete(replaced, n.FileName) // intermediate: in neither list
 			_ = t.fio.Delete(ctx, t.indexFilePath(f.opts, s.BucketPath, &n))
 			continue
 		}
 		res.newIndex = append(res.newIndex, n)
 	}
 	for _, d := range next.deletedIndex {
-		if !slices.ContainsFunc(first.newIndex, func(n manifest.IndexFileMeta) bool { return n.FileName == d.FileName }) {
+		if replaced[d.FileName] {
 			res.deletedIndex = append(res.deletedIndex, d)
 		}
 	}
@@ -497,20 +498,19 @@ func pickUnawareAppend(files []manifest.DataFileMeta, full bool, minFileNum int,
 func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Plan, s *Split, full bool, pick func(BucketPick) bool) (CommitMessage, compactStats, error) {
 	msg := CommitMessage{Partition: s.Partition, Bucket: s.Bucket, TotalBuckets: s.TotalBuckets}
 	st := compactStats{runsBefore: len(s.Files)}
+	// At least two files: Paimon would rewrite a lone file again and again with
+	// compaction.min.file-num 1.
+	minFileNum := max(f.opts.CompactionMinFileNum, 2)
 	var small []manifest.DataFileMeta
-	var needed bool
 	if f.opts.Bucket > 0 {
 		files := slices.Clone(s.Files)
 		slices.SortStableFunc(files, func(a, b manifest.DataFileMeta) int { return cmp.Compare(a.MinSequenceNumber, b.MinSequenceNumber) })
 		hasDV := func(name string) bool { _, ok := s.DeletionFiles[name]; return ok }
-		// At least two files: Paimon would rewrite a lone file again and again with
-		// compaction.min.file-num 1.
-		small = pickBucketedAppend(files, full, max(f.opts.CompactionMinFileNum, 2), f.target, f.opts.DeletionVectors, hasDV)
-		needed = len(small) > 0
+		small = pickBucketedAppend(files, full, minFileNum, f.target, f.opts.DeletionVectors, hasDV)
 	} else {
-		small = pickUnawareAppend(s.Files, full, max(f.opts.CompactionMinFileNum, 2), f.target, f.opts.SplitOpenFileCost)
-		needed = len(small) > 0
+		small = pickUnawareAppend(s.Files, full, minFileNum, f.target, f.opts.SplitOpenFileCost)
 	}
+	needed := len(small) > 0
 	if pick != nil && !pick(newBucketPick(plan, s, len(s.Files), needed, small)) {
 		return msg, st, nil
 	}
