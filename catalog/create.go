@@ -432,6 +432,12 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 	if err := table.ValidateScanOptions(o); err != nil {
 		return fmt.Errorf("scan options: %w", err)
 	}
+	if v, ok := o.Get("parquet.page.size"); ok {
+		// Paimon hands it to parquet-mr, which reads it as an int of bytes.
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32); err != nil || n <= 0 {
+			return fmt.Errorf("option parquet.page.size = %q: want a positive number of bytes, such as 65536", v)
+		}
+	}
 	for _, k := range []string{"deletion-vectors.enabled", "ignore-delete", "partition.legacy-name", "compaction.force-up-level-0", "parquet.enable.dictionary", "row-tracking.enabled", "data-evolution.enabled", "streaming-read-overwrite"} {
 		if v, ok := o.Get(k); ok {
 			if _, err := strconv.ParseBool(v); err != nil {

@@ -28,8 +28,9 @@ type CoreOptions struct {
 	CompressionPerLevel  map[int]string
 	ChangelogFormat      string
 	ChangelogCompression string
-	ZstdLevel            int  // file.compression.zstd-level (default 1)
-	ParquetDictionary    bool // parquet.enable.dictionary (default true)
+	ZstdLevel            int   // file.compression.zstd-level (default 1)
+	ParquetDictionary    bool  // parquet.enable.dictionary (default true)
+	ParquetPageSize      int64 // parquet.page.size in bytes (0: datafile.DefaultPageSize)
 	ManifestCompression  string
 	MergeEngine          string
 	ChangelogProducer    string
@@ -206,6 +207,11 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	str("changelog-file.compression", &c.ChangelogCompression)
 	num("file.compression.zstd-level", &c.ZstdLevel)
 	boolean("parquet.enable.dictionary", &c.ParquetDictionary)
+	if v, ok := o.Get("parquet.page.size"); ok {
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32); err == nil && n > 0 {
+			c.ParquetPageSize = n
+		}
+	}
 	str("merge-engine", &c.MergeEngine)
 	str("changelog-producer", &c.ChangelogProducer)
 	list("sequence.field", &c.SequenceField)

@@ -988,7 +988,7 @@ func (w *fileFactory) newFileWriter(ctx context.Context, dir string, fields []ty
 	}
 	cw := &countingWriter{w: out}
 	pw, err := datafile.NewFileWriter(cw, fileFormat, fields, datafile.WriterOptions{Compression: compression, ZstdLevel: w.opts.ZstdLevel,
-		NoDictionary: !w.opts.ParquetDictionary, Mem: w.mem})
+		NoDictionary: !w.opts.ParquetDictionary, PageSizeBytes: w.opts.ParquetPageSize, Mem: w.mem})
 	if err != nil {
 		out.Abort()
 		return nil, err

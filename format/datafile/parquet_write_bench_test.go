@@ -241,3 +241,56 @@ func TestParquetWriterNoDictionary(t *testing.T) {
 		t.Errorf("read back %d rows, want %d", rows, want)
 	}
 }
+
+// Data pages hold up to the page size asked for (DefaultPageSize when none is), give or
+// take one write batch of values: a reader holds one decompressed page per column of
+// every file it merges, so the page size bounds a compaction's memory.
+func TestParquetWriterPageSize(t *testing.T) {
+	fields, batches := workloadBatches("customer")
+	defer func() {
+		for _, b := range batches {
+			b.Release()
+		}
+	}()
+	pages := map[int64]int{}
+	for _, size := range []int64{0, 16 << 10, 1 << 20} {
+		data := writeParquetWith(t, fields, batches, WriterOptions{Compression: "zstd", PageSizeBytes: size})
+		limit := size
+		if limit == 0 {
+			limit = DefaultPageSize
+		}
+		pr, err := file.NewParquetReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rg := pr.RowGroup(0)
+		for c := 0; c < rg.NumColumns(); c++ {
+			rd, err := rg.GetColumnPageReader(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rd.Next() {
+				p, ok := rd.Page().(file.DataPage)
+				if !ok {
+					continue
+				}
+				// A page is cut once it reaches the limit after a write batch (1024
+				// values, strings of at most 64 bytes here).
+				if got := int64(p.UncompressedSize()); got > limit+1024*64 {
+					t.Errorf("page size %d: column %d has a page of %d bytes", size, c, got)
+				}
+				if fields[c].Name == "id" {
+					pages[size]++
+				}
+			}
+			if err := rd.Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pr.Close()
+	}
+	// 131072 ids of 8 bytes: 1 MiB of values.
+	if pages[0] < 16 || pages[16<<10] < 64 || pages[1<<20] > 2 {
+		t.Errorf("pages of column id by page size asked for: %v, want >= 16 (default), >= 64 (16 KiB), <= 2 (1 MiB)", pages)
+	}
+}
