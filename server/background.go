@@ -549,12 +549,16 @@ func (m *maintainer) maintain(ctx context.Context, id catalog.Identifier, tagged
 		st.EarliestSnapshot = res.EarliestRetained
 		st.ExpiredSnapshots = int64(len(res.Expired))
 		st.DeletedFiles, st.DeletedBytes = int64(res.Deleted.Files()), res.Deleted.Bytes
+		expiredBytes.WithLabelValues(name).Add(float64(res.Deleted.Bytes))
 		if len(res.Expired) > 0 {
 			snapshotsExpired.WithLabelValues(name).Add(float64(len(res.Expired)))
-			expiredBytes.WithLabelValues(name).Add(float64(res.Deleted.Bytes))
 			m.log.Info("expired snapshots", "table", name, "snapshots", len(res.Expired), "first", res.Expired[0],
 				"last", res.Expired[len(res.Expired)-1], "files", res.Deleted.Files(), "bytes", res.Deleted.Bytes,
-				"consumers_expired", len(res.ExpiredConsumers), "duration", time.Since(start).Round(time.Millisecond))
+				"consumers_expired", len(res.ExpiredConsumers), "changelogs_kept", len(res.Changelogs),
+				"changelogs_expired", len(res.ExpiredChangelogs), "duration", time.Since(start).Round(time.Millisecond))
+		} else if len(res.ExpiredChangelogs) > 0 {
+			m.log.Info("expired long-lived changelogs", "table", name, "changelogs", len(res.ExpiredChangelogs),
+				"files", res.Deleted.Files(), "bytes", res.Deleted.Bytes, "duration", time.Since(start).Round(time.Millisecond))
 		}
 	}
 	if err != nil {

@@ -65,6 +65,10 @@ type ExpireResult struct {
 	EarliestRetained int64
 	// ExpiredConsumers lists the consumer ids deleted by consumer.expiration-time.
 	ExpiredConsumers []string
+	// Changelogs lists the expired snapshots kept as long-lived changelogs
+	// (changelog/changelog-N) because the changelog's retention is longer than the
+	// snapshots'; ExpiredChangelogs lists the long-lived changelogs expired.
+	Changelogs, ExpiredChangelogs []int64
 	// Deleted are the files deleted: snapshot files, data, changelog, manifest, index and
 	// statistics files.
 	Deleted Deleted
@@ -94,6 +98,17 @@ type expireConfig struct {
 	consumerExpiration    time.Duration
 	consumerChangelogOnly bool
 	cleanEmptyDirs        bool
+	// The changelog's retention (changelog.num-retained.*, changelog.time-retained;
+	// default: the snapshots'). When it exceeds the snapshots' the lifecycles are
+	// decoupled (Paimon's ExpireConfig.isChangelogDecoupled): an expired snapshot lives on
+	// as changelog/changelog-N with the files a streaming read of it needs, until
+	// changelog expiry (expireChangelogs).
+	clRetainMin, clRetainMax int
+	clTimeRetained           time.Duration
+	decoupled                bool
+	// produceChangelog: changelog-producer is not none, so changelogs are files of their
+	// own; with none, a snapshot's new data files are its changelog.
+	produceChangelog bool
 }
 
 func (t *Table) expireConfig(ctx context.Context, o ExpireOptions) (expireConfig, error) {
@@ -142,9 +157,6 @@ func (t *Table) expireConfig(ctx context.Context, o ExpireOptions) (expireConfig
 	if k, _, ok := opts.Lookup("snapshot.clean-empty-directories"); ok {
 		boolOpt(k, &c.cleanEmptyDirs)
 	}
-	// A decoupled changelog lifecycle (changelog.num-retained.* or changelog.time-retained
-	// above the snapshot ones) is honoured by keeping the snapshots, and so their changelog
-	// files, that long: Tarn does not move changelogs into changelog/ files as Paimon does.
 	clMin, clMax, clTime := -1, -1, time.Duration(-1)
 	intOpt("changelog.num-retained.min", &clMin)
 	intOpt("changelog.num-retained.max", &clMax)
@@ -167,10 +179,19 @@ func (t *Table) expireConfig(ctx context.Context, o ExpireOptions) (expireConfig
 	if o.ConsumerExpiration > 0 {
 		c.consumerExpiration = o.ConsumerExpiration
 	}
-	if clMin > c.retainMin || clMax > c.retainMax || clTime > c.timeRetained {
-		slog.Debug("changelog retention exceeds snapshot retention; keeping snapshots as long as changelogs",
-			"table", t.path, "changelog.num-retained.min", clMin, "changelog.num-retained.max", clMax, "changelog.time-retained", clTime)
-		c.retainMin, c.retainMax, c.timeRetained = max(c.retainMin, clMin), max(c.retainMax, clMax), max(c.timeRetained, clTime)
+	c.clRetainMin, c.clRetainMax, c.clTimeRetained = c.retainMin, c.retainMax, c.timeRetained
+	if clMin >= 0 {
+		c.clRetainMin = clMin
+	}
+	if clMax >= 0 {
+		c.clRetainMax = clMax
+	}
+	if clTime >= 0 {
+		c.clTimeRetained = clTime
+	}
+	c.decoupled = c.clRetainMax > c.retainMax || c.clRetainMin > c.retainMin || c.clTimeRetained > c.timeRetained
+	if cp, _ := opts.Get("changelog-producer"); cp != "" && !strings.EqualFold(cp, "none") {
+		c.produceChangelog = true
 	}
 	switch {
 	case c.retainMin < 1:
@@ -179,6 +200,8 @@ func (t *Table) expireConfig(ctx context.Context, o ExpireOptions) (expireConfig
 		return c, fmt.Errorf("snapshot.num-retained.max (%d) must not be less than snapshot.num-retained.min (%d)", c.retainMax, c.retainMin)
 	case c.limit < 1:
 		return c, fmt.Errorf("snapshot.expire.limit must be at least 1, is %d", c.limit)
+	case c.clRetainMax < c.clRetainMin:
+		return c, fmt.Errorf("changelog.num-retained.max (%d) must not be less than changelog.num-retained.min (%d)", c.clRetainMax, c.clRetainMin)
 	}
 	return c, nil
 }
@@ -191,6 +214,12 @@ func (t *Table) expireConfig(ctx context.Context, o ExpireOptions) (expireConfig
 // changelog still references. Snapshot files are deleted first (oldest first), then data
 // files, changelog files, manifests and manifest lists, index files, index manifests and
 // statistics; the EARLIEST hint is updated.
+//
+// When the changelog's retention (changelog.num-retained.*, changelog.time-retained) is
+// longer than the snapshots', the lifecycles are decoupled as in Paimon: each expired
+// snapshot is first written as the long-lived changelog changelog/changelog-N, which
+// keeps what a streaming read of it needs, and the long-lived changelogs are then
+// expired by the changelog's retention (expireChangelogs).
 //
 // It is safe to run while other processes commit, read, tag and register consumers, and
 // idempotent: an interrupted run leaves only unreferenced files (see CleanOrphans).
@@ -263,6 +292,9 @@ func (t *Table) ExpireSnapshots(ctx context.Context, o ExpireOptions) (*ExpireRe
 	}
 	err = t.expireUntil(ctx, earliest, end, cfg, o.DryRun, res)
 	slog.Debug("expired snapshots", "table", t.path, "expired", len(res.Expired), "files", res.Deleted.Files(), "bytes", res.Deleted.Bytes, "dry-run", o.DryRun)
+	if err == nil && cfg.decoupled {
+		err = t.expireChangelogs(ctx, cfg, consumers, now, o.DryRun, res)
+	}
 	return res, err
 }
 
@@ -288,6 +320,13 @@ func (t *Table) earliestSnapshotStrict(ctx context.Context) (int64, bool, error)
 		return 0, false, err
 	}
 	return ids[0], true, nil
+}
+
+func (t *Table) writeChangelogHint(ctx context.Context, name string, id int64) error {
+	if err := t.fio.WriteFile(ctx, t.Join(format.ChangelogDir, name), []byte(strconv.FormatInt(id, 10))); err != nil {
+		return fmt.Errorf("changelog %s hint of %s: %w", name, t.path, err)
+	}
+	return nil
 }
 
 func (t *Table) writeEarliestHint(ctx context.Context, id int64) error {
@@ -352,6 +391,24 @@ func (t *Table) expireUntil(ctx context.Context, earliest, end int64, cfg expire
 		return nil // a gap in the snapshot ids; expire nothing rather than guess
 	}
 	d := newDeleter(t, dryRun)
+	if cfg.decoupled {
+		// Each snapshot lives on as a long-lived changelog (Paimon's Changelog: the
+		// snapshot's JSON) before its snapshot file goes, so a streaming read finds one.
+		for _, s := range expired {
+			res.Changelogs = append(res.Changelogs, s.snap.ID)
+			if dryRun {
+				continue
+			}
+			if err := t.fio.WriteFile(ctx, t.Join(format.ChangelogPath(s.snap.ID)), s.data); err != nil {
+				return fmt.Errorf("expire %s: long-lived changelog %d: %w", t.path, s.snap.ID, err)
+			}
+		}
+		if !dryRun && len(expired) > 0 {
+			if err := t.writeChangelogHint(ctx, format.LatestHint, expired[len(expired)-1].snap.ID); err != nil {
+				return err
+			}
+		}
+	}
 	// Snapshot files first, oldest first, so the remaining ones stay contiguous.
 	for _, s := range expired {
 		if err := d.deleteOne(ctx, t.Join(format.SnapshotPath(s.snap.ID)), s.size); err != nil {
@@ -363,7 +420,7 @@ func (t *Table) expireUntil(ctx context.Context, earliest, end int64, cfg expire
 	res.EarliestRetained = end
 	// What still protects files is read after the snapshot files are gone: a tag created
 	// meanwhile either is seen here or finds its snapshot missing and is withdrawn.
-	plan, err := t.planExpiry(ctx, snaps, begin, end)
+	plan, err := t.planExpiry(ctx, snaps, begin, end, cfg)
 	if err != nil {
 		// The snapshots are expired; their files become orphans (CleanOrphans).
 		res.Deleted.add(d.done)
@@ -381,6 +438,7 @@ func (t *Table) expireUntil(ctx context.Context, earliest, end int64, cfg expire
 type sizedSnapshot struct {
 	snap *format.Snapshot
 	size int64
+	data []byte // the file's bytes
 }
 
 // readSnapshotRange reads snapshots from..to (inclusive) in parallel, skipping missing ones.
@@ -403,7 +461,7 @@ func (t *Table) readSnapshotRange(ctx context.Context, from, to int64) ([]sizedS
 			errs[i] = fmt.Errorf("%s: %w", p, err)
 			return
 		}
-		out[i] = sizedSnapshot{s, int64(len(data))}
+		out[i] = sizedSnapshot{s, int64(len(data)), data}
 	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -432,7 +490,15 @@ func (p *expiryPlan) phases() [][]fileRef {
 // that snapshot, a branch or a long-lived changelog holds them; the changelog files of
 // the expired snapshots; and their manifests, manifest lists, index and statistics files
 // that neither the end snapshot nor a tag in the range (nor a branch) uses.
-func (t *Table) planExpiry(ctx context.Context, snaps []sizedSnapshot, begin, end int64) (*expiryPlan, error) {
+//
+// With a decoupled changelog lifecycle the expired snapshots live on as long-lived
+// changelogs, so, as Paimon's SnapshotDeletion, it keeps their changelog files and
+// changelog manifest lists; without a changelog producer, a snapshot's new data files
+// are its changelog, so it also keeps the data files written from input
+// (FileSource APPEND) and the expired snapshots' base and delta manifest lists. Changelog
+// expiry deletes them later (expireChangelogs); the long-lived changelogs themselves
+// protect nothing else here.
+func (t *Table) planExpiry(ctx context.Context, snaps []sizedSnapshot, begin, end int64, cfg expireConfig) (*expiryPlan, error) {
 	byID := map[int64]*format.Snapshot{}
 	for _, s := range snaps {
 		byID[s.snap.ID] = s.snap
@@ -441,12 +507,13 @@ func (t *Table) planExpiry(ctx context.Context, snaps []sizedSnapshot, begin, en
 	if err != nil {
 		return nil, err
 	}
-	foreign, err := t.foreignRefs(ctx)
+	foreign, err := t.foreignRefs(ctx, !cfg.decoupled)
 	if err != nil {
 		return nil, err
 	}
 	r := newResolver(t)
 	plan := &expiryPlan{}
+	keepInput := cfg.decoupled && !cfg.produceChangelog
 
 	// Data files.
 	type cand struct {
@@ -483,6 +550,9 @@ func (t *Table) planExpiry(ctx context.Context, snaps []sizedSnapshot, begin, en
 			e := &entries[i]
 			k := keyOf(e)
 			if e.Kind == manifest.FileKindDelete && !added[k] {
+				if keepInput && (e.File.FileSource == nil || *e.File.FileSource == manifest.FileSourceAppend) {
+					continue
+				}
 				p, extras, err := r.dataFile(ctx, s.SchemaID, e)
 				if err != nil {
 					return nil, err
@@ -519,7 +589,7 @@ func (t *Table) planExpiry(ctx context.Context, snaps []sizedSnapshot, begin, en
 	// (ExpireSnapshotsImpl deletes the changelog of every expired snapshot).
 	for id := begin; id < end; id++ {
 		s := byID[id]
-		if s == nil || s.ChangelogManifestList == nil || foreign.meta[*s.ChangelogManifestList] {
+		if cfg.decoupled || s == nil || s.ChangelogManifestList == nil || foreign.meta[*s.ChangelogManifestList] {
 			continue
 		}
 		entries, err := t.readManifestListEntries(ctx, *s.ChangelogManifestList)
@@ -568,6 +638,12 @@ func (t *Table) planExpiry(ctx context.Context, snaps []sizedSnapshot, begin, en
 		s := byID[id]
 		if s == nil {
 			continue
+		}
+		if cfg.decoupled {
+			s = withoutChangelog(s)
+			if keepInput {
+				s.BaseManifestList, s.DeltaManifestList = "", ""
+			}
 		}
 		refs, err := t.snapshotMeta(ctx, s, r, true)
 		if err != nil {
@@ -771,17 +847,20 @@ type refSet struct {
 }
 
 // foreignRefs collects what the table's branches (their snapshots, tags and changelogs)
-// and the main branch's long-lived changelogs (changelog/changelog-N, written by Paimon's
-// decoupled changelog expiry) reference: every manifest list, manifest, index and
-// statistics file, and every data and changelog file any of their manifests adds.
-func (t *Table) foreignRefs(ctx context.Context) (*refSet, error) {
+// and, with mainChangelogs, the main branch's long-lived changelogs (changelog/changelog-N,
+// written by a decoupled changelog expiry) reference: every manifest list, manifest,
+// index and statistics file, and every data and changelog file any of their manifests
+// adds.
+func (t *Table) foreignRefs(ctx context.Context, mainChangelogs bool) (*refSet, error) {
 	rs := &refSet{meta: map[string]bool{}, data: map[dataKey]bool{}}
 	var snaps []*format.Snapshot
-	changelogs, err := t.snapshotsIn(ctx, t.Join(format.ChangelogDir), format.ChangelogPrefix)
-	if err != nil {
-		return nil, err
+	if mainChangelogs {
+		changelogs, err := t.snapshotsIn(ctx, t.Join(format.ChangelogDir), format.ChangelogPrefix)
+		if err != nil {
+			return nil, err
+		}
+		snaps = append(snaps, changelogs...)
 	}
-	snaps = append(snaps, changelogs...)
 	branches, err := t.branchRoots(ctx)
 	if err != nil {
 		return nil, err

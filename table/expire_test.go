@@ -513,7 +513,7 @@ func TestExpireOptionsFromTable(t *testing.T) {
 		wantErr string
 	}{
 		{name: "table retention", opts: map[string]string{"snapshot.num-retained.min": "2", "snapshot.time-retained": "1 ms"}, want: lcRange(7, 8)},
-		{name: "changelog retention keeps snapshots", opts: map[string]string{"snapshot.num-retained.min": "2", "snapshot.time-retained": "1ms", "changelog.num-retained.min": "4"}, want: lcRange(5, 8)},
+		{name: "changelog min above max", opts: map[string]string{"snapshot.num-retained.min": "2", "snapshot.num-retained.max": "3", "changelog.num-retained.min": "4"}, wantErr: "changelog.num-retained.max (3) must not be less than"},
 		{name: "expire limit", opts: map[string]string{"snapshot.num-retained.min": "1", "snapshot.time-retained": "1ms", "snapshot.expire.limit": "3"}, want: lcRange(4, 8)},
 		{name: "min above max", opts: map[string]string{"snapshot.num-retained.min": "5", "snapshot.num-retained.max": "3"}, wantErr: "must not be less than"},
 		{name: "bad duration", opts: map[string]string{"snapshot.time-retained": "soon"}, wantErr: "snapshot.time-retained"},

@@ -173,7 +173,7 @@ func (t *Table) planRollback(ctx context.Context, target *format.Snapshot, doome
 	if len(doomed) == 0 && len(orphanTags) == 0 {
 		return plan, nil
 	}
-	foreign, err := t.foreignRefs(ctx)
+	foreign, err := t.foreignRefs(ctx, true)
 	if err != nil {
 		return nil, err
 	}

@@ -331,7 +331,7 @@ func (t *Table) deleteTag(ctx context.Context, name string, tagged *format.Snaps
 		}
 		right = s
 	}
-	foreign, err := t.foreignRefs(ctx)
+	foreign, err := t.foreignRefs(ctx, true)
 	if err != nil {
 		return &d.done, err
 	}

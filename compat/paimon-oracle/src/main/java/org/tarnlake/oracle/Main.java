@@ -38,7 +38,8 @@ public final class Main {
             "  rest-alter URI DB.TABLE [--token T] [--warehouse W] CHANGE...",
             "                                     one alterTable call through the REST catalog; prints the schema it then loads",
             "                                     (CHANGE: set:K=V, add:PATH:TYPE, rename:PATH:NEW, drop:PATH, widen:PATH:TYPE, ...; see Rest.CHANGES)",
-            "  expire TABLE --retain-min N --retain-max N --time-retained-ms N --max-deletes N",
+            "  expire TABLE --retain-min N --retain-max N --time-retained-ms N --max-deletes N"
+                    + " [--changelog-retain-min N --changelog-retain-max N --changelog-time-retained-ms N]",
             "                                     Paimon's snapshot expiration with that retention",
             "  delete-tag TABLE NAME              Paimon's tag deletion (deleteTag), with the files only the tag held",
             "  rollback TABLE (--snapshot N | --tag T)  Paimon's rollback (rollbackTo)",
@@ -236,13 +237,17 @@ public final class Main {
                     }
                 case "expire":
                     {
-                        allow(flags, "retain-min", "retain-max", "time-retained-ms", "max-deletes");
+                        allow(flags, "retain-min", "retain-max", "time-retained-ms", "max-deletes",
+                                "changelog-retain-min", "changelog-retain-max", "changelog-time-retained-ms");
                         need(pos, 2);
                         FileStoreTable t = env.table(pos.get(1));
                         out.print(Ops.expire(t, Integer.parseInt(flags.getOrDefault("retain-min", "10")),
                                 Integer.parseInt(flags.getOrDefault("retain-max", String.valueOf(Integer.MAX_VALUE))),
                                 Long.parseLong(flags.getOrDefault("time-retained-ms", "3600000")),
-                                Integer.parseInt(flags.getOrDefault("max-deletes", String.valueOf(Integer.MAX_VALUE)))) + "\n");
+                                Integer.parseInt(flags.getOrDefault("max-deletes", String.valueOf(Integer.MAX_VALUE))),
+                                flags.containsKey("changelog-retain-min") ? Integer.valueOf(flags.get("changelog-retain-min")) : null,
+                                flags.containsKey("changelog-retain-max") ? Integer.valueOf(flags.get("changelog-retain-max")) : null,
+                                flags.containsKey("changelog-time-retained-ms") ? Long.valueOf(flags.get("changelog-time-retained-ms")) : null) + "\n");
                         return 0;
                     }
                 case "delete-tag":

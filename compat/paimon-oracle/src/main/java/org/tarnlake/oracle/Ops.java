@@ -288,19 +288,31 @@ public final class Ops {
      * Returns the name of the statistics file the new snapshot references.
      */
     /**
-     * Expires snapshots with Paimon's ExpireSnapshots and the given retention (snapshot and
-     * changelog alike, as when changelog.num-retained.* are not set); returns the expired count.
+     * Expires snapshots with Paimon's ExpireSnapshots and the given retention; the changelog's
+     * retention (null: the snapshots', as when changelog.num-retained.* are not set) decides
+     * whether the lifecycles are decoupled, and if so the long-lived changelogs are expired
+     * after the snapshots with ExpireChangelogImpl, as a writer's commit does
+     * (AbstractFileStoreTable.newExpireRunnable). Returns the expired counts.
      */
-    public static String expire(FileStoreTable t, int retainMin, int retainMax, long timeRetainMillis, int maxDeletes) {
+    public static String expire(FileStoreTable t, int retainMin, int retainMax, long timeRetainMillis, int maxDeletes,
+            Integer changelogRetainMin, Integer changelogRetainMax, Long changelogTimeRetainMillis) {
         org.apache.paimon.options.ExpireConfig cfg = org.apache.paimon.options.ExpireConfig.builder()
                 .snapshotRetainMin(retainMin)
                 .snapshotRetainMax(retainMax)
                 .snapshotTimeRetain(java.time.Duration.ofMillis(timeRetainMillis))
                 .snapshotMaxDeletes(maxDeletes)
+                .changelogRetainMin(changelogRetainMin)
+                .changelogRetainMax(changelogRetainMax)
+                .changelogTimeRetain(changelogTimeRetainMillis == null ? null : java.time.Duration.ofMillis(changelogTimeRetainMillis))
                 .build();
         int n = t.newExpireSnapshots().config(cfg).expire();
-        return "expired " + n + " snapshots; earliest " + t.snapshotManager().earliestSnapshotId()
+        String out = "expired " + n + " snapshots; earliest " + t.snapshotManager().earliestSnapshotId()
                 + ", latest " + t.snapshotManager().latestSnapshotId();
+        if (cfg.isChangelogDecoupled()) {
+            int c = t.newExpireChangelog().config(cfg).expire();
+            out += "; expired " + c + " changelogs";
+        }
+        return out;
     }
 
     /**
