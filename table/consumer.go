@@ -134,7 +134,9 @@ func (t *Table) RegisterConsumer(ctx context.Context, id string, nextSnapshot in
 }
 
 // checkRegistered reads snapshot next after its consumer was written; conflict says why
-// the consumer cannot hold it.
+// the consumer cannot hold it. An expired snapshot kept as a long-lived changelog
+// (changelog/changelog-N) can be held too, unless changelog expiry has announced it
+// (the changelog EARLIEST hint, written before changelog expiry reads the consumers).
 func (t *Table) checkRegistered(ctx context.Context, next int64) (*format.Snapshot, string, error) {
 	hint, hasHint := t.readHint(ctx, format.EarliestHint)
 	snap, err := t.Snapshot(ctx, next)
@@ -150,16 +152,32 @@ func (t *Table) checkRegistered(ctx context.Context, next int64) (*format.Snapsh
 		// again; only a snapshot missing at or below the latest one has expired.
 		snap, err = t.Snapshot(ctx, next)
 		if errors.Is(err, ErrNotFound) {
-			return nil, "has expired", nil
+			return t.checkRegisteredChangelog(ctx, next, "has expired")
 		}
 	}
 	switch {
 	case err != nil:
 		return nil, "", err
 	case hasHint && next < hint:
-		return nil, fmt.Sprintf("is being expired (snapshots before %d are)", hint), nil
+		return t.checkRegisteredChangelog(ctx, next, fmt.Sprintf("is being expired (snapshots before %d are)", hint))
 	}
 	return snap, "", nil
+}
+
+// checkRegisteredChangelog holds the long-lived changelog next, if there is one that
+// changelog expiry has not announced; else the snapshot's conflict stands.
+func (t *Table) checkRegisteredChangelog(ctx context.Context, next int64, conflict string) (*format.Snapshot, string, error) {
+	hint, hasHint := t.readChangelogHint(ctx, format.EarliestHint)
+	c, err := t.readSnapshotFile(ctx, format.ChangelogPath(next), next, "changelog")
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, conflict, nil
+	case err != nil:
+		return nil, "", err
+	case hasHint && next < hint:
+		return nil, fmt.Sprintf("%s, and its long-lived changelog is being expired (changelogs before %d are)", conflict, hint), nil
+	}
+	return c, "", nil
 }
 
 // DeleteConsumer deletes a consumer; snapshots it held back become expirable.

@@ -62,14 +62,27 @@ func (t *Table) expireChangelogs(ctx context.Context, cfg expireConfig, consumer
 			break
 		}
 	}
-	endCl := byID[end]
-	if end < earliest || endCl == nil {
+	if end < earliest || byID[end] == nil {
 		return nil
 	}
 	if end > earliest && !dryRun {
-		// The intent first, as for snapshots: readers start from the changelog it names.
+		// The intent, before the last look at the consumers, as for snapshots: a consumer
+		// registering an older changelog from now on sees it and refuses.
 		if err := t.writeChangelogHint(ctx, format.EarliestHint, end); err != nil {
 			return err
+		}
+		consumers, err := t.Consumers(ctx)
+		if err != nil {
+			return err
+		}
+		if next, ok := minNextSnapshot(consumers); ok && next < end {
+			end = max(next, earliest)
+			if err := t.writeChangelogHint(ctx, format.EarliestHint, end); err != nil {
+				return err
+			}
+			if byID[end] == nil {
+				return nil
+			}
 		}
 	}
 

@@ -2,6 +2,7 @@ package table_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -87,11 +88,29 @@ func TestDecoupledChangelogLifecycle(t *testing.T) {
 				t.Fatalf("tail from snapshot 5 after expiry:\n%s\nbefore:\n%s", strings.Join(got, "\n"), strings.Join(before, "\n"))
 			}
 
-			// Two more commits: snapshots 7 and 8 expire into changelogs, and changelogs
-			// 5 and 6 fall out of the retention.
+			// A consumer can hold a long-lived changelog, not one already expired; it
+			// holds back the expiry of snapshots and changelogs alike.
+			if _, err := tbl.RegisterConsumer(ctx, "old", 4); !errors.Is(err, table.ErrNotFound) {
+				t.Fatalf("consumer of expired changelog 4: %v, want ErrNotFound", err)
+			}
+			if _, err := tbl.RegisterConsumer(ctx, "reader", 5); err != nil {
+				t.Fatalf("consumer of long-lived changelog 5: %v", err)
+			}
 			lcWrite(t, tbl, `[{"id":10,"v":"j","dt":"x"}]`, false, false)
 			lcWrite(t, tbl, `[{"id":11,"v":"k","dt":"x"}]`, false, false)
 			time.Sleep(5 * time.Millisecond)
+			if res, err = tbl.ExpireSnapshots(ctx, table.ExpireOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Expired)+len(res.ExpiredChangelogs) != 0 || !slices.Equal(changelogs(), lcRange(5, 6)) {
+				t.Fatalf("with a consumer at 5: expired snapshots %v and changelogs %v, %v left; want none and 5..6", res.Expired, res.ExpiredChangelogs, changelogs())
+			}
+
+			// Without it, snapshots 7 and 8 expire into changelogs, and changelogs 5 and 6
+			// fall out of the retention.
+			if err := tbl.DeleteConsumer(ctx, "reader"); err != nil {
+				t.Fatal(err)
+			}
 			if res, err = tbl.ExpireSnapshots(ctx, table.ExpireOptions{}); err != nil {
 				t.Fatal(err)
 			}
