@@ -137,7 +137,9 @@ func TestTailReadsAppendOverwriteAsPaimon(t *testing.T) {
 // Paimon expire copies of it with the same retention; twice, with more commits between,
 // so that the second round expires long-lived changelogs. After each round both copies
 // hold the same files, Paimon checks Tarn's, and Tarn's tail from the oldest long-lived
-// changelog delivers what Paimon's streaming read does. Retention and history are drawn
+// changelog delivers what Paimon's streaming read does. Last, both roll back to the same
+// snapshot or tag (RollbackHelper deletes the long-lived changelogs after a tag's
+// snapshot), compared as in TestExpireAsPaimon. Retention and history are drawn
 // at random; the seed is printed (TARN_EXPIRE_SEED repeats it).
 func TestDecoupledChangelogExpiryAsPaimon(t *testing.T) {
 	requireOracle(t)
@@ -282,6 +284,38 @@ func TestDecoupledChangelogExpiryAsPaimon(t *testing.T) {
 					t.Errorf("%s: Tarn's tail from %d differs from Paimon's streaming read:\n%s", step, from, diff(string(want), string(got)))
 				}
 			}
+
+			// Then a rollback to a retained snapshot or a tag (perhaps older than the
+			// long-lived changelogs, which then go too).
+			tagNames, err := tbl.TagNames(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids, err := tbl.SnapshotIDs(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := r.IntN(len(ids) + len(tagNames)); n < len(ids) {
+				if _, err := tbl.RollbackTo(ctx, ids[n]); err != nil {
+					t.Fatal(err)
+				}
+				if out, err := oracle(ctx, paimonLatest, "rollback", paimonDir, "--snapshot", fmt.Sprint(ids[n])); err != nil {
+					t.Fatalf("Paimon's rollback: %v\n%s", err, out)
+				}
+				rolledBackAlike(ctx, t, seed, fmt.Sprintf("rollback to snapshot %d", ids[n]), tbl.Path(), paimonDir)
+			} else {
+				name := tagNames[n-len(ids)]
+				res, err := tbl.RollbackToTag(ctx, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("rollback to tag %s (snapshot %d) deleted long-lived changelogs %v", name, res.Target, res.DeletedChangelogs)
+				if out, err := oracle(ctx, paimonLatest, "rollback", paimonDir, "--tag", name); err != nil {
+					t.Fatalf("Paimon's rollback: %v\n%s", err, out)
+				}
+				rolledBackAlike(ctx, t, seed, "rollback to tag "+name, tbl.Path(), paimonDir)
+			}
+			readsAsPaimon(ctx, t, tbl, "after the rollback", true)
 		})
 	}
 }

@@ -24,7 +24,10 @@ func TestDecoupledChangelogLifecycle(t *testing.T) {
 			tbl := lcCreatePK(t, fileio.NewMemory(), "/wh", map[string]string{"changelog-producer": producer,
 				"snapshot.num-retained.min": "2", "snapshot.num-retained.max": "2", "snapshot.time-retained": "1ms",
 				"changelog.num-retained.min": "4", "changelog.num-retained.max": "6"})
-			lcHistory(t, tbl) // snapshots 1..8; 6 is a full compaction
+			content := lcHistory(t, tbl) // snapshots 1..8; 6 is a full compaction
+			if _, err := tbl.CreateTag(ctx, "seven", 7, 0); err != nil {
+				t.Fatal(err)
+			}
 			time.Sleep(5 * time.Millisecond)
 			changelogs := func() []int64 {
 				var ids []int64
@@ -116,6 +119,19 @@ func TestDecoupledChangelogLifecycle(t *testing.T) {
 			}
 			if !slices.Equal(res.Expired, lcRange(7, 8)) || !slices.Equal(res.ExpiredChangelogs, lcRange(5, 6)) || !slices.Equal(changelogs(), lcRange(7, 8)) {
 				t.Fatalf("second expiry: snapshots %v, changelogs %v expired, %v left; want 7..8, 5..6 and 7..8", res.Expired, res.ExpiredChangelogs, changelogs())
+			}
+
+			// A rollback to the tag on snapshot 7, expired by now, deletes the long-lived
+			// changelogs after it, as Paimon's RollbackHelper does.
+			rb, err := tbl.RollbackToTag(ctx, "seven")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rb.Recreated || !slices.Equal(rb.DeletedChangelogs, []int64{8}) || !slices.Equal(changelogs(), []int64{7}) || hint(format.LatestHint) != "7" {
+				t.Fatalf("rollback: recreated %v, deleted changelogs %v, %v left, LATEST %q; want true, [8], [7], 7", rb.Recreated, rb.DeletedChangelogs, changelogs(), hint(format.LatestHint))
+			}
+			if got := lcScan(t, tbl, table.ScanOptions{}); got != content[7] {
+				t.Fatalf("after the rollback the table reads\n%s\nwant snapshot 7's\n%s", got, content[7])
 			}
 		})
 	}

@@ -1,9 +1,11 @@
 package table
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/tarnlake/tarn/fileio"
@@ -19,6 +21,10 @@ type RollbackResult struct {
 	DeletedSnapshots []int64
 	// DeletedTags lists the tags of deleted snapshots (tags newer than the target).
 	DeletedTags []string
+	// DeletedChangelogs lists the long-lived changelogs (changelog/changelog-N) newer than
+	// the target that were deleted, newest first: after a rollback to a tag older than
+	// the earliest snapshot, they describe changes that no longer happened.
+	DeletedChangelogs []int64
 	// Recreated is set when the target snapshot had expired and was written again from
 	// the tag.
 	Recreated bool
@@ -101,6 +107,36 @@ func (t *Table) rollback(ctx context.Context, target *format.Snapshot) (*Rollbac
 		}
 		res.DeletedSnapshots = append(res.DeletedSnapshots, id)
 	}
+	// Long-lived changelogs after the target, newest first, as Paimon's
+	// RollbackHelper.cleanLongLivedChangelogs (which also moves the changelog LATEST hint
+	// below them, to -1 when none is left); they join the deleted snapshots, so their
+	// files go too.
+	changelogs, err := t.snapshotsIn(ctx, t.Join(format.ChangelogDir), format.ChangelogPrefix)
+	if err != nil {
+		return fail(err)
+	}
+	slices.SortFunc(changelogs, func(a, b *format.Snapshot) int { return cmp.Compare(a.ID, b.ID) })
+	var doomedChangelogs []*format.Snapshot
+	for i, c := range changelogs {
+		if c.ID > target.ID {
+			doomedChangelogs = changelogs[i:]
+			latest := target.ID
+			if i == 0 {
+				latest = -1
+			}
+			if err := t.writeChangelogHint(ctx, format.LatestHint, latest); err != nil {
+				return fail(err)
+			}
+			break
+		}
+	}
+	for i := len(doomedChangelogs) - 1; i >= 0; i-- {
+		id := doomedChangelogs[i].ID
+		if err := d.deleteOne(ctx, t.Join(format.ChangelogPath(id)), -1); err != nil {
+			return fail(err)
+		}
+		res.DeletedChangelogs = append(res.DeletedChangelogs, id)
+	}
 	tags, err := t.readTags(ctx, t.path)
 	if err != nil {
 		return fail(err)
@@ -139,7 +175,11 @@ func (t *Table) rollback(ctx context.Context, target *format.Snapshot) (*Rollbac
 		}
 		res.Recreated = true
 	}
-	plan, err := t.planRollback(ctx, target, doomed, doomedTags)
+	gone := make([]sizedSnapshot, 0, len(doomedChangelogs)+len(doomed))
+	for _, c := range doomedChangelogs {
+		gone = append(gone, sizedSnapshot{snap: c, size: -1})
+	}
+	plan, err := t.planRollback(ctx, target, append(gone, doomed...), doomedTags)
 	if err != nil {
 		return fail(fmt.Errorf("snapshots deleted, their files kept: %w", err))
 	}
@@ -156,8 +196,8 @@ func (t *Table) rollback(ctx context.Context, target *format.Snapshot) (*Rollbac
 // deltas is a deletion predates them and is kept; when the deleted snapshots do not follow
 // the target directly, or a deleted tag's snapshot had expired, their live files are
 // compared with the target's), their changelog files, and their manifests, manifest
-// lists and index files that the target does not use. Branches and long-lived changelogs
-// keep theirs.
+// lists and index files that the target does not use. Branches and the long-lived
+// changelogs kept keep theirs; doomed may begin with the long-lived changelogs deleted.
 func (t *Table) planRollback(ctx context.Context, target *format.Snapshot, doomed []sizedSnapshot, doomedTags []*format.Snapshot) (*expiryPlan, error) {
 	plan := &expiryPlan{}
 	inDoomed := map[int64]bool{}
@@ -190,46 +230,66 @@ func (t *Table) planRollback(ctx context.Context, target *format.Snapshot, doome
 		}
 		return nil
 	}
-	// Whole states not reached from the target through deltas: compare live files.
-	var whole []*format.Snapshot
-	if len(doomed) > 0 && doomed[0].snap.ID != target.ID+1 {
-		whole = append(whole, doomed[0].snap)
-	}
-	whole = append(whole, orphanTags...)
-	if len(whole) > 0 {
-		keep := map[dataKey]bool{}
-		if err := t.addLiveDataKeys(ctx, target, keep); err != nil {
-			return nil, fmt.Errorf("files of snapshot %d: %w", target.ID, err)
+	// Whole states not reached from the target through deltas: compare live files. The
+	// deleted tags on expired snapshots are such states, and so is a deleted snapshot when
+	// the chain of deltas from the target is broken before it: it does not follow the
+	// target, or the delta before it is gone (a long-lived changelog whose snapshot's
+	// manifests expiry deleted, which cannot be compared whole either; the files only
+	// such changelogs added are left to orphan-file cleaning).
+	var keep map[dataKey]bool
+	compareWhole := func(s *format.Snapshot) error {
+		if keep == nil {
+			keep = map[dataKey]bool{}
+			if err := t.addLiveDataKeys(ctx, target, keep); err != nil {
+				return fmt.Errorf("files of snapshot %d: %w", target.ID, err)
+			}
+			for k := range keep {
+				seen[k] = true
+			}
 		}
-		for k := range keep {
-			seen[k] = true
+		schema, err := t.Schema(ctx, s.SchemaID)
+		if err != nil {
+			if schema, err = t.LatestSchema(ctx); err != nil {
+				return err
+			}
 		}
-		for _, s := range whole {
-			schema, err := t.Schema(ctx, s.SchemaID)
-			if err != nil {
-				if schema, err = t.LatestSchema(ctx); err != nil {
-					return nil, err
+		live, err := t.liveEntries(ctx, s, schema, ScanOptions{})
+		if err != nil {
+			return err
+		}
+		for i := range live {
+			e := &live[i]
+			if k := keyOf(e); !seen[k] && !foreign.data[k] {
+				seen[k] = true
+				if err := addData(s, e); err != nil {
+					return err
 				}
 			}
-			live, err := t.liveEntries(ctx, s, schema, ScanOptions{})
+		}
+		return nil
+	}
+	for _, s := range orphanTags {
+		if err := compareWhole(s); err != nil {
+			return nil, fmt.Errorf("files of snapshot %d: %w", s.ID, err)
+		}
+	}
+	chained := len(doomed) > 0 && doomed[0].snap.ID == target.ID+1
+	for _, ds := range doomed {
+		s := ds.snap
+		wasWhole := false
+		if !chained {
+			err := compareWhole(s)
+			if errors.Is(err, fileio.ErrNotExist) && ds.size < 0 {
+				continue // a long-lived changelog without its snapshot's manifests
+			}
 			if err != nil {
 				return nil, fmt.Errorf("files of snapshot %d: %w", s.ID, err)
 			}
-			for i := range live {
-				e := &live[i]
-				if k := keyOf(e); !seen[k] && !foreign.data[k] {
-					seen[k] = true
-					if err := addData(s, e); err != nil {
-						return nil, err
-					}
-				}
-			}
+			chained, wasWhole = true, true
 		}
-	}
-	for j, ds := range doomed {
-		s := ds.snap
 		entries, err := t.readManifestListEntries(ctx, s.DeltaManifestList)
 		if errors.Is(err, fileio.ErrNotExist) {
+			chained = false
 			continue
 		}
 		if err != nil {
@@ -248,7 +308,7 @@ func (t *Table) planRollback(ctx context.Context, target *format.Snapshot, doome
 				continue
 			}
 			seen[k] = true
-			if (j == 0 && len(whole) > 0 && whole[0] == s) || deleted[k] || foreign.data[k] {
+			if wasWhole || deleted[k] || foreign.data[k] {
 				continue // compared as a whole above; predates the deleted snapshots; or a branch holds it
 			}
 			if err := addData(s, e); err != nil {

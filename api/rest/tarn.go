@@ -437,7 +437,7 @@ func (a *API) tRollback(w http.ResponseWriter, r *http.Request, id catalog.Ident
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"snapshotId": res.Target, "deletedSnapshots": nonNilInts(res.DeletedSnapshots), "deletedTags": nonNil(res.DeletedTags),
-		"deletedFiles": res.Deleted.Files(), "deletedBytes": res.Deleted.Bytes,
+		"deletedChangelogs": nonNilInts(res.DeletedChangelogs), "deletedFiles": res.Deleted.Files(), "deletedBytes": res.Deleted.Bytes,
 	})
 }
 

@@ -262,12 +262,17 @@ func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprint(stdout, " (recreated from the tag)")
 	}
 	fmt.Fprintln(stdout)
-	if len(res.DeletedSnapshots) > 0 {
-		ids := make([]string, len(res.DeletedSnapshots))
-		for i, id := range res.DeletedSnapshots {
-			ids[i] = strconv.FormatInt(id, 10)
+	for _, l := range []struct {
+		what string
+		ids  []int64
+	}{{"snapshots", res.DeletedSnapshots}, {"long-lived changelogs", res.DeletedChangelogs}} {
+		if len(l.ids) > 0 {
+			ids := make([]string, len(l.ids))
+			for i, id := range l.ids {
+				ids[i] = strconv.FormatInt(id, 10)
+			}
+			fmt.Fprintf(stdout, "deleted %s: %s\n", l.what, strings.Join(ids, ", "))
 		}
-		fmt.Fprintf(stdout, "deleted snapshots: %s\n", strings.Join(ids, ", "))
 	}
 	if len(res.DeletedTags) > 0 {
 		fmt.Fprintf(stdout, "deleted tags: %s\n", strings.Join(res.DeletedTags, ", "))
