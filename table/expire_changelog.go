@@ -54,7 +54,9 @@ func (t *Table) expireChangelogs(ctx context.Context, cfg expireConfig, consumer
 	if next, ok := minNextSnapshot(consumers); ok {
 		end = min(end, next)
 	}
-	end = min(end, earliest+int64(cfg.limit), newest)
+	// Never past the earliest snapshot: an expiry interrupted after writing changelogs
+	// leaves changelogs of snapshots that still exist, and their files are the snapshots'.
+	end = min(end, earliest+int64(cfg.limit), newest, earliestSnap)
 	olderThan := now.Add(-cfg.clTimeRetained).UnixMilli()
 	for id := minID; id <= end; id++ {
 		if c := byID[id]; c != nil && olderThan <= c.TimeMillis {

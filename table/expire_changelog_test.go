@@ -136,3 +136,31 @@ func TestDecoupledChangelogLifecycle(t *testing.T) {
 		})
 	}
 }
+
+// An expiry interrupted after writing long-lived changelogs leaves changelogs of snapshots
+// that still exist; changelog expiry never goes past the earliest snapshot, so it does not
+// delete files those snapshots use.
+func TestChangelogExpiryStopsAtEarliestSnapshot(t *testing.T) {
+	ctx := context.Background()
+	tbl := lcCreatePK(t, fileio.NewMemory(), "/wh", map[string]string{"changelog-producer": "input",
+		"snapshot.num-retained.min": "1", "snapshot.num-retained.max": "8", "snapshot.time-retained": "1h",
+		"changelog.num-retained.min": "1", "changelog.num-retained.max": "20", "changelog.time-retained": "1ms"})
+	lcHistory(t, tbl)
+	for id := int64(1); id <= 3; id++ { // what an interrupted expiry of snapshots 1..3 leaves
+		data, err := tbl.FileIO().ReadFile(ctx, tbl.Join(format.SnapshotPath(id)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tbl.FileIO().WriteFile(ctx, tbl.Join(format.ChangelogPath(id)), data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(5 * time.Millisecond)
+	res, err := tbl.ExpireSnapshots(ctx, table.ExpireOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Expired)+len(res.ExpiredChangelogs) != 0 || res.Deleted.Files() != 0 {
+		t.Fatalf("expired snapshots %v and changelogs %v, deleted %v; want nothing (snapshots are an hour young)", res.Expired, res.ExpiredChangelogs, res.Deleted.Paths)
+	}
+}
