@@ -180,40 +180,8 @@ func TestDecoupledChangelogExpiryAsPaimon(t *testing.T) {
 			}
 			tbl, fields := newTable(t, catalog.New(fileio.NewLocal(), filepath.Join(dir, "wh")), "t", tc.columns, spec)
 			pk := len(spec.PrimaryKeys) > 0
-			commit, tags := 0, 0
-			history := func(n int) {
-				for range n {
-					commit++
-					var rows []string
-					for j := 0; j < 2+r.IntN(4); j++ {
-						id := r.IntN(10)
-						row := fmt.Sprintf(`"id":%d,"v":"c%d-%d"`, id, commit, j)
-						if strings.HasPrefix(tc.columns, "dt") {
-							row = fmt.Sprintf(`"dt":"d%d",`, id%2) + row
-						}
-						if pk && r.IntN(5) == 0 {
-							row += `,"_ROW_KIND":"-D"`
-						}
-						rows = append(rows, "{"+row+"}")
-					}
-					id, err := commitJSONL(ctx, tbl, fields, rows, int64(commit))
-					if err != nil {
-						t.Fatalf("commit %d: %v", commit, err)
-					}
-					if pk && r.IntN(4) == 0 {
-						if _, err := tbl.Compact(ctx, table.CompactOptions{Full: true, User: "compat-compact"}); err != nil {
-							t.Fatalf("compaction after commit %d: %v", commit, err)
-						}
-					}
-					if r.IntN(7) == 0 {
-						tags++
-						if _, err := tbl.CreateTag(ctx, fmt.Sprintf("tag-%d", tags), id, 0); err != nil {
-							t.Fatal(err)
-						}
-					}
-				}
-			}
-			history(8 + r.IntN(5))
+			h := newRandomHistory(tbl, fields, pk, r)
+			h.run(ctx, t, 8+r.IntN(5))
 			consumer := int64(0)
 			if r.IntN(3) == 0 {
 				latest, _, err := tbl.LatestSnapshotID(ctx)
@@ -229,7 +197,7 @@ func TestDecoupledChangelogExpiryAsPaimon(t *testing.T) {
 			paimonDir := filepath.Join(dir, "paimon-copy")
 			for round := 1; round <= 2; round++ {
 				if round == 2 {
-					history(4 + r.IntN(6))
+					h.run(ctx, t, 4+r.IntN(6))
 				}
 				if err := os.RemoveAll(paimonDir); err != nil {
 					t.Fatal(err)
@@ -287,34 +255,7 @@ func TestDecoupledChangelogExpiryAsPaimon(t *testing.T) {
 
 			// Then a rollback to a retained snapshot or a tag (perhaps older than the
 			// long-lived changelogs, which then go too).
-			tagNames, err := tbl.TagNames(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids, err := tbl.SnapshotIDs(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := r.IntN(len(ids) + len(tagNames)); n < len(ids) {
-				if _, err := tbl.RollbackTo(ctx, ids[n]); err != nil {
-					t.Fatal(err)
-				}
-				if out, err := oracle(ctx, paimonLatest, "rollback", paimonDir, "--snapshot", fmt.Sprint(ids[n])); err != nil {
-					t.Fatalf("Paimon's rollback: %v\n%s", err, out)
-				}
-				rolledBackAlike(ctx, t, seed, fmt.Sprintf("rollback to snapshot %d", ids[n]), tbl.Path(), paimonDir)
-			} else {
-				name := tagNames[n-len(ids)]
-				res, err := tbl.RollbackToTag(ctx, name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Logf("rollback to tag %s (snapshot %d) deleted long-lived changelogs %v", name, res.Target, res.DeletedChangelogs)
-				if out, err := oracle(ctx, paimonLatest, "rollback", paimonDir, "--tag", name); err != nil {
-					t.Fatalf("Paimon's rollback: %v\n%s", err, out)
-				}
-				rolledBackAlike(ctx, t, seed, "rollback to tag "+name, tbl.Path(), paimonDir)
-			}
+			rollBackAlike(ctx, t, r, seed, tbl, paimonDir)
 			readsAsPaimon(ctx, t, tbl, "after the rollback", true)
 		})
 	}

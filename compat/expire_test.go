@@ -14,6 +14,7 @@ import (
 
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/fileio"
+	"github.com/tarnlake/tarn/format/types"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -77,6 +78,90 @@ func rolledBackAlike(ctx context.Context, t *testing.T, seed uint64, step, tarnD
 	sameFiles(t, seed, step+" (and the orphan files of Paimon's cleaned)", tarnDir, paimonDir)
 }
 
+// randomHistory commits random upserts and deletes (over a few keys; partitioned by dt
+// when the table has it) to a table, each commit perhaps followed by a full compaction
+// (primary-key tables) and a tag, for the maintenance tests.
+type randomHistory struct {
+	tbl          *table.Table
+	fields       []types.DataField
+	r            *rand.Rand
+	commit, tags int
+	pk, dt       bool
+}
+
+func newRandomHistory(tbl *table.Table, fields []types.DataField, pk bool, r *rand.Rand) *randomHistory {
+	return &randomHistory{tbl: tbl, fields: fields, r: r, pk: pk, dt: fields[0].Name == "dt"}
+}
+
+// run makes n more commits.
+func (h *randomHistory) run(ctx context.Context, t *testing.T, n int) {
+	t.Helper()
+	r := h.r
+	for range n {
+		h.commit++
+		var rows []string
+		for j := 0; j < 3+r.IntN(5); j++ {
+			id := r.IntN(12)
+			row := fmt.Sprintf(`"id":%d,"v":"c%d-%d"`, id, h.commit, j)
+			if h.dt {
+				row = fmt.Sprintf(`"dt":"d%d",`, id%2) + row
+			}
+			if h.pk && r.IntN(5) == 0 {
+				row += `,"_ROW_KIND":"-D"`
+			}
+			rows = append(rows, "{"+row+"}")
+		}
+		id, err := commitJSONL(ctx, h.tbl, h.fields, rows, int64(h.commit))
+		if err != nil {
+			t.Fatalf("commit %d: %v", h.commit, err)
+		}
+		if h.pk && r.IntN(4) == 0 {
+			if _, err := h.tbl.Compact(ctx, table.CompactOptions{Full: true, User: "compat-compact"}); err != nil {
+				t.Fatalf("compaction after commit %d: %v", h.commit, err)
+			}
+		}
+		if r.IntN(6) == 0 {
+			h.tags++
+			if _, err := h.tbl.CreateTag(ctx, fmt.Sprintf("tag-%d", h.tags), id, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// rollBackAlike rolls Tarn's table and Paimon's copy of it back to the same snapshot or
+// tag, drawn from the retained snapshots and the tags, and compares them
+// (rolledBackAlike).
+func rollBackAlike(ctx context.Context, t *testing.T, r *rand.Rand, seed uint64, tbl *table.Table, paimonDir string) {
+	t.Helper()
+	tagNames, err := tbl.TagNames(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := tbl.SnapshotIDs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, step := []string{"rollback", paimonDir}, ""
+	var res *table.RollbackResult
+	if n := r.IntN(len(ids) + len(tagNames)); n < len(ids) {
+		res, err = tbl.RollbackTo(ctx, ids[n])
+		args, step = append(args, "--snapshot", fmt.Sprint(ids[n])), fmt.Sprintf("rollback to snapshot %d", ids[n])
+	} else {
+		name := tagNames[n-len(ids)]
+		res, err = tbl.RollbackToTag(ctx, name)
+		args, step = append(args, "--tag", name), "rollback to tag "+name
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", step, err)
+	}
+	t.Logf("%s: deleted snapshots %v, tags %v, long-lived changelogs %v", step, res.DeletedSnapshots, res.DeletedTags, res.DeletedChangelogs)
+	if out, err := oracle(ctx, paimonLatest, args...); err != nil {
+		t.Fatalf("Paimon's %s: %v\n%s", step, err, out)
+	}
+	rolledBackAlike(ctx, t, seed, step, tbl.Path(), paimonDir)
+}
+
 // Snapshot expiration, tag deletion and rollback remove what Paimon's remove: Tarn builds
 // a table's history (upserts and deletes, full compactions, tags, changelog files,
 // deletion vectors, sometimes a consumer), then Tarn (Table.ExpireSnapshots) and Paimon (ExpireSnapshotsImpl
@@ -110,37 +195,8 @@ func TestExpireAsPaimon(t *testing.T) {
 			dir := t.TempDir()
 			tbl, fields := newTable(t, catalog.New(fileio.NewLocal(), filepath.Join(dir, "wh")), "t", tc.columns, tc.spec)
 			pk := len(tc.spec.PrimaryKeys) > 0
-			commits := 10 + r.IntN(6)
-			tags := 0
-			for c := 1; c <= commits; c++ {
-				var rows []string
-				for i := 0; i < 3+r.IntN(5); i++ {
-					id := r.IntN(12)
-					row := fmt.Sprintf(`"id":%d,"v":"c%d-%d"`, id, c, i)
-					if strings.HasPrefix(tc.columns, "dt") {
-						row = fmt.Sprintf(`"dt":"d%d",`, id%2) + row
-					}
-					if pk && r.IntN(5) == 0 {
-						row += `,"_ROW_KIND":"-D"`
-					}
-					rows = append(rows, "{"+row+"}")
-				}
-				id, err := commitJSONL(ctx, tbl, fields, rows, int64(c))
-				if err != nil {
-					t.Fatalf("commit %d: %v", c, err)
-				}
-				if pk && r.IntN(4) == 0 {
-					if _, err := tbl.Compact(ctx, table.CompactOptions{Full: true, User: "compat-compact"}); err != nil {
-						t.Fatalf("compaction after commit %d: %v", c, err)
-					}
-				}
-				if r.IntN(6) == 0 {
-					tags++
-					if _, err := tbl.CreateTag(ctx, fmt.Sprintf("tag-%d", tags), id, 0); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
+			h := newRandomHistory(tbl, fields, pk, r)
+			h.run(ctx, t, 10+r.IntN(6))
 			consumer := int64(0)
 			if r.IntN(2) == 0 { // a reader whose next snapshot holds expiry back
 				latest, _, err := tbl.LatestSnapshotID(ctx)
@@ -155,7 +211,7 @@ func TestExpireAsPaimon(t *testing.T) {
 			retainMin := 1 + r.IntN(4)
 			retainMax := retainMin + r.IntN(6)
 			limit := []int{3, 1000}[r.IntN(2)]
-			t.Logf("%d commits, %d tags, consumer at %d; expire retaining min %d, max %d, at most %d snapshots", commits, tags, consumer, retainMin, retainMax, limit)
+			t.Logf("%d commits, %d tags, consumer at %d; expire retaining min %d, max %d, at most %d snapshots", h.commit, h.tags, consumer, retainMin, retainMax, limit)
 
 			paimonDir := filepath.Join(dir, "paimon-copy")
 			if err := os.CopyFS(paimonDir, os.DirFS(tbl.Path())); err != nil {
@@ -189,31 +245,8 @@ func TestExpireAsPaimon(t *testing.T) {
 					t.Fatalf("Paimon's tag deletion: %v\n%s", err, out)
 				}
 				sameFiles(t, seed, "deleting tag "+name, tbl.Path(), paimonDir)
-				tagNames = slices.DeleteFunc(tagNames, func(n string) bool { return n == name })
 			}
-			ids, err := tbl.SnapshotIDs(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := r.IntN(len(ids) + len(tagNames)); n < len(ids) {
-				id := ids[n]
-				if _, err := tbl.RollbackTo(ctx, id); err != nil {
-					t.Fatal(err)
-				}
-				if out, err := oracle(ctx, paimonLatest, "rollback", paimonDir, "--snapshot", fmt.Sprint(id)); err != nil {
-					t.Fatalf("Paimon's rollback: %v\n%s", err, out)
-				}
-				rolledBackAlike(ctx, t, seed, fmt.Sprintf("rollback to snapshot %d", id), tbl.Path(), paimonDir)
-			} else {
-				name := tagNames[n-len(ids)]
-				if _, err := tbl.RollbackToTag(ctx, name); err != nil {
-					t.Fatal(err)
-				}
-				if out, err := oracle(ctx, paimonLatest, "rollback", paimonDir, "--tag", name); err != nil {
-					t.Fatalf("Paimon's rollback: %v\n%s", err, out)
-				}
-				rolledBackAlike(ctx, t, seed, "rollback to tag "+name, tbl.Path(), paimonDir)
-			}
+			rollBackAlike(ctx, t, r, seed, tbl, paimonDir)
 			readsAsPaimon(ctx, t, tbl, "after the tag deletion and rollback", true)
 		})
 	}

@@ -167,7 +167,7 @@ func (t *Table) checkRegistered(ctx context.Context, next int64) (*format.Snapsh
 // checkRegisteredChangelog holds the long-lived changelog next, if there is one that
 // changelog expiry has not announced; else the snapshot's conflict stands.
 func (t *Table) checkRegisteredChangelog(ctx context.Context, next int64, conflict string) (*format.Snapshot, string, error) {
-	hint, hasHint := t.readChangelogHint(ctx, format.EarliestHint)
+	hint, hasHint := t.readHintIn(ctx, format.ChangelogDir, format.EarliestHint)
 	c, err := t.readSnapshotFile(ctx, format.ChangelogPath(next), next, "changelog")
 	switch {
 	case errors.Is(err, ErrNotFound):

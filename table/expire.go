@@ -322,16 +322,18 @@ func (t *Table) earliestSnapshotStrict(ctx context.Context) (int64, bool, error)
 	return ids[0], true, nil
 }
 
-func (t *Table) writeChangelogHint(ctx context.Context, name string, id int64) error {
-	if err := t.fio.WriteFile(ctx, t.Join(format.ChangelogDir, name), []byte(strconv.FormatInt(id, 10))); err != nil {
-		return fmt.Errorf("changelog %s hint of %s: %w", name, t.path, err)
-	}
-	return nil
+func (t *Table) writeEarliestHint(ctx context.Context, id int64) error {
+	return t.writeHintIn(ctx, format.SnapshotDir, format.EarliestHint, id)
 }
 
-func (t *Table) writeEarliestHint(ctx context.Context, id int64) error {
-	if err := t.fio.WriteFile(ctx, t.Join(format.SnapshotDir, format.EarliestHint), []byte(strconv.FormatInt(id, 10))); err != nil {
-		return fmt.Errorf("EARLIEST hint of %s: %w", t.path, err)
+func (t *Table) writeChangelogHint(ctx context.Context, name string, id int64) error {
+	return t.writeHintIn(ctx, format.ChangelogDir, name, id)
+}
+
+// writeHintIn writes the hint file name of a directory of the table.
+func (t *Table) writeHintIn(ctx context.Context, dir, name string, id int64) error {
+	if err := t.fio.WriteFile(ctx, t.Join(dir, name), []byte(strconv.FormatInt(id, 10))); err != nil {
+		return fmt.Errorf("%s/%s hint of %s: %w", dir, name, t.path, err)
 	}
 	return nil
 }

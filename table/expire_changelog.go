@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tarnlake/tarn/fileio"
@@ -109,20 +107,11 @@ func (t *Table) expireChangelogs(ctx context.Context, cfg expireConfig, consumer
 	}
 	res.Deleted.add(d.done)
 	if err == nil && end == earliest && !dryRun {
-		if h, ok := t.readChangelogHint(ctx, format.EarliestHint); !ok || h != end {
+		if h, ok := t.readHintIn(ctx, format.ChangelogDir, format.EarliestHint); !ok || h != end {
 			err = t.writeChangelogHint(ctx, format.EarliestHint, end)
 		}
 	}
 	return err
-}
-
-func (t *Table) readChangelogHint(ctx context.Context, name string) (int64, bool) {
-	data, err := t.fio.ReadFile(ctx, t.Join(format.ChangelogDir, name))
-	if err != nil {
-		return 0, false
-	}
-	id, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
-	return id, err == nil
 }
 
 // planChangelogExpiry lists the files of the long-lived changelogs earliest..end-1 that

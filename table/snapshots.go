@@ -59,7 +59,13 @@ func (t *Table) SnapshotIDs(ctx context.Context) ([]int64, error) {
 }
 
 func (t *Table) readHint(ctx context.Context, name string) (int64, bool) {
-	data, err := t.fio.ReadFile(ctx, t.Join(format.SnapshotDir, name))
+	return t.readHintIn(ctx, format.SnapshotDir, name)
+}
+
+// readHintIn reads the hint file name (EARLIEST, LATEST) of a directory of the table
+// (snapshot/, changelog/).
+func (t *Table) readHintIn(ctx context.Context, dir, name string) (int64, bool) {
+	data, err := t.fio.ReadFile(ctx, t.Join(dir, name))
 	if err != nil {
 		return 0, false
 	}
