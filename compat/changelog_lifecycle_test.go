@@ -145,19 +145,7 @@ func TestDecoupledChangelogExpiryAsPaimon(t *testing.T) {
 	requireOracle(t)
 	seed := seedFrom(t, "TARN_EXPIRE_SEED")
 	t.Logf("seed %d", seed)
-	for i, tc := range []struct {
-		name    string
-		columns string
-		spec    catalog.TableSpec
-	}{
-		{"pk-none", "id INT NOT NULL, v STRING", catalog.TableSpec{PrimaryKeys: []string{"id"},
-			Options: map[string]string{"bucket": "2"}}},
-		{"pk-input-partitioned", "dt STRING NOT NULL, id INT NOT NULL, v STRING", catalog.TableSpec{PrimaryKeys: []string{"dt", "id"}, PartitionKeys: []string{"dt"},
-			Options: map[string]string{"bucket": "2", "changelog-producer": "input"}}},
-		{"pk-lookup", "id INT NOT NULL, v STRING", catalog.TableSpec{PrimaryKeys: []string{"id"},
-			Options: map[string]string{"bucket": "2", "changelog-producer": "lookup"}}},
-		{"append", "id INT NOT NULL, v STRING", catalog.TableSpec{Options: map[string]string{"bucket": "-1"}}},
-	} {
+	for i, tc := range maintenanceTables {
 		r := rand.New(rand.NewPCG(seed, uint64(i)))
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()

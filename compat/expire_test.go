@@ -78,6 +78,23 @@ func rolledBackAlike(ctx context.Context, t *testing.T, seed uint64, step, tarnD
 	sameFiles(t, seed, step+" (and the orphan files of Paimon's cleaned)", tarnDir, paimonDir)
 }
 
+// maintenanceTables are the tables the maintenance tests build histories of: primary
+// keys without and with a changelog producer (input, partitioned; lookup with deletion
+// vectors), and append-only without fixed buckets.
+var maintenanceTables = []struct {
+	name    string
+	columns string
+	spec    catalog.TableSpec
+}{
+	{"pk", "id INT NOT NULL, v STRING", catalog.TableSpec{PrimaryKeys: []string{"id"},
+		Options: map[string]string{"bucket": "2"}}},
+	{"pk-input-changelog-partitioned", "dt STRING NOT NULL, id INT NOT NULL, v STRING", catalog.TableSpec{PrimaryKeys: []string{"dt", "id"}, PartitionKeys: []string{"dt"},
+		Options: map[string]string{"bucket": "2", "changelog-producer": "input"}}},
+	{"pk-lookup-dv", "id INT NOT NULL, v STRING", catalog.TableSpec{PrimaryKeys: []string{"id"},
+		Options: map[string]string{"bucket": "2", "changelog-producer": "lookup", "deletion-vectors.enabled": "true"}}},
+	{"append", "id INT NOT NULL, v STRING", catalog.TableSpec{Options: map[string]string{"bucket": "-1"}}},
+}
+
 // randomHistory commits random upserts and deletes (over a few keys; partitioned by dt
 // when the table has it) to a table, each commit perhaps followed by a full compaction
 // (primary-key tables) and a tag, for the maintenance tests.
@@ -176,19 +193,7 @@ func TestExpireAsPaimon(t *testing.T) {
 	requireOracle(t)
 	seed := seedFrom(t, "TARN_EXPIRE_SEED")
 	t.Logf("seed %d", seed)
-	for i, tc := range []struct {
-		name    string
-		columns string
-		spec    catalog.TableSpec
-	}{
-		{"pk", "id INT NOT NULL, v STRING", catalog.TableSpec{PrimaryKeys: []string{"id"},
-			Options: map[string]string{"bucket": "2"}}},
-		{"pk-input-changelog-partitioned", "dt STRING NOT NULL, id INT NOT NULL, v STRING", catalog.TableSpec{PrimaryKeys: []string{"dt", "id"}, PartitionKeys: []string{"dt"},
-			Options: map[string]string{"bucket": "2", "changelog-producer": "input"}}},
-		{"pk-lookup-dv", "id INT NOT NULL, v STRING", catalog.TableSpec{PrimaryKeys: []string{"id"},
-			Options: map[string]string{"bucket": "2", "changelog-producer": "lookup", "deletion-vectors.enabled": "true"}}},
-		{"append", "id INT NOT NULL, v STRING", catalog.TableSpec{Options: map[string]string{"bucket": "-1"}}},
-	} {
+	for i, tc := range maintenanceTables {
 		r := rand.New(rand.NewPCG(seed, uint64(i))) // each table its own stream: -run one alone repeats it
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
