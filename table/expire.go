@@ -219,7 +219,9 @@ func (t *Table) expireConfig(ctx context.Context, o ExpireOptions) (expireConfig
 // longer than the snapshots', the lifecycles are decoupled as in Paimon: each expired
 // snapshot is first written as the long-lived changelog changelog/changelog-N, which
 // keeps what a streaming read of it needs, and the long-lived changelogs are then
-// expired by the changelog's retention (expireChangelogs).
+// expired by the changelog's retention (expireChangelogs). Long-lived changelogs the
+// options no longer retain (the changelog's retention was lowered) are retired with the
+// files only they use (retireChangelogs).
 //
 // It is safe to run while other processes commit, read, tag and register consumers, and
 // idempotent: an interrupted run leaves only unreferenced files (see CleanOrphans).
@@ -292,8 +294,12 @@ func (t *Table) ExpireSnapshots(ctx context.Context, o ExpireOptions) (*ExpireRe
 	}
 	err = t.expireUntil(ctx, earliest, end, cfg, o.DryRun, res)
 	slog.Debug("expired snapshots", "table", t.path, "expired", len(res.Expired), "files", res.Deleted.Files(), "bytes", res.Deleted.Bytes, "dry-run", o.DryRun)
-	if err == nil && cfg.decoupled {
-		err = t.expireChangelogs(ctx, cfg, consumers, now, o.DryRun, res)
+	if err == nil {
+		if cfg.decoupled {
+			err = t.expireChangelogs(ctx, cfg, consumers, now, o.DryRun, res)
+		} else {
+			err = t.retireChangelogs(ctx, cfg, consumers, o.DryRun, res)
+		}
 	}
 	return res, err
 }

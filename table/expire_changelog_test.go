@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format"
 	"github.com/tarnlake/tarn/table"
@@ -162,5 +163,41 @@ func TestChangelogExpiryStopsAtEarliestSnapshot(t *testing.T) {
 	}
 	if len(res.Expired)+len(res.ExpiredChangelogs) != 0 || res.Deleted.Files() != 0 {
 		t.Fatalf("expired snapshots %v and changelogs %v, deleted %v; want nothing (snapshots are an hour young)", res.Expired, res.ExpiredChangelogs, res.Deleted.Paths)
+	}
+}
+
+// Long-lived changelogs that the options no longer retain (the changelog's retention was
+// lowered to the snapshots') are retired by the next expiry, with every file that only
+// they used: the table is left with exactly what its snapshots need.
+func TestRetiredChangelogs(t *testing.T) {
+	for _, producer := range []string{"none", "input"} {
+		t.Run(producer, func(t *testing.T) {
+			ctx := context.Background()
+			tbl := lcCreatePK(t, fileio.NewMemory(), "/wh", map[string]string{"changelog-producer": producer,
+				"snapshot.num-retained.min": "2", "snapshot.num-retained.max": "2", "snapshot.time-retained": "1ms",
+				"changelog.num-retained.min": "4", "changelog.num-retained.max": "6"})
+			content := lcHistory(t, tbl)
+			time.Sleep(5 * time.Millisecond)
+			res, err := tbl.ExpireSnapshots(ctx, table.ExpireOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(res.ExpiredChangelogs, lcRange(1, 4)) {
+				t.Fatalf("expired changelogs %v, want 1..4", res.ExpiredChangelogs)
+			}
+			if _, err := catalog.New(tbl.FileIO(), "/wh").AlterTable(ctx, catalog.Identifier{Database: "db", Table: "t"}, []catalog.SchemaChange{
+				catalog.RemoveOption{Key: "changelog.num-retained.min"}, catalog.RemoveOption{Key: "changelog.num-retained.max"},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if res, err = tbl.ExpireSnapshots(ctx, table.ExpireOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Expired) != 0 || !slices.Equal(res.ExpiredChangelogs, lcRange(5, 6)) {
+				t.Fatalf("expired snapshots %v and changelogs %v; want none and 5..6", res.Expired, res.ExpiredChangelogs)
+			}
+			lcAssertExact(t, tbl)
+			lcAssertReadable(t, tbl, content)
+		})
 	}
 }
