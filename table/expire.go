@@ -625,22 +625,9 @@ func (t *Table) planExpiry(ctx context.Context, snaps []sizedSnapshot, begin, en
 	}
 
 	// Metadata: skip what the end snapshot and the tags overlapping the range use.
-	skip := map[string]bool{}
-	for n := range foreign.meta {
-		skip[n] = true
-	}
-	skipping := []*format.Snapshot{byID[end]}
-	for _, tag := range skippingTags(tags, begin, end) {
-		skipping = append(skipping, tag.snap)
-	}
-	for _, s := range skipping {
-		refs, err := t.snapshotMeta(ctx, withoutChangelog(s), r, false)
-		if err != nil {
-			return nil, fmt.Errorf("files of snapshot %d: %w", s.ID, err)
-		}
-		for _, m := range refs.all() {
-			skip[m.name] = true
-		}
+	skip, err := t.skippingSet(ctx, r, foreign, append([]*format.Snapshot{byID[end]}, tagSnaps(skippingTags(tags, begin, end))...), false)
+	if err != nil {
+		return nil, err
 	}
 	for id := begin; id < end; id++ {
 		s := byID[id]
@@ -660,6 +647,35 @@ func (t *Table) planExpiry(ctx context.Context, snaps []sizedSnapshot, begin, en
 		refs.collect(skip, plan)
 	}
 	return plan, nil
+}
+
+// skippingSet names the metadata files an expiry keeps: what the branches and long-lived
+// changelogs of foreign use, and what the snapshots skipping use apart from their
+// changelogs (FileDeletionBase.manifestSkippingSet); tolerant leaves out their files
+// that are already gone instead of failing.
+func (t *Table) skippingSet(ctx context.Context, r *resolver, foreign *refSet, skipping []*format.Snapshot, tolerant bool) (map[string]bool, error) {
+	skip := map[string]bool{}
+	for n := range foreign.meta {
+		skip[n] = true
+	}
+	for _, s := range skipping {
+		refs, err := t.snapshotMeta(ctx, withoutChangelog(s), r, tolerant)
+		if err != nil {
+			return nil, fmt.Errorf("files of snapshot %d: %w", s.ID, err)
+		}
+		for _, m := range refs.all() {
+			skip[m.name] = true
+		}
+	}
+	return skip, nil
+}
+
+func tagSnaps(tags []taggedSnapshot) []*format.Snapshot {
+	out := make([]*format.Snapshot, len(tags))
+	for i := range tags {
+		out[i] = tags[i].snap
+	}
+	return out
 }
 
 // previousTag is the tag with the largest snapshot id below id (nil if none).

@@ -69,15 +69,8 @@ func (t *Table) expireChangelogs(ctx context.Context, cfg expireConfig, consumer
 		return fmt.Errorf("expire changelogs of %s: %w", t.path, err)
 	}
 	d := newDeleter(t, dryRun)
-	for id := earliest; id < end; id++ {
-		if byID[id] == nil {
-			continue
-		}
-		if err := d.deleteOne(ctx, t.Join(format.ChangelogPath(id)), -1); err != nil {
-			res.Deleted.add(d.done)
-			return err
-		}
-		res.ExpiredChangelogs = append(res.ExpiredChangelogs, id)
+	if err := d.deleteChangelogs(ctx, byID, earliest, end, res); err != nil {
+		return err
 	}
 	err = d.runPhases(ctx, plan.phases())
 	if cfg.cleanEmptyDirs && !dryRun {
@@ -94,6 +87,21 @@ func (t *Table) expireChangelogs(ctx context.Context, cfg expireConfig, consumer
 
 // planChangelogExpiry lists the files of the long-lived changelogs earliest..end-1 that
 // nothing kept needs.
+// deleteChangelogs deletes the long-lived changelog files earliest..end-1, oldest first.
+func (d *deleter) deleteChangelogs(ctx context.Context, byID map[int64]*format.Snapshot, earliest, end int64, res *ExpireResult) error {
+	for id := earliest; id < end; id++ {
+		if byID[id] == nil {
+			continue
+		}
+		if err := d.deleteOne(ctx, d.t.Join(format.ChangelogPath(id)), -1); err != nil {
+			res.Deleted.add(d.done)
+			return err
+		}
+		res.ExpiredChangelogs = append(res.ExpiredChangelogs, id)
+	}
+	return nil
+}
+
 // longLivedChangelogs reads the long-lived changelogs of the table, by id, and their
 // smallest and largest ids.
 func (t *Table) longLivedChangelogs(ctx context.Context) (map[int64]*format.Snapshot, int64, int64, error) {
@@ -208,15 +216,8 @@ func (t *Table) retireChangelogs(ctx context.Context, cfg expireConfig, consumer
 		}
 	}
 	d := newDeleter(t, dryRun)
-	for id := earliest; id < end; id++ {
-		if byID[id] == nil {
-			continue
-		}
-		if err := d.deleteOne(ctx, t.Join(format.ChangelogPath(id)), -1); err != nil {
-			res.Deleted.add(d.done)
-			return err
-		}
-		res.ExpiredChangelogs = append(res.ExpiredChangelogs, id)
+	if err := d.deleteChangelogs(ctx, byID, earliest, end, res); err != nil {
+		return err
 	}
 	// What is used is read after the changelog files are gone.
 	branches, err := t.branchRoots(ctx)
@@ -274,22 +275,9 @@ func (t *Table) planChangelogExpiry(ctx context.Context, byID map[int64]*format.
 	// Metadata the changelog kept next, the earliest snapshot and the tags overlapping
 	// the range use (ChangelogDeletion.manifestSkippingSet: their base and delta lists,
 	// index and statistics files, whichever still exist).
-	skip := map[string]bool{}
-	for n := range foreign.meta {
-		skip[n] = true
-	}
-	skipping := []*format.Snapshot{byID[end], first}
-	for _, tag := range skippingTags(tags, earliest, end) {
-		skipping = append(skipping, tag.snap)
-	}
-	for _, s := range skipping {
-		refs, err := t.snapshotMeta(ctx, withoutChangelog(s), r, true)
-		if err != nil {
-			return nil, fmt.Errorf("files of snapshot %d: %w", s.ID, err)
-		}
-		for _, m := range refs.all() {
-			skip[m.name] = true
-		}
+	skip, err := t.skippingSet(ctx, r, foreign, append([]*format.Snapshot{byID[end], first}, tagSnaps(skippingTags(tags, earliest, end))...), true)
+	if err != nil {
+		return nil, err
 	}
 
 	tagKeep := map[int64]map[dataKey]bool{}
