@@ -145,11 +145,11 @@ func (t *Table) readPrimaryKeySplit(ctx context.Context, schema *format.TableSch
 	// the merge's inputs are filtered (on their key columns) before merging: keys that
 	// cannot match are neither merged nor gathered. (The merged rows are filtered again,
 	// as every read's are.)
-	rawReaders := func(run []manifest.DataFileMeta) []func(context.Context) (datafile.BatchReader, error) {
+	rawReaders := func(run []manifest.DataFileMeta, o ReadOptions) []func(context.Context) (datafile.BatchReader, error) {
 		return filesReadersRaw(t, split, run, kv, o)
 	}
 	if o.Filter != nil && onlyColumns(o.Filter.Columns(), schema.PrimaryKeys) {
-		rawReaders = func(run []manifest.DataFileMeta) []func(context.Context) (datafile.BatchReader, error) {
+		rawReaders = func(run []manifest.DataFileMeta, o ReadOptions) []func(context.Context) (datafile.BatchReader, error) {
 			open := filesReadersRaw(t, split, run, kv, o)
 			for i, f := range open {
 				open[i] = func(ctx context.Context) (datafile.BatchReader, error) {
@@ -170,10 +170,16 @@ func (t *Table) readPrimaryKeySplit(ctx context.Context, schema *format.TableSch
 			readers = append(readers, filesReaders(t, split, runs[0], read, o, true)...)
 			continue
 		}
+		// The merge holds a batch of every run at once: the more runs, the smaller their
+		// batches, down to a compaction's.
+		ro := o
+		if ro.BatchSize <= 0 {
+			ro.BatchSize = max(compactionBatchRows, datafile.DefaultBatchSize/len(runs))
+		}
 		readers = append(readers, func(context.Context) (datafile.BatchReader, error) {
 			inputs := make([]merge.Input, len(runs))
 			for i, run := range runs {
-				inputs[i] = &chain{next: rawReaders(run)}
+				inputs[i] = &chain{next: rawReaders(run, ro)}
 			}
 			mo := merge.Options{
 				KeyCount: len(keys), Engine: engine, Output: outCols, Schema: outSchema,
@@ -182,7 +188,7 @@ func (t *Table) readPrimaryKeySplit(ctx context.Context, schema *format.TableSch
 			if opts.lookupMerge() {
 				// Only the lowest level above 0 of a key counts (LookupMergeFunction).
 				for i, run := range runs {
-					inputs[i] = newLeveledFiles(rawReaders(run), run)
+					inputs[i] = newLeveledFiles(rawReaders(run, ro), run)
 				}
 				mo.Lookup = &merge.Lookup{}
 			}
