@@ -447,6 +447,8 @@ type sizedSnapshot struct {
 	snap *format.Snapshot
 	size int64
 	data []byte // the file's bytes
+	// longLived: a long-lived changelog (changelog/changelog-N), not a snapshot file.
+	longLived bool
 }
 
 // readSnapshotRange reads snapshots from..to (inclusive) in parallel, skipping missing ones.
@@ -469,7 +471,7 @@ func (t *Table) readSnapshotRange(ctx context.Context, from, to int64) ([]sizedS
 			errs[i] = fmt.Errorf("%s: %w", p, err)
 			return
 		}
-		out[i] = sizedSnapshot{s, int64(len(data)), data}
+		out[i] = sizedSnapshot{snap: s, size: int64(len(data)), data: data}
 	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -491,6 +493,53 @@ type expiryPlan struct {
 
 func (p *expiryPlan) phases() [][]fileRef {
 	return [][]fileRef{p.data, p.changelog, p.meta, p.indexFiles, p.indexManifests, p.statistics}
+}
+
+// addFile adds the file of a manifest entry and its extra files to dst, one of p's lists,
+// and its bucket directory to those looked at for emptiness.
+func (p *expiryPlan) addFile(ctx context.Context, r *resolver, dst *[]fileRef, schemaID int64, e *manifest.ManifestEntry) error {
+	path, extras, err := r.dataFile(ctx, schemaID, e)
+	if err != nil {
+		return err
+	}
+	*dst = append(*dst, fileRef{path, e.File.FileSize})
+	for _, x := range extras {
+		*dst = append(*dst, fileRef{x, -1})
+	}
+	p.bucketDirs = append(p.bucketDirs, parentDir(path))
+	return nil
+}
+
+// addChangelogFiles adds the changelog files of s (every file its changelog manifests
+// add; none if it has no changelog or its list is gone) that no branch or long-lived
+// changelog of foreign holds.
+func (p *expiryPlan) addChangelogFiles(ctx context.Context, t *Table, r *resolver, s *format.Snapshot, foreign *refSet) error {
+	if s.ChangelogManifestList == nil {
+		return nil
+	}
+	entries, err := t.readManifestListEntries(ctx, *s.ChangelogManifestList)
+	if err != nil && !errors.Is(err, fileio.ErrNotExist) {
+		return err
+	}
+	for i := range entries {
+		if e := &entries[i]; e.Kind == manifest.FileKindAdd && !foreign.data[keyOf(e)] {
+			if err := p.addFile(ctx, r, &p.changelog, s.SchemaID, e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// addedKeys are the files a delta's entries add.
+func addedKeys(entries []manifest.ManifestEntry) map[dataKey]bool {
+	added := map[dataKey]bool{}
+	for i := range entries {
+		if entries[i].Kind == manifest.FileKindAdd {
+			added[keyOf(&entries[i])] = true
+		}
+	}
+	return added
 }
 
 // planExpiry finds the files of the snapshots begin..end-1 that nothing kept needs: data
@@ -548,12 +597,7 @@ func (t *Table) planExpiry(ctx context.Context, snaps []sizedSnapshot, begin, en
 		if err != nil {
 			return nil, err
 		}
-		added := map[dataKey]bool{}
-		for i := range entries {
-			if entries[i].Kind == manifest.FileKindAdd {
-				added[keyOf(&entries[i])] = true
-			}
-		}
+		added := addedKeys(entries)
 		for i := range entries {
 			e := &entries[i]
 			k := keyOf(e)
@@ -596,31 +640,10 @@ func (t *Table) planExpiry(ctx context.Context, snaps []sizedSnapshot, begin, en
 	// shares them. A tag keeps its snapshot's data, not its changelog
 	// (ExpireSnapshotsImpl deletes the changelog of every expired snapshot).
 	for id := begin; id < end; id++ {
-		s := byID[id]
-		if cfg.decoupled || s == nil || s.ChangelogManifestList == nil || foreign.meta[*s.ChangelogManifestList] {
-			continue
-		}
-		entries, err := t.readManifestListEntries(ctx, *s.ChangelogManifestList)
-		if errors.Is(err, fileio.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		for i := range entries {
-			e := &entries[i]
-			if e.Kind != manifest.FileKindAdd || foreign.data[keyOf(e)] {
-				continue
-			}
-			p, extras, err := r.dataFile(ctx, s.SchemaID, e)
-			if err != nil {
+		if s := byID[id]; !cfg.decoupled && s != nil && s.ChangelogManifestList != nil && !foreign.meta[*s.ChangelogManifestList] {
+			if err := plan.addChangelogFiles(ctx, t, r, s, foreign); err != nil {
 				return nil, err
 			}
-			plan.changelog = append(plan.changelog, fileRef{p, e.File.FileSize})
-			for _, x := range extras {
-				plan.changelog = append(plan.changelog, fileRef{x, -1})
-			}
-			plan.bucketDirs = append(plan.bucketDirs, parentDir(p))
 		}
 	}
 

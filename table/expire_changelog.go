@@ -85,8 +85,6 @@ func (t *Table) expireChangelogs(ctx context.Context, cfg expireConfig, consumer
 	return err
 }
 
-// planChangelogExpiry lists the files of the long-lived changelogs earliest..end-1 that
-// nothing kept needs.
 // deleteChangelogs deletes the long-lived changelog files earliest..end-1, oldest first.
 func (d *deleter) deleteChangelogs(ctx context.Context, byID map[int64]*format.Snapshot, earliest, end int64, res *ExpireResult) error {
 	for id := earliest; id < end; id++ {
@@ -256,6 +254,8 @@ func (t *Table) retireChangelogs(ctx context.Context, cfg expireConfig, consumer
 	return err
 }
 
+// planChangelogExpiry lists the files of the long-lived changelogs earliest..end-1 that
+// nothing kept needs (see expireChangelogs).
 func (t *Table) planChangelogExpiry(ctx context.Context, byID map[int64]*format.Snapshot, earliest, end, earliestSnap int64, produceChangelog bool) (*expiryPlan, error) {
 	tags, err := t.taggedSnapshots(ctx, t.path)
 	if err != nil {
@@ -286,34 +286,11 @@ func (t *Table) planChangelogExpiry(ctx context.Context, byID map[int64]*format.
 		if c == nil {
 			continue
 		}
-		addFile := func(dst *[]fileRef, e *manifest.ManifestEntry) error {
-			p, extras, err := r.dataFile(ctx, c.SchemaID, e)
-			if err != nil {
-				return err
-			}
-			*dst = append(*dst, fileRef{p, e.File.FileSize})
-			for _, x := range extras {
-				*dst = append(*dst, fileRef{x, -1})
-			}
-			plan.bucketDirs = append(plan.bucketDirs, parentDir(p))
-			return nil
-		}
-		view := &format.Snapshot{ID: c.ID, SchemaID: c.SchemaID}
 		// Its changelog files: every file its changelog manifests add.
-		if c.ChangelogManifestList != nil {
-			entries, err := t.readManifestListEntries(ctx, *c.ChangelogManifestList)
-			if err != nil && !errors.Is(err, fileio.ErrNotExist) {
-				return nil, err
-			}
-			for i := range entries {
-				if e := &entries[i]; e.Kind == manifest.FileKindAdd && !foreign.data[keyOf(e)] {
-					if err := addFile(&plan.changelog, e); err != nil {
-						return nil, err
-					}
-				}
-			}
-			view.ChangelogManifestList, view.ChangelogManifestListSize = c.ChangelogManifestList, c.ChangelogManifestListSize
+		if err := plan.addChangelogFiles(ctx, t, r, c, foreign); err != nil {
+			return nil, err
 		}
+		view := &format.Snapshot{ID: c.ID, SchemaID: c.SchemaID, ChangelogManifestList: c.ChangelogManifestList, ChangelogManifestListSize: c.ChangelogManifestListSize}
 		// Without a changelog list, or without a changelog producer (whose snapshot expiry
 		// kept the input files and the base and delta lists for the changelog, even when
 		// the snapshot also had changelog files: Paimon's ChangelogDeletion then leaves
@@ -334,16 +311,11 @@ func (t *Table) planChangelogExpiry(ctx context.Context, byID map[int64]*format.
 					tagKeep[tag.snap.ID] = keep
 				}
 			}
-			added := map[dataKey]bool{}
-			for i := range entries {
-				if entries[i].Kind == manifest.FileKindAdd {
-					added[keyOf(&entries[i])] = true
-				}
-			}
+			added := addedKeys(entries)
 			for i := range entries {
 				e := &entries[i]
 				if k := keyOf(e); e.Kind == manifest.FileKindDelete && !added[k] && !keep[k] && !foreign.data[k] {
-					if err := addFile(&plan.data, e); err != nil {
+					if err := plan.addFile(ctx, r, &plan.data, c.SchemaID, e); err != nil {
 						return nil, err
 					}
 				}

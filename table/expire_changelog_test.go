@@ -14,6 +14,14 @@ import (
 	"github.com/tarnlake/tarn/table"
 )
 
+// lcCreateDecoupled creates lcCreatePK's table with the given changelog producer,
+// keeping 2 snapshots and the changes of at least 4 and at most 6.
+func lcCreateDecoupled(t *testing.T, producer string) *table.Table {
+	return lcCreatePK(t, fileio.NewMemory(), "/wh", map[string]string{"changelog-producer": producer,
+		"snapshot.num-retained.min": "2", "snapshot.num-retained.max": "2", "snapshot.time-retained": "1ms",
+		"changelog.num-retained.min": "4", "changelog.num-retained.max": "6"})
+}
+
 // With changelog.num-retained.* above snapshot.num-retained.*, expired snapshots live on
 // as changelog/changelog-N, a tail reads through them, and changelog expiry removes them
 // by the changelog's retention (Paimon's ExpireChangelogImpl; compat's
@@ -22,9 +30,7 @@ func TestDecoupledChangelogLifecycle(t *testing.T) {
 	for _, producer := range []string{"none", "input"} {
 		t.Run(producer, func(t *testing.T) {
 			ctx := context.Background()
-			tbl := lcCreatePK(t, fileio.NewMemory(), "/wh", map[string]string{"changelog-producer": producer,
-				"snapshot.num-retained.min": "2", "snapshot.num-retained.max": "2", "snapshot.time-retained": "1ms",
-				"changelog.num-retained.min": "4", "changelog.num-retained.max": "6"})
+			tbl := lcCreateDecoupled(t, producer)
 			content := lcHistory(t, tbl) // snapshots 1..8; 6 is a full compaction
 			if _, err := tbl.CreateTag(ctx, "seven", 7, 0); err != nil {
 				t.Fatal(err)
@@ -173,9 +179,7 @@ func TestRetiredChangelogs(t *testing.T) {
 	for _, producer := range []string{"none", "input"} {
 		t.Run(producer, func(t *testing.T) {
 			ctx := context.Background()
-			tbl := lcCreatePK(t, fileio.NewMemory(), "/wh", map[string]string{"changelog-producer": producer,
-				"snapshot.num-retained.min": "2", "snapshot.num-retained.max": "2", "snapshot.time-retained": "1ms",
-				"changelog.num-retained.min": "4", "changelog.num-retained.max": "6"})
+			tbl := lcCreateDecoupled(t, producer)
 			content := lcHistory(t, tbl)
 			time.Sleep(5 * time.Millisecond)
 			res, err := tbl.ExpireSnapshots(ctx, table.ExpireOptions{})

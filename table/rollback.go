@@ -1,11 +1,9 @@
 package table
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 
 	"github.com/tarnlake/tarn/fileio"
@@ -111,27 +109,27 @@ func (t *Table) rollback(ctx context.Context, target *format.Snapshot) (*Rollbac
 	// RollbackHelper.cleanLongLivedChangelogs (which also moves the changelog LATEST hint
 	// below them, to -1 when none is left); they join the deleted snapshots, so their
 	// files go too.
-	changelogs, err := t.snapshotsIn(ctx, t.Join(format.ChangelogDir), format.ChangelogPrefix)
+	changelogs, earliestCl, newestCl, err := t.longLivedChangelogs(ctx)
 	if err != nil {
 		return fail(err)
 	}
-	slices.SortFunc(changelogs, func(a, b *format.Snapshot) int { return cmp.Compare(a.ID, b.ID) })
-	var doomedChangelogs []*format.Snapshot
-	for i, c := range changelogs {
-		if c.ID > target.ID {
-			doomedChangelogs = changelogs[i:]
-			latest := target.ID
-			if i == 0 {
-				latest = -1
+	var gone []sizedSnapshot // the changelogs deleted, oldest first
+	if len(changelogs) > 0 && newestCl > target.ID {
+		from, latest := max(earliestCl, target.ID+1), target.ID
+		if from == earliestCl {
+			latest = -1
+		}
+		if err := t.writeChangelogHint(ctx, format.LatestHint, latest); err != nil {
+			return fail(err)
+		}
+		for id := from; id <= newestCl; id++ {
+			if c := changelogs[id]; c != nil {
+				gone = append(gone, sizedSnapshot{snap: c, size: -1, longLived: true})
 			}
-			if err := t.writeChangelogHint(ctx, format.LatestHint, latest); err != nil {
-				return fail(err)
-			}
-			break
 		}
 	}
-	for i := len(doomedChangelogs) - 1; i >= 0; i-- {
-		id := doomedChangelogs[i].ID
+	for i := len(gone) - 1; i >= 0; i-- {
+		id := gone[i].snap.ID
 		if err := d.deleteOne(ctx, t.Join(format.ChangelogPath(id)), -1); err != nil {
 			return fail(err)
 		}
@@ -175,10 +173,6 @@ func (t *Table) rollback(ctx context.Context, target *format.Snapshot) (*Rollbac
 		}
 		res.Recreated = true
 	}
-	gone := make([]sizedSnapshot, 0, len(doomedChangelogs)+len(doomed))
-	for _, c := range doomedChangelogs {
-		gone = append(gone, sizedSnapshot{snap: c, size: -1})
-	}
 	plan, err := t.planRollback(ctx, target, append(gone, doomed...), doomedTags)
 	if err != nil {
 		return fail(fmt.Errorf("snapshots deleted, their files kept: %w", err))
@@ -220,15 +214,7 @@ func (t *Table) planRollback(ctx context.Context, target *format.Snapshot, doome
 	r := newResolver(t)
 	seen := map[dataKey]bool{}
 	addData := func(s *format.Snapshot, e *manifest.ManifestEntry) error {
-		p, extras, err := r.dataFile(ctx, s.SchemaID, e)
-		if err != nil {
-			return err
-		}
-		plan.data = append(plan.data, fileRef{p, e.File.FileSize})
-		for _, x := range extras {
-			plan.data = append(plan.data, fileRef{x, -1})
-		}
-		return nil
+		return plan.addFile(ctx, r, &plan.data, s.SchemaID, e)
 	}
 	// Whole states not reached from the target through deltas: compare live files. The
 	// deleted tags on expired snapshots are such states, and so is a deleted snapshot when
@@ -279,7 +265,7 @@ func (t *Table) planRollback(ctx context.Context, target *format.Snapshot, doome
 		wasWhole := false
 		if !chained {
 			err := compareWhole(s)
-			if errors.Is(err, fileio.ErrNotExist) && ds.size < 0 {
+			if errors.Is(err, fileio.ErrNotExist) && ds.longLived {
 				continue // a long-lived changelog without its snapshot's manifests
 			}
 			if err != nil {
@@ -325,35 +311,13 @@ func (t *Table) planRollback(ctx context.Context, target *format.Snapshot, doome
 		if s.ChangelogManifestList == nil || foreign.meta[*s.ChangelogManifestList] || (target.ChangelogManifestList != nil && *target.ChangelogManifestList == *s.ChangelogManifestList) {
 			continue
 		}
-		cl, err := t.readManifestListEntries(ctx, *s.ChangelogManifestList)
-		if err != nil && !errors.Is(err, fileio.ErrNotExist) {
+		if err := plan.addChangelogFiles(ctx, t, r, s, foreign); err != nil {
 			return nil, err
 		}
-		for i := range cl {
-			e := &cl[i]
-			if e.Kind != manifest.FileKindAdd || foreign.data[keyOf(e)] {
-				continue
-			}
-			p, extras, err := r.dataFile(ctx, s.SchemaID, e)
-			if err != nil {
-				return nil, err
-			}
-			plan.changelog = append(plan.changelog, fileRef{p, e.File.FileSize})
-			for _, x := range extras {
-				plan.changelog = append(plan.changelog, fileRef{x, -1})
-			}
-		}
 	}
-	skip := map[string]bool{}
-	for n := range foreign.meta {
-		skip[n] = true
-	}
-	refs, err := t.snapshotMeta(ctx, withoutChangelog(target), r, false)
+	skip, err := t.skippingSet(ctx, r, foreign, []*format.Snapshot{target}, false)
 	if err != nil {
-		return nil, fmt.Errorf("files of snapshot %d: %w", target.ID, err)
-	}
-	for _, m := range refs.all() {
-		skip[m.name] = true
+		return nil, err
 	}
 	for _, s := range states {
 		refs, err := t.snapshotMeta(ctx, s, r, true)
