@@ -170,17 +170,7 @@ func TestDecoupledChangelogExpiryAsPaimon(t *testing.T) {
 			pk := len(spec.PrimaryKeys) > 0
 			h := newRandomHistory(tbl, fields, pk, r)
 			h.run(ctx, t, 8+r.IntN(5))
-			consumer := int64(0)
-			if r.IntN(3) == 0 {
-				latest, _, err := tbl.LatestSnapshotID(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				consumer = 1 + r.Int64N(latest)
-				if _, err := tbl.RegisterConsumer(ctx, "reader", consumer); err != nil {
-					t.Fatal(err)
-				}
-			}
+			consumer := h.maybeConsumer(ctx, t, 3)
 			t.Logf("snapshots retained min %d, max %d; changelogs min %d, max %d; at most %d per run; consumer at %d", retainMin, retainMax, clMin, clMax, limit, consumer)
 			paimonDir := filepath.Join(dir, "paimon-copy")
 			for round := 1; round <= 2; round++ {

@@ -146,6 +146,24 @@ func (h *randomHistory) run(ctx context.Context, t *testing.T, n int) {
 	}
 }
 
+// maybeConsumer registers, one time in oneIn, a consumer "reader" whose next snapshot, one
+// of the table's, holds expiry back; it returns that snapshot (0: none registered).
+func (h *randomHistory) maybeConsumer(ctx context.Context, t *testing.T, oneIn int) int64 {
+	t.Helper()
+	if h.r.IntN(oneIn) != 0 {
+		return 0
+	}
+	latest, _, err := h.tbl.LatestSnapshotID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := 1 + h.r.Int64N(latest)
+	if _, err := h.tbl.RegisterConsumer(ctx, "reader", next); err != nil {
+		t.Fatal(err)
+	}
+	return next
+}
+
 // rollBackAlike rolls Tarn's table and Paimon's copy of it back to the same snapshot or
 // tag, drawn from the retained snapshots and the tags, and compares them
 // (rolledBackAlike).
@@ -202,17 +220,7 @@ func TestExpireAsPaimon(t *testing.T) {
 			pk := len(tc.spec.PrimaryKeys) > 0
 			h := newRandomHistory(tbl, fields, pk, r)
 			h.run(ctx, t, 10+r.IntN(6))
-			consumer := int64(0)
-			if r.IntN(2) == 0 { // a reader whose next snapshot holds expiry back
-				latest, _, err := tbl.LatestSnapshotID(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				consumer = 1 + r.Int64N(latest)
-				if _, err := tbl.RegisterConsumer(ctx, "reader", consumer); err != nil {
-					t.Fatal(err)
-				}
-			}
+			consumer := h.maybeConsumer(ctx, t, 2)
 			retainMin := 1 + r.IntN(4)
 			retainMax := retainMin + r.IntN(6)
 			limit := []int{3, 1000}[r.IntN(2)]
