@@ -433,8 +433,7 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 		return fmt.Errorf("scan options: %w", err)
 	}
 	if v, ok := o.Get("parquet.page.size"); ok {
-		// Paimon hands it to parquet-mr, which reads it as an int of bytes.
-		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32); err != nil || n <= 0 {
+		if _, err := table.ParseParquetPageSize(v); err != nil {
 			return fmt.Errorf("option parquet.page.size = %q: want a positive number of bytes, such as 65536", v)
 		}
 	}

@@ -208,7 +208,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	num("file.compression.zstd-level", &c.ZstdLevel)
 	boolean("parquet.enable.dictionary", &c.ParquetDictionary)
 	if v, ok := o.Get("parquet.page.size"); ok {
-		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32); err == nil && n > 0 {
+		if n, err := ParseParquetPageSize(v); err == nil {
 			c.ParquetPageSize = n
 		}
 	}
@@ -377,6 +377,16 @@ func ValidateFileFormats(o format.Options, fields []types.DataField) error {
 		}
 	}
 	return nil
+}
+
+// ParseParquetPageSize parses parquet.page.size: a positive number of bytes that fits an
+// int, as parquet-mr (to which Paimon hands it) reads it.
+func ParseParquetPageSize(v string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+	if err == nil && n <= 0 {
+		err = fmt.Errorf("%d is not positive", n)
+	}
+	return n, err
 }
 
 // ParseMemorySize parses Paimon memory sizes: "256 mb", "128mb", "1 gb", "1024" (bytes).
