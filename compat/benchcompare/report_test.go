@@ -57,7 +57,9 @@ func fullReport(t *testing.T) *report {
 	tc := &result{Name: "tarn compact", Rows: 10_000_000, Bytes: 200_000_000, WallS: 4, CPUS: 5, MBPerS: 50, MBPerCPUS: 40, Extra: map[string]any{"files_in": 100.0}}
 	pc := &result{Name: "paimon compact", Rows: 10_000_000, Bytes: 200_000_000, WallS: 20, CPUS: 25, MBPerS: 10, MBPerCPUS: 8}
 	rc := &result{Name: "raw pqarrow decode and encode (same files)", Rows: 10_000_000, Bytes: 200_000_000, WallS: 3, CPUS: 4, MBPerS: 66.7, MBPerCPUS: 50}
-	rep.compaction(doc(nil, tc, rc), doc(paimonEnv, pc))
+	zc := &result{Name: "raw codec decompress and compress (same pages)", Rows: 10_000_000, Bytes: 200_000_000, WallS: 2, CPUS: 2.5, MBPerS: 100, MBPerCPUS: 80,
+		Extra: map[string]any{"page_bytes": 700_000_000.0}}
+	rep.compaction(doc(nil, tc, rc, zc), doc(paimonEnv, pc))
 
 	rep.commit("local", doc(nil, lat("tarn commit", 8, 30)), doc(paimonEnv, lat("paimon commit", 25, 200)))
 	rep.commit("minio", doc(nil, lat("tarn commit", 40, 90)), doc(paimonEnv, lat("paimon commit", 300, 900)))
@@ -166,7 +168,8 @@ func TestReportRendering(t *testing.T) {
 		"the whole ingest 5.00; the background compactions rewrite 2.50 rows per row appended (Paimon's: 2.10)",
 		"3× Paimon means 5.33 µs per row: met.",
 		"| input MB per CPU-second (per core) | 40.0 MB/s | 8.0 MB/s | 5.00× | 50.0 MB/s | 0.80× |",
-		"pqarrow alone decoding and encoding the same files, unmerged: 50.0 MB/s"} {
+		"pqarrow alone decoding and encoding the same files, unmerged: 50.0 MB/s; zstd alone decompressing and compressing their pages again: 80.0 MB/s",
+		"| input MB per CPU-second; limit: zstd alone, decompressing and compressing the same pages | 40.0 MB/s | – | – | 80.0 MB/s | 0.50× |"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("markdown lacks %q", s)
 		}
@@ -205,6 +208,34 @@ func TestUpsertBudget(t *testing.T) {
 		rep.Physical.DecodeRowsCPUS, rep.Physical.EncodeRowsCPUS = 2.5e6, 1e6/1.72 // 0.40 + 1.72 µs per row
 		if got := upsertBudget(rep); !strings.Contains(got, tc.want) {
 			t.Errorf("%s: %q lacks %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The compaction bullet of the docs sets the compaction against pqarrow alone and the codec
+// alone, and says when the codec alone is below the target.
+func TestCompactionBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		tarn, raw, codec float64 // MB of input per CPU-second
+		want, wantAlso   string
+	}{
+		{"codec below the target", 10.6, 12.4, 28.9,
+			"10.6 MB of input per CPU-second, 85% of pqarrow alone", "the pages are 3.5× the files' bytes): the target, 50 MB/s of compressed input per core, is\n  beyond the codec alone"},
+		{"codec above the target", 40, 50, 80, "runs at 80.0 MB/s", ""},
+		{"no codec figure", 40, 50, 0, "(50.0 MB/s). The same input", ""},
+	} {
+		rep := &report{Compaction: &compactCmp{TarnMBPerCPUS: tc.tarn, RawMBPerCPUS: tc.raw, TarnOverRaw: tc.tarn / tc.raw, CodecMBPerCPUS: tc.codec,
+			InputBytes: 100e6, PageBytes: 350e6}}
+		got := compactionBudget(rep)
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %q lacks %q", tc.name, got, tc.want)
+		}
+		if tc.wantAlso != "" && !strings.Contains(got, tc.wantAlso) {
+			t.Errorf("%s: %q lacks %q", tc.name, got, tc.wantAlso)
+		}
+		if tc.codec >= 50 && strings.Contains(got, "beyond the codec") {
+			t.Errorf("%s: %q says the codec is below the target", tc.name, got)
 		}
 	}
 }

@@ -66,7 +66,9 @@ time. --json FILE writes the results as JSON ("-": standard output).
   ingest   upsert (customer, primary key) or append (transactions) throughput, with and
            without background compaction, next to a raw pqarrow write of the same rows
   scan     full or filtered scan (merge-on-read), next to a raw pqarrow decode of the files
-  compact  compaction throughput (bytes of input per second and per CPU second)
+  compact  compaction throughput (bytes of input per second and per CPU second), next to
+           pqarrow alone decoding and encoding the same files, and the codec alone
+           decompressing and compressing their pages
   commit   commit latency (p50/p99) of small commits
   tail     commit-to-client latency of tails: over Arrow Flight (files), or the Kafka log
   io       raw write throughput of the warehouse's storage (local disk or S3)
@@ -1187,7 +1189,7 @@ func benchCompact(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	warehouse := fs.String("warehouse", "", "warehouse location (required)")
 	tableName := fs.String("table", "", "the table to compact, db.table (required)")
 	full := fs.Bool("full", true, "full compaction (one sorted run per bucket); false: what the universal picker chooses")
-	raw := fs.Bool("raw", true, "first decode and encode the same files with pqarrow alone (no merge): compaction's physical limit")
+	raw := fs.Bool("raw", true, "first decode and encode the same files with pqarrow alone (no merge), and decompress and recompress their pages alone: compaction's physical limits")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -1209,6 +1211,11 @@ func benchCompact(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		r, err := runRawRewrite(ctx, tbl)
 		if err != nil {
 			return fmt.Errorf("raw rewrite: %w", err)
+		}
+		results = append(results, r)
+		progressf(out.quiet, stderr, "zstd alone: decompress and recompress the pages of %s's files", *tableName)
+		if r, err = runRawCodec(ctx, tbl); err != nil {
+			return fmt.Errorf("raw codec: %w", err)
 		}
 		results = append(results, r)
 	}
@@ -1285,6 +1292,88 @@ func runRawRewrite(ctx context.Context, tbl *table.Table) (*benchResult, error) 
 	r.WallS, r.CPUS = wall.Seconds(), cpu.Seconds()
 	r.extra("note", "bytes are the input files' sizes, as for tarn compact")
 	return r, nil
+}
+
+// runRawCodec decompresses every page of every data file of the table, as a reader
+// does, and compresses it again with the file's codec at level 1 (Paimon's default
+// zstd level, and Tarn's), discarding the output: the share of a compaction of the same
+// input that compression alone takes, whatever decodes, merges and encodes the rows.
+func runRawCodec(ctx context.Context, tbl *table.Table) (*benchResult, error) {
+	plan, err := tbl.Plan(ctx, table.ScanOptions{AllLevels: true})
+	if err != nil {
+		return nil, err
+	}
+	fio := tbl.FileIO()
+	r := &benchResult{Name: "raw codec decompress and compress (same pages)"}
+	var pageBytes, outBytes int64
+	var out []byte
+	resetPeakRSS()
+	m := startMeter()
+	for i := range plan.Splits {
+		s := &plan.Splits[i]
+		for j := range s.Files {
+			r.Bytes += s.Files[j].FileSize
+			r.Rows += s.Files[j].RowCount
+			err := recompressPages(ctx, fio, s.DataFilePath(&s.Files[j]), func(data []byte, codec compress.Codec) {
+				pageBytes += int64(len(data))
+				out = codec.EncodeLevel(out[:0], data, 1)
+				outBytes += int64(len(out))
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	wall, cpu := m.stop()
+	r.PeakRSS = peakRSS()
+	r.WallS, r.CPUS = wall.Seconds(), cpu.Seconds()
+	r.extra("page_bytes", pageBytes)
+	r.extra("compressed_bytes", outBytes)
+	r.extra("note", "bytes are the input files' sizes, as for tarn compact; page_bytes the pages decompressed and compressed again")
+	return r, nil
+}
+
+// recompressPages calls each with every page of a Parquet data file, decompressed by the
+// file's page readers, and the codec of its column chunk. Pages of uncompressed chunks
+// are skipped.
+func recompressPages(ctx context.Context, fio fileio.FileIO, p string, each func([]byte, compress.Codec)) error {
+	f, err := fio.Open(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	pr, err := file.NewParquetReader(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	defer pr.Close()
+	for g := 0; g < pr.NumRowGroups(); g++ {
+		rg := pr.RowGroup(g)
+		for c := 0; c < rg.NumColumns(); c++ {
+			cc, err := rg.MetaData().ColumnChunk(c)
+			if err != nil {
+				return err
+			}
+			if cc.Compression() == compress.Codecs.Uncompressed {
+				continue
+			}
+			codec, err := compress.GetCodec(cc.Compression())
+			if err != nil {
+				return err
+			}
+			pages, err := rg.GetColumnPageReader(c)
+			if err != nil {
+				return fmt.Errorf("%s: column %d: %w", p, c, err)
+			}
+			for pages.Next() {
+				each(pages.Page().Data(), codec)
+			}
+			if err := pages.Err(); err != nil {
+				return fmt.Errorf("%s: column %d: %w", p, c, err)
+			}
+		}
+	}
+	return nil
 }
 
 // rawRewriter is one bucket's output of runRawRewrite.

@@ -6,8 +6,9 @@ import (
 )
 
 // tarn bench ingest leaves a table whose compaction 'tarn bench compact' measures beside
-// its physical limit: pqarrow decoding the table's files and encoding their rows again;
-// the ingest reports what its compactions rewrote.
+// its physical limits: pqarrow decoding the table's files and encoding their rows again,
+// and the codec alone decompressing and compressing their pages again; the ingest reports
+// what its compactions rewrote.
 func TestBenchIngestAndCompact(t *testing.T) {
 	wh := t.TempDir()
 	var results struct {
@@ -40,12 +41,19 @@ func TestBenchIngestAndCompact(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &results); err != nil {
 		t.Fatalf("bench compact --json: %v\n%s", err, out)
 	}
-	if len(results.Results) != 2 {
-		t.Fatalf("bench compact: %d results, want tarn compact and the raw rewrite:\n%s", len(results.Results), out)
+	if len(results.Results) != 3 {
+		t.Fatalf("bench compact: %d results, want tarn compact, the raw rewrite and the raw codec:\n%s", len(results.Results), out)
 	}
-	tc, raw := results.Results[0], results.Results[1]
-	if tc.Name != "tarn compact" || raw.Name != "raw pqarrow decode and encode (same files)" {
-		t.Fatalf("results %q and %q", tc.Name, raw.Name)
+	tc, raw, codec := results.Results[0], results.Results[1], results.Results[2]
+	if tc.Name != "tarn compact" || raw.Name != "raw pqarrow decode and encode (same files)" || codec.Name != "raw codec decompress and compress (same pages)" {
+		t.Fatalf("results %q, %q and %q", tc.Name, raw.Name, codec.Name)
+	}
+	// The codec alone sees every page of the same files, and zstd shrinks them again.
+	pages, _ := codec.Extra["page_bytes"].(float64)
+	packed, _ := codec.Extra["compressed_bytes"].(float64)
+	if codec.Rows != raw.Rows || codec.Bytes != raw.Bytes || codec.CPUS <= 0 || packed <= 0 || packed >= pages {
+		t.Errorf("raw codec: %d rows, %d bytes, %.3f CPU-s, pages of %.0f bytes compressed to %.0f; the raw rewrite: %d rows, %d bytes",
+			codec.Rows, codec.Bytes, codec.CPUS, pages, packed, raw.Rows, raw.Bytes)
 	}
 	// The raw rewrite reads every file; the full compaction skips a bucket that background
 	// compaction already left as one top-level run.
