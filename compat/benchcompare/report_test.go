@@ -59,7 +59,7 @@ func fullReport(t *testing.T) *report {
 	rc := &result{Name: "raw pqarrow decode and encode (same files)", Rows: 10_000_000, Bytes: 200_000_000, WallS: 3, CPUS: 4, MBPerS: 66.7, MBPerCPUS: 50}
 	zc := &result{Name: "raw codec decompress and compress (same pages)", Rows: 10_000_000, Bytes: 200_000_000, WallS: 2, CPUS: 2.5, MBPerS: 100, MBPerCPUS: 80,
 		Extra: map[string]any{"page_bytes": 700_000_000.0}}
-	rep.compaction(doc(nil, tc, rc, zc), doc(paimonEnv, pc))
+	rep.compaction(doc(nil, tc, rc, zc), doc(paimonEnv, pc), &refCodec{Version: "zstd v1.5.4", CompressMBs: 200, DecompressMBs: 700})
 
 	rep.commit("local", doc(nil, lat("tarn commit", 8, 30)), doc(paimonEnv, lat("paimon commit", 25, 200)))
 	rep.commit("minio", doc(nil, lat("tarn commit", 40, 90)), doc(paimonEnv, lat("paimon commit", 300, 900)))
@@ -169,7 +169,11 @@ func TestReportRendering(t *testing.T) {
 		"3× Paimon means 5.33 µs per row: met.",
 		"| input MB per CPU-second (per core) | 40.0 MB/s | 8.0 MB/s | 5.00× | 50.0 MB/s | 0.80× |",
 		"pqarrow alone decoding and encoding the same files, unmerged: 50.0 MB/s; zstd alone decompressing and compressing their pages again: 80.0 MB/s",
-		"| input MB per CPU-second; limit: zstd alone, decompressing and compressing the same pages | 40.0 MB/s | – | – | 80.0 MB/s | 0.50× |"} {
+		"| input MB per CPU-second; limit: zstd alone, decompressing and compressing the same pages | 40.0 MB/s | – | – | 80.0 MB/s | 0.50× |",
+		// 200 MB of files, 700 MB of pages: 3.5 s to compress and 1 s to decompress them.
+		"| input MB per CPU-second; limit: the reference C zstd on the same pages (zstd -b1) | 40.0 MB/s | – | – | 44.4 MB/s | 0.90× |",
+		"(the reference C zstd: 44.4 MB/s)",
+		"| zstd (reference, for the compaction's codec limit) | zstd v1.5.4 |"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("markdown lacks %q", s)
 		}
@@ -216,17 +220,18 @@ func TestUpsertBudget(t *testing.T) {
 // alone, and says when the codec alone is below the target.
 func TestCompactionBudget(t *testing.T) {
 	for _, tc := range []struct {
-		name             string
-		tarn, raw, codec float64 // MB of input per CPU-second
-		want, wantAlso   string
+		name                  string
+		tarn, raw, codec, ref float64 // MB of input per CPU-second
+		want, wantAlso        string
 	}{
-		{"codec below the target", 10.6, 12.4, 28.9,
-			"10.6 MB of input per CPU-second, 85% of pqarrow alone", "the pages are 3.5× the files' bytes): the target, 50 MB/s of compressed input per core, is\n  beyond the codec alone"},
-		{"codec above the target", 40, 50, 80, "runs at 80.0 MB/s", ""},
-		{"no codec figure", 40, 50, 0, "(50.0 MB/s). The same input", ""},
+		{"codec below the target", 10.6, 12.4, 28.9, 46.1,
+			"10.6 MB of input per CPU-second, 85% of pqarrow alone", "the pages are 3.5× the files' bytes), and the reference C zstd (zstd -b1, the library Paimon\n  compresses with) at 46.1 MB/s: the target, 50 MB/s of compressed input per core, is beyond the codec alone"},
+		{"codec above the target", 40, 50, 80, 0, "runs at 80.0 MB/s", ""},
+		{"C codec above the target", 40, 50, 30, 60, "C zstd (zstd -b1, the library Paimon\n  compresses with) at 60.0 MB/s. The same", ""},
+		{"no codec figure", 40, 50, 0, 0, "(50.0 MB/s). The same input", ""},
 	} {
 		rep := &report{Compaction: &compactCmp{TarnMBPerCPUS: tc.tarn, RawMBPerCPUS: tc.raw, TarnOverRaw: tc.tarn / tc.raw, CodecMBPerCPUS: tc.codec,
-			InputBytes: 100e6, PageBytes: 350e6}}
+			RefZstdInMBs: tc.ref, InputBytes: 100e6, PageBytes: 350e6}}
 		got := compactionBudget(rep)
 		if !strings.Contains(got, tc.want) {
 			t.Errorf("%s: %q lacks %q", tc.name, got, tc.want)
@@ -234,8 +239,25 @@ func TestCompactionBudget(t *testing.T) {
 		if tc.wantAlso != "" && !strings.Contains(got, tc.wantAlso) {
 			t.Errorf("%s: %q lacks %q", tc.name, got, tc.wantAlso)
 		}
-		if tc.codec >= 50 && strings.Contains(got, "beyond the codec") {
+		if max(tc.codec, tc.ref) >= 50 && strings.Contains(got, "beyond the codec") {
 			t.Errorf("%s: %q says the codec is below the target", tc.name, got)
 		}
+	}
+}
+
+// The result of 'zstd -b' is read from its last rewrite of the line.
+func TestParseZstdBench(t *testing.T) {
+	out := "Loading pages.bin...       \r 1#pages.bin         : 326026874 ->  86422257 (x3.772),  222.7 MB/s  \r" +
+		" 1#pages.bin         : 326026874 ->  86422257 (x3.772),  222.7 MB/s,  521.0 MB/s \r" +
+		" 1#pages.bin         : 326026874 ->  86422257 (x3.772),  222.7 MB/s,  732.7 MB/s \n"
+	got, err := parseZstdBench(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CompressMBs != 222.7 || got.DecompressMBs != 732.7 {
+		t.Errorf("parsed %+v, want 222.7 and 732.7 MB/s", got)
+	}
+	if _, err := parseZstdBench("zstd: pages.bin: No such file or directory\n"); err == nil {
+		t.Error("an output without a result parsed")
 	}
 }

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -231,14 +234,30 @@ func runAll(ctx context.Context, c *config) (*report, error) {
 		src := tablePath(r.wh, "bench.customer_nocompact")
 		var td, pd *resultDoc
 		var err error
+		// The decompressed pages of the same files, for the reference zstd (the C library
+		// Paimon compresses with through zstd-jni) when its command is installed.
+		zstdCLI, _ := exec.LookPath("zstd")
+		pages := filepath.Join(r.work, "compaction-pages.bin")
+		args := []string{"compact", "--warehouse", r.wh, "--table", "bench.compact_tarn"}
+		if zstdCLI != "" {
+			args = append(args, "--pages-out", pages)
+		}
 		if err = copyDir(src, tablePath(r.wh, "bench.compact_tarn")); err == nil {
-			td, err = r.tarnBench(ctx, "compact (full)", "compact", "--warehouse", r.wh, "--table", "bench.compact_tarn")
+			td, err = r.tarnBench(ctx, "compact (full)", args...)
 		}
 		if err != nil {
 			fail("tarn compact", err)
 		} else {
 			rep.addRaw("compaction", td)
 		}
+		var ref *refCodec
+		if zstdCLI != "" && err == nil {
+			r.logf("reference zstd on the compaction's pages")
+			if ref, err = benchZstdCLI(ctx, zstdCLI, pages); err != nil {
+				fail("reference zstd", err)
+			}
+		}
+		os.Remove(pages)
 		if !c.noPaimon {
 			dst := tablePath(r.wh, "bench.compact_paimon")
 			if err = copyDir(src, dst); err == nil {
@@ -250,7 +269,7 @@ func runAll(ctx context.Context, c *config) (*report, error) {
 				rep.addRaw("compaction", pd)
 			}
 		}
-		rep.compaction(td, pd)
+		rep.compaction(td, pd, ref)
 	}
 
 	if c.section("commit") {
@@ -386,4 +405,51 @@ func machineInfo() map[string]any {
 		m["loadavg_start"] = strings.TrimSpace(string(b))
 	}
 	return m
+}
+
+// refCodec is the reference zstd's speed on the pages of the compaction's input.
+type refCodec struct {
+	Version       string  `json:"version"`
+	CompressMBs   float64 `json:"compress_mb_s"`
+	DecompressMBs float64 `json:"decompress_mb_s"`
+}
+
+// zstdBench matches the result of 'zstd -b' (ratio, compression and decompression speed),
+// zstdVersion the version in 'zstd --version'.
+var (
+	zstdBench   = regexp.MustCompile(`\(x([0-9.]+)\),\s+([0-9.]+) MB/s,\s+([0-9.]+) MB/s`)
+	zstdVersion = regexp.MustCompile(`v[0-9]+\.[0-9]+\.[0-9]+`)
+)
+
+// benchZstdCLI runs the zstd command's benchmark (one thread, level 1, 64 KiB blocks as
+// the pages are) on a file of pages.
+func benchZstdCLI(ctx context.Context, cli, pages string) (*refCodec, error) {
+	out, err := exec.CommandContext(ctx, cli, "-b1", "-B65536", pages).CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("%s -b1: %w: %s", cli, err, tail(string(out), 500))
+	}
+	ref, err := parseZstdBench(string(out))
+	if err != nil {
+		return nil, err
+	}
+	if v, err := exec.CommandContext(ctx, cli, "--version").Output(); err == nil {
+		ref.Version = "zstd " + cmp.Or(zstdVersion.FindString(string(v)), strings.TrimSpace(string(v)))
+	}
+	return ref, nil
+}
+
+// parseZstdBench reads the last result of 'zstd -b' output (which rewrites its line as
+// it goes).
+func parseZstdBench(out string) (*refCodec, error) {
+	m := zstdBench.FindAllStringSubmatch(out, -1)
+	if len(m) == 0 {
+		return nil, fmt.Errorf("no result in zstd -b output: %q", tail(out, 300))
+	}
+	last := m[len(m)-1]
+	c, _ := strconv.ParseFloat(last[2], 64)
+	d, _ := strconv.ParseFloat(last[3], 64)
+	if c <= 0 || d <= 0 {
+		return nil, fmt.Errorf("zstd -b result %q", last[0])
+	}
+	return &refCodec{CompressMBs: c, DecompressMBs: d}, nil
 }

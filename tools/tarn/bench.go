@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -1190,6 +1191,7 @@ func benchCompact(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	tableName := fs.String("table", "", "the table to compact, db.table (required)")
 	full := fs.Bool("full", true, "full compaction (one sorted run per bucket); false: what the universal picker chooses")
 	raw := fs.Bool("raw", true, "first decode and encode the same files with pqarrow alone (no merge), and decompress and recompress their pages alone: compaction's physical limits")
+	pagesOut := fs.String("pages-out", "", "with --raw, also write the decompressed pages of the input files to FILE (not timed), for a reference codec to measure: zstd -b1 -B65536 FILE")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -1218,6 +1220,11 @@ func benchCompact(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return fmt.Errorf("raw codec: %w", err)
 		}
 		results = append(results, r)
+		if *pagesOut != "" {
+			if err := writePages(ctx, tbl, *pagesOut); err != nil {
+				return fmt.Errorf("--pages-out: %w", err)
+			}
+		}
 	}
 	stopProfile, err := out.profile()
 	if err != nil {
@@ -1331,6 +1338,40 @@ func runRawCodec(ctx context.Context, tbl *table.Table) (*benchResult, error) {
 	r.extra("compressed_bytes", outBytes)
 	r.extra("note", "bytes are the input files' sizes, as for tarn compact; page_bytes the pages decompressed and compressed again")
 	return r, nil
+}
+
+// writePages writes the decompressed pages of every data file of the table to path, one
+// after another.
+func writePages(ctx context.Context, tbl *table.Table, path string) error {
+	plan, err := tbl.Plan(ctx, table.ScanOptions{AllLevels: true})
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	var werr error // the first failed write
+	for i := range plan.Splits {
+		s := &plan.Splits[i]
+		for j := range s.Files {
+			err := recompressPages(ctx, tbl.FileIO(), s.DataFilePath(&s.Files[j]), func(data []byte, _ compress.Codec) {
+				if werr == nil {
+					_, werr = bw.Write(data)
+				}
+			})
+			if err = cmp.Or(err, werr); err != nil {
+				f.Close()
+				return err
+			}
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // recompressPages calls each with every page of a Parquet data file, decompressed by the

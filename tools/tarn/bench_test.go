@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -33,7 +35,8 @@ func TestBenchIngestAndCompact(t *testing.T) {
 		t.Errorf("compaction volume of the ingest: %v", vol)
 	}
 
-	out, errs, code = tarn(t, nil, "bench", "compact", "--warehouse", wh, "--table", "bench.customer", "--quiet", "--json", "-")
+	pagesOut := filepath.Join(t.TempDir(), "pages.bin")
+	out, errs, code = tarn(t, nil, "bench", "compact", "--warehouse", wh, "--table", "bench.customer", "--pages-out", pagesOut, "--quiet", "--json", "-")
 	if code != 0 {
 		t.Fatalf("bench compact: exit %d: %s", code, errs)
 	}
@@ -54,6 +57,10 @@ func TestBenchIngestAndCompact(t *testing.T) {
 	if codec.Rows != raw.Rows || codec.Bytes != raw.Bytes || codec.CPUS <= 0 || packed <= 0 || packed >= pages {
 		t.Errorf("raw codec: %d rows, %d bytes, %.3f CPU-s, pages of %.0f bytes compressed to %.0f; the raw rewrite: %d rows, %d bytes",
 			codec.Rows, codec.Bytes, codec.CPUS, pages, packed, raw.Rows, raw.Bytes)
+	}
+	// --pages-out writes the same pages for a reference codec.
+	if fi, err := os.Stat(pagesOut); err != nil || float64(fi.Size()) != pages {
+		t.Errorf("--pages-out: %v (%v), want %.0f bytes of pages", fi, err, pages)
 	}
 	// The raw rewrite reads every file; the full compaction skips a bucket that background
 	// compaction already left as one top-level run.
