@@ -155,10 +155,10 @@ Profiles taken with `+"`tarn bench ... --cpuprofile FILE`"+` (pprof) where Tarn 
   run with the least CPU is kept. The filtered scans are a key range (`+"`id < keys/10`"+`) and one partition.
 - **Compaction** is a full compaction of the same input on each side: two copies of the table Tarn's upsert run
   left without background compaction (level-0 files only). Bytes are the compacted files' sizes. Its limits:
-  pqarrow alone decoding the files and encoding their rows again, unmerged; zstd alone (klauspost's, as Tarn and
-  pqarrow compress) decompressing every page of the files and compressing it again at level 1; and, where the
-  zstd command is installed, the reference C zstd's own benchmark on the same pages (`+"`zstd -b1 -B65536`"+`, one
-  thread).
+  pqarrow alone decoding the files and encoding their rows again, unmerged; zstd alone, as Tarn runs it (the
+  encoder in the versions above; klauspost's decoder), decompressing every page of the files and compressing it
+  again at level 1; and, where the zstd command is installed, the reference C zstd's own benchmark on the same
+  pages (`+"`zstd -b1 -B65536`"+`, one thread, the best of its repeated runs).
 - **Commits** write 10 rows and time the commit alone (manifests, manifest list, snapshot), on local disk and on
   MinIO (internal/testenv), 1 writer, no compaction.
 - **Tails** time from just before a commit's rows are sent to when a client holds them: a `+"`tarn serve`"+` process

@@ -355,6 +355,9 @@ func (rep *report) scan(key, table, where string, td, pd *resultDoc) {
 func (rep *report) compaction(td, pd *resultDoc, ref *refCodec) {
 	c := &compactCmp{}
 	if td != nil {
+		if v, ok := td.Env["zstd_encoder"].(string); ok {
+			rep.Versions["zstd encoder of Tarn's Parquet pages"] = v
+		}
 		if t := td.find("tarn compact"); t != nil {
 			c.InputBytes, c.TarnMBs, c.TarnMBPerCPUS, c.TarnCPUS, c.TarnPeakRSS = t.Bytes, t.MBPerS, t.MBPerCPUS, t.CPUS, t.PeakRSS
 			c.InputRowsOfTable = t.Rows

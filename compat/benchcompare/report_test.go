@@ -59,7 +59,7 @@ func fullReport(t *testing.T) *report {
 	rc := &result{Name: "raw pqarrow decode and encode (same files)", Rows: 10_000_000, Bytes: 200_000_000, WallS: 3, CPUS: 4, MBPerS: 66.7, MBPerCPUS: 50}
 	zc := &result{Name: "raw codec decompress and compress (same pages)", Rows: 10_000_000, Bytes: 200_000_000, WallS: 2, CPUS: 2.5, MBPerS: 100, MBPerCPUS: 80,
 		Extra: map[string]any{"page_bytes": 700_000_000.0}}
-	rep.compaction(doc(nil, tc, rc, zc), doc(paimonEnv, pc), &refCodec{Version: "zstd v1.5.4", CompressMBs: 200, DecompressMBs: 700})
+	rep.compaction(doc(map[string]any{"zstd_encoder": "C libzstd (cgo)"}, tc, rc, zc), doc(paimonEnv, pc), &refCodec{Version: "zstd v1.5.4", CompressMBs: 200, DecompressMBs: 700})
 
 	rep.commit("local", doc(nil, lat("tarn commit", 8, 30)), doc(paimonEnv, lat("paimon commit", 25, 200)))
 	rep.commit("minio", doc(nil, lat("tarn commit", 40, 90)), doc(paimonEnv, lat("paimon commit", 300, 900)))
@@ -173,7 +173,8 @@ func TestReportRendering(t *testing.T) {
 		// 200 MB of files, 700 MB of pages: 3.5 s to compress and 1 s to decompress them.
 		"| input MB per CPU-second; limit: the reference C zstd on the same pages (zstd -b1) | 40.0 MB/s | – | – | 44.4 MB/s | 0.90× |",
 		"(the reference C zstd: 44.4 MB/s)",
-		"| zstd (reference, for the compaction's codec limit) | zstd v1.5.4 |"} {
+		"| zstd (reference, for the compaction's codec limit) | zstd v1.5.4 |",
+		"| zstd encoder of Tarn's Parquet pages | C libzstd (cgo) |"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("markdown lacks %q", s)
 		}

@@ -352,6 +352,8 @@ func benchEnv() map[string]any {
 		"gomaxprocs": runtime.GOMAXPROCS(0),
 		"num_cpu":    runtime.NumCPU(),
 		"os":         runtime.GOOS + "/" + runtime.GOARCH,
+		// Which zstd compresses Parquet pages (the C library when built with cgo).
+		"zstd_encoder": datafile.ZstdEncoder,
 	}
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		env["loadavg"] = strings.TrimSpace(string(b))
