@@ -1380,14 +1380,9 @@ func writePages(ctx context.Context, tbl *table.Table, path string) error {
 // file's page readers, and the codec of its column chunk. Pages of uncompressed chunks
 // are skipped.
 func recompressPages(ctx context.Context, fio fileio.FileIO, p string, each func([]byte, compress.Codec)) error {
-	f, err := fio.Open(ctx, p)
+	pr, err := openRawParquet(ctx, fio, p)
 	if err != nil {
 		return err
-	}
-	defer f.Close()
-	pr, err := file.NewParquetReader(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", p, err)
 	}
 	defer pr.Close()
 	for g := 0; g < pr.NumRowGroups(); g++ {
@@ -1482,17 +1477,27 @@ func rawRewriteFile(ctx context.Context, fio fileio.FileIO, p string, w *rawRewr
 	return w, err
 }
 
+// openRawParquet opens a Parquet data file with arrow-go's reader alone; closing the
+// reader closes the file.
+func openRawParquet(ctx context.Context, fio fileio.FileIO, p string) (*file.Reader, error) {
+	f, err := fio.Open(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := file.NewParquetReader(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return pr, nil
+}
+
 // readRawParquet reads a Parquet data file with pqarrow alone (all columns, no Tarn
 // code): start, if not nil, sees the file's readers first, then each gets every batch.
 func readRawParquet(ctx context.Context, fio fileio.FileIO, p string, start func(*file.Reader, *pqarrow.FileReader) error, each func(arrow.RecordBatch) error) error {
-	f, err := fio.Open(ctx, p)
+	pr, err := openRawParquet(ctx, fio, p)
 	if err != nil {
 		return err
-	}
-	defer f.Close()
-	pr, err := file.NewParquetReader(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", p, err)
 	}
 	defer pr.Close()
 	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: datafile.DefaultBatchSize}, memory.DefaultAllocator)
