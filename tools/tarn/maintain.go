@@ -125,17 +125,15 @@ func cmdExpire(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		default:
 			fmt.Fprintf(stdout, "expired %d snapshots (%s); earliest kept: %d\n", len(res.Expired), idRange(res.Expired), res.EarliestRetained)
 		}
-		if len(res.Changelogs) > 0 || len(res.ExpiredChangelogs) > 0 {
-			kept, expired := "kept", "expired"
-			if *dryRun {
-				kept, expired = "would keep", "would expire"
-			}
-			if len(res.Changelogs) > 0 {
-				fmt.Fprintf(stdout, "%s %d expired snapshots as long-lived changelogs (%s): the changelog's retention is longer\n", kept, len(res.Changelogs), idRange(res.Changelogs))
-			}
-			if len(res.ExpiredChangelogs) > 0 {
-				fmt.Fprintf(stdout, "%s %d long-lived changelogs (%s)\n", expired, len(res.ExpiredChangelogs), idRange(res.ExpiredChangelogs))
-			}
+		kept, expired := "kept", "expired"
+		if *dryRun {
+			kept, expired = "would keep", "would expire"
+		}
+		if len(res.Changelogs) > 0 {
+			fmt.Fprintf(stdout, "%s %d expired snapshots as long-lived changelogs (%s): the changelog's retention is longer\n", kept, len(res.Changelogs), idRange(res.Changelogs))
+		}
+		if len(res.ExpiredChangelogs) > 0 {
+			fmt.Fprintf(stdout, "%s %d long-lived changelogs (%s)\n", expired, len(res.ExpiredChangelogs), idRange(res.ExpiredChangelogs))
 		}
 		if len(res.Expired) > 0 || res.Deleted.Files() > 0 {
 			printDeleted(stdout, res.Deleted, *dryRun, *verbose)
