@@ -225,10 +225,11 @@ func TestCompactionBudget(t *testing.T) {
 		tarn, raw, codec, ref float64 // MB of input per CPU-second
 		want, wantAlso        string
 	}{
-		{"codec below the target", 10.6, 12.4, 28.9, 46.1,
-			"10.6 MB of input per CPU-second, 85% of pqarrow alone", "the pages are 3.5× the files' bytes), and the reference C zstd (zstd -b1, the library Paimon\n  compresses with) at 46.1 MB/s: the target, 50 MB/s of compressed input per core, is beyond the codec alone"},
-		{"codec above the target", 40, 50, 80, 0, "runs at 80.0 MB/s", ""},
-		{"C codec above the target", 40, 50, 30, 60, "C zstd (zstd -b1, the library Paimon\n  compresses with) at 60.0 MB/s. The same", ""},
+		// 14.7 MB/s for pqarrow with a 37.7 MB/s codec: 0.0415 CPU-seconds per MB outside
+		// it; the C codec at 50.5 MB/s: 0.0198. At 50 MB/s: 0.99 + 2.08.
+		{"C codec", 12.0, 14.7, 37.7, 50.5,
+			"12.0 MB of input per CPU-second, 82% of pqarrow alone", "the pages are 3.5× the files' bytes), and the reference C zstd (zstd -b1, the library Paimon\n  compresses with) at 50.5 MB/s. At 50 MB/s, one second of a core would have to hold 0.99 CPU-seconds of\n  the fastest codec's work and 2.08 of pqarrow decoding and encoding outside it, 3.1× what a core does"},
+		{"no reference codec", 10.6, 12.4, 28.9, 0, "runs at 28.9 MB/s", "hold 1.73 CPU-seconds of\n  the fastest codec's work and 2.30 of pqarrow"},
 		{"no codec figure", 40, 50, 0, 0, "(50.0 MB/s). The same input", ""},
 	} {
 		rep := &report{Compaction: &compactCmp{TarnMBPerCPUS: tc.tarn, RawMBPerCPUS: tc.raw, TarnOverRaw: tc.tarn / tc.raw, CodecMBPerCPUS: tc.codec,
@@ -239,9 +240,6 @@ func TestCompactionBudget(t *testing.T) {
 		}
 		if tc.wantAlso != "" && !strings.Contains(got, tc.wantAlso) {
 			t.Errorf("%s: %q lacks %q", tc.name, got, tc.wantAlso)
-		}
-		if max(tc.codec, tc.ref) >= 50 && strings.Contains(got, "beyond the codec") {
-			t.Errorf("%s: %q says the codec is below the target", tc.name, got)
 		}
 	}
 }
