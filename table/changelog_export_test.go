@@ -40,3 +40,27 @@ func DeleteRowsForTest(ctx context.Context, t *Table, plan *Plan, s *Split, file
 	return CommitMessage{Partition: s.Partition, Bucket: s.Bucket, TotalBuckets: s.TotalBuckets,
 		NewIndexFiles: res.newIndex, DeletedIndexFiles: res.deletedIndex}, nil
 }
+
+// AddDeletionIndexForTest writes one new deletion-vectors index file for the split's
+// partition and bucket holding vectors (data file name -> deleted positions), beside the
+// index files already there, as Paimon's unaware-bucket append maintainer may.
+func AddDeletionIndexForTest(ctx context.Context, t *Table, s *Split, vectors map[string][]int64) (CommitMessage, error) {
+	schema, err := t.LatestSchema(ctx)
+	if err != nil {
+		return CommitMessage{}, err
+	}
+	dvs := &bucketDVs{dir: s.BucketPath, vectors: map[string]*deletionvector.Vector{}}
+	for file, positions := range vectors {
+		v := deletionvector.New(false)
+		for _, p := range positions {
+			v.Delete(p)
+		}
+		dvs.vectors[file] = v
+	}
+	f := newFileFactory(t, schema, memory.DefaultAllocator)
+	var res lookupResult
+	if err := t.writeBucketDVs(ctx, &f, dvs, &res); err != nil {
+		return CommitMessage{}, err
+	}
+	return CommitMessage{Partition: s.Partition, Bucket: s.Bucket, TotalBuckets: s.TotalBuckets, NewIndexFiles: res.newIndex}, nil
+}

@@ -196,7 +196,9 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 		}
 		delta := deltaMetas
 		deltaEntries := changes
-		if c.Overwrite || hasDeletes(changes) {
+		// Deleted data files and deletion vectors are checked against concurrent commits
+		// (Paimon's ConflictDetection.shouldBeOverwriteCommit); additions alone are not.
+		if c.Overwrite || hasDeletes(changes) || changesDeletionVectors(c.Messages) {
 			live, err := t.liveEntriesOf(ctx, latest, schema)
 			if err != nil {
 				return CommitResult{}, err
@@ -211,7 +213,7 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 				}
 			} else if err := checkConflicts(live, changes, schema.KeyFields()); err != nil {
 				return CommitResult{}, err
-			} else if err := t.checkDeletionVectorConflicts(ctx, latest, live, changes, c.Messages); err != nil {
+			} else if err := t.checkDeletionVectorConflicts(ctx, latest, live, changes, c.Messages, opts.Bucket < 0 && len(schema.PrimaryKeys) == 0); err != nil {
 				return CommitResult{}, err
 			}
 		}
@@ -365,6 +367,19 @@ func (t *Table) commitSchema(ctx context.Context, c Commit) (schema *format.Tabl
 		return nil, nil, schemaChanged(c.SchemaID, schema.ID)
 	}
 	return schema, nil, nil
+}
+
+// changesDeletionVectors reports whether messages add or delete deletion-vector index
+// files.
+func changesDeletionVectors(msgs []CommitMessage) bool {
+	for _, m := range msgs {
+		for _, f := range append(slices.Clip(m.NewIndexFiles), m.DeletedIndexFiles...) {
+			if f.IndexType == manifest.IndexTypeDeletionVectors {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func hasDeletes(es []manifest.ManifestEntry) bool {
@@ -652,8 +667,11 @@ func (t *Table) overwriteEntries(live []manifest.ManifestEntry, schema *format.T
 // live ones (a concurrent compaction may have replaced them, or written the bucket's
 // first), and every data file its new vectors delete rows of must be live after the
 // commit (a concurrent compaction may have rewritten it, keeping the rows the vector
-// deletes).
-func (t *Table) checkDeletionVectorConflicts(ctx context.Context, latest *format.Snapshot, live, changes []manifest.ManifestEntry, msgs []CommitMessage) error {
+// deletes). A partition of an unaware-bucket append table (unaware) may hold several
+// index files, each data file's vector in one of them: there each data file a new vector
+// is for must have had no vector, or one in an index file the commit replaces, as
+// Paimon's ConflictDetection checks them (buildDeltaEntriesWithDV).
+func (t *Table) checkDeletionVectorConflicts(ctx context.Context, latest *format.Snapshot, live, changes []manifest.ManifestEntry, msgs []CommitMessage, unaware bool) error {
 	type bucketKey struct {
 		part   string
 		bucket int32
@@ -670,6 +688,7 @@ func (t *Table) checkDeletionVectorConflicts(ctx context.Context, latest *format
 		return nil
 	}
 	liveIndex := map[bucketKey]map[string]bool{}
+	vectorIn := map[string]string{} // unaware: data file name -> its live index file
 	if latest != nil && latest.IndexManifest != nil && *latest.IndexManifest != "" {
 		entries, err := t.ReadIndexManifest(ctx, *latest.IndexManifest)
 		if err != nil {
@@ -684,6 +703,11 @@ func (t *Table) checkDeletionVectorConflicts(ctx context.Context, latest *format
 				liveIndex[k] = map[string]bool{}
 			}
 			liveIndex[k][e.IndexFile.FileName] = true
+			if unaware {
+				for _, r := range e.IndexFile.DeletionVectorRanges {
+					vectorIn[r.DataFileName] = e.IndexFile.FileName
+				}
+			}
 		}
 	}
 	deleted := map[bucketKey]map[string]bool{}
@@ -702,10 +726,26 @@ func (t *Table) checkDeletionVectorConflicts(ctx context.Context, latest *format
 			deleted[k][f.FileName] = true
 		}
 	}
-	for k, names := range liveIndex {
-		for name := range names {
-			if !deleted[k][name] {
-				return fmt.Errorf("bucket %d got deletion vectors %s from another commit: %w", k.bucket, name, ErrConflict)
+	if unaware {
+		for _, m := range msgs {
+			k := bucketKey{string(m.Partition), int32(m.Bucket)}
+			for _, f := range m.NewIndexFiles {
+				if f.IndexType != manifest.IndexTypeDeletionVectors {
+					continue
+				}
+				for _, r := range f.DeletionVectorRanges {
+					if in, ok := vectorIn[r.DataFileName]; ok && !deleted[k][in] {
+						return fmt.Errorf("deletion vector of %s: another commit gave the file one (%s): %w", r.DataFileName, in, ErrConflict)
+					}
+				}
+			}
+		}
+	} else {
+		for k, names := range liveIndex {
+			for name := range names {
+				if !deleted[k][name] {
+					return fmt.Errorf("bucket %d got deletion vectors %s from another commit: %w", k.bucket, name, ErrConflict)
+				}
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package table
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format"
+	"github.com/tarnlake/tarn/format/deletionvector"
 	"github.com/tarnlake/tarn/lsm"
 	"github.com/tarnlake/tarn/manifest"
 )
@@ -560,28 +562,73 @@ func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Pl
 		return msg, st, err
 	}
 	msg.CompactBefore, msg.CompactAfter = small, after
-	if f.opts.DeletionVectors && f.opts.Bucket > 0 {
-		// The rewritten files' deleted rows are gone: their vectors leave the index
-		// (BucketedDvMaintainer.removeDeletionVectorOf).
-		dvs, err := t.loadBucketDVs(ctx, f.opts, plan.Snapshot, s.Partition, s.Bucket, s.BucketPath)
-		if err != nil {
+	if f.opts.DeletionVectors {
+		// The rewritten files' deleted rows are gone: their vectors leave the index.
+		var res lookupResult
+		if err := t.dropAppendDVs(ctx, f, plan.Snapshot, s, small, &res); err != nil {
 			return msg, st, err
 		}
-		for _, file := range small {
+		msg.NewIndexFiles, msg.DeletedIndexFiles = res.newIndex, res.deletedIndex
+	}
+	return msg, st, nil
+}
+
+// dropAppendDVs takes the deletion vectors of the files an append compaction rewrote out
+// of the index. A fixed bucket has one index file, written again without them
+// (BucketedDvMaintainer.removeDeletionVectorOf). An unaware-bucket partition may have
+// several: each one holding such a vector is replaced by one holding its other vectors,
+// or by none, and the others stay (AppendDeleteFileMaintainer.notifyRemovedDeletionVector).
+func (t *Table) dropAppendDVs(ctx context.Context, f *fileFactory, base *format.Snapshot, s *Split, rewritten []manifest.DataFileMeta, res *lookupResult) error {
+	if f.opts.Bucket > 0 {
+		dvs, err := t.loadBucketDVs(ctx, f.opts, base, s.Partition, s.Bucket, s.BucketPath)
+		if err != nil {
+			return err
+		}
+		for _, file := range rewritten {
 			if _, ok := dvs.vectors[file.FileName]; ok {
 				delete(dvs.vectors, file.FileName)
 				dvs.changed = true
 			}
 		}
-		if dvs.changed {
-			var res lookupResult
-			if err := t.writeBucketDVs(ctx, f, dvs, &res); err != nil {
-				return msg, st, err
+		if !dvs.changed {
+			return nil
+		}
+		return t.writeBucketDVs(ctx, f, dvs, res)
+	}
+	if base == nil || base.IndexManifest == nil {
+		return nil
+	}
+	entries, err := t.ReadIndexManifest(ctx, *base.IndexManifest)
+	if err != nil {
+		return err
+	}
+	gone := make(map[string]bool, len(rewritten))
+	for _, file := range rewritten {
+		gone[file.FileName] = true
+	}
+	for _, e := range entries {
+		if e.Kind != manifest.FileKindAdd || e.IndexFile.IndexType != manifest.IndexTypeDeletionVectors || !bytes.Equal(e.Partition, s.Partition) ||
+			!slices.ContainsFunc(e.IndexFile.DeletionVectorRanges, func(r manifest.DeletionVectorMeta) bool { return gone[r.DataFileName] }) {
+			continue
+		}
+		file := e.IndexFile
+		dvs := &bucketDVs{dir: s.BucketPath, file: &file, vectors: map[string]*deletionvector.Vector{}}
+		path := t.indexFilePath(f.opts, s.BucketPath, &file)
+		for _, r := range file.DeletionVectorRanges {
+			if gone[r.DataFileName] {
+				continue
 			}
-			msg.NewIndexFiles, msg.DeletedIndexFiles = res.newIndex, res.deletedIndex
+			v, err := t.readDeletionVector(ctx, DeletionFile{Path: path, Offset: int64(r.Offset), Length: int64(r.Length)})
+			if err != nil {
+				return fmt.Errorf("deletion vector of %s: %w", r.DataFileName, err)
+			}
+			dvs.vectors[r.DataFileName] = v
+		}
+		if err := t.writeBucketDVs(ctx, f, dvs, res); err != nil {
+			return err
 		}
 	}
-	return msg, st, nil
+	return nil
 }
 
 // pickCompaction is the compaction Paimon's MergeTreeCompactManager starts for a bucket

@@ -2,9 +2,11 @@ package table_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	pathpkg "path"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -447,6 +449,183 @@ func TestAppendCompactionMinFileNum(t *testing.T) {
 // files without the deleted rows and drops their vectors from the index, as Paimon's
 // BucketedAppendCompactManager.compact does (removeDeletionVectorOf, then a new index
 // file, here none: no vector is left).
+// An unaware-bucket append table's partition may hold several deletion-vector index files
+// (Paimon's AppendDeleteFileMaintainer). A compaction rewriting files with deletion vectors
+// replaces each index file holding one of theirs by one holding its other vectors, or by
+// none, and leaves the other index files alone (AppendCompactTask with deletion vectors).
+func TestUnawareAppendCompactionDropsDeletionVectors(t *testing.T) {
+	ctx := context.Background()
+	fields, _ := types.ParseColumns("id INT, v STRING")
+	cat := catalog.New(fileio.NewLocal(), t.TempDir())
+	tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: "u"}, catalog.TableSpec{Fields: fields,
+		Options: map[string]string{"bucket": "-1", "deletion-vectors.enabled": "true", "target-file-size": "4 kb"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := func(from, n int) string {
+		var b strings.Builder
+		b.WriteString("[")
+		for i := from; i < from+n; i++ {
+			if i > from {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"id":%d,"v":"value-%d-%x"}`, i, i, uint32(i)*2654435761)
+		}
+		b.WriteString("]")
+		return b.String()
+	}
+	// Two large files (never rewritten) and three small ones, in this sequence order.
+	for i, r := range []string{rows(1000, 400), rows(2000, 400), rows(1, 2), rows(3, 2), rows(5, 2)} {
+		writeCommit(t, tbl, fields, false, r, int64(i+1))
+	}
+	plan, err := tbl.Plan(ctx, table.ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &plan.Splits[0]
+	files := slices.Clone(s.Files)
+	sort.Slice(files, func(i, j int) bool { return files[i].MinSequenceNumber < files[j].MinSequenceNumber })
+	if len(files) != 5 || files[0].FileSize < 2867 || files[2].FileSize >= 2867 {
+		t.Fatalf("files %d, sizes %d and %d: want 5, the first large and the third small", len(files), files[0].FileSize, files[2].FileSize)
+	}
+	large1, large2, small2, small3 := files[0].FileName, files[1].FileName, files[3].FileName, files[4].FileName
+	// Index file X holds a vector of a file the compaction rewrites and one of a file it
+	// keeps, Y one of a rewritten file only, W one of a kept file only.
+	id := int64(6)
+	for _, vectors := range []map[string][]int64{{small2: {0}, large1: {0}}, {small3: {1}}, {large2: {5}}} {
+		msg, err := table.AddDeletionIndexForTest(ctx, tbl, s, vectors)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tbl.Commit(ctx, table.Commit{User: "test", Identifier: id, Messages: []table.CommitMessage{msg}}); err != nil {
+			t.Fatal(err)
+		}
+		id++
+	}
+	before := scanJSONL(t, tbl, table.ScanOptions{})
+	for _, gone := range []string{`"id":3,`, `"id":6,`, `"id":1000,`, `"id":2005,`} {
+		if strings.Contains(before, gone) {
+			t.Fatalf("before the compaction the deleted row %s is read", gone)
+		}
+	}
+	if n := strings.Count(before, "\n"); n != 802 {
+		t.Fatalf("before the compaction %d rows, want 802", n)
+	}
+	indexBefore := liveDVIndex(t, tbl)
+	if len(indexBefore) != 3 {
+		t.Fatalf("%d index files before the compaction, want 3", len(indexBefore))
+	}
+
+	if _, err := tbl.Compact(ctx, table.CompactOptions{Full: true, User: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := scanJSONL(t, tbl, table.ScanOptions{}); got != before {
+		t.Errorf("after the compaction the rows differ:\n%s\nwant\n%s", got, before)
+	}
+	plan, err = tbl.Plan(ctx, table.ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(plan.Splits[0].Files); n != 3 {
+		t.Errorf("%d files after the compaction, want the 2 large ones and 1 compacted", n)
+	}
+	after := liveDVIndex(t, tbl)
+	var kept, rewritten int
+	for name, vectors := range after {
+		switch {
+		case indexBefore[name] != nil && slices.Equal(vectors, []string{large2}):
+			kept++ // W, as it was
+		case indexBefore[name] == nil && slices.Equal(vectors, []string{large1}):
+			rewritten++ // X without the rewritten file's vector
+		default:
+			t.Errorf("index file %s after the compaction holds vectors of %v", name, vectors)
+		}
+	}
+	if kept != 1 || rewritten != 1 || len(after) != 2 {
+		t.Errorf("index files after the compaction: %v; want W kept and X rewritten with %s alone (before: %v)", after, large1, indexBefore)
+	}
+}
+
+// In an unaware-bucket append table, commits giving vectors to different data files of a
+// partition do not conflict (each file's vector lives in one of several index files), and
+// one giving a file a second vector beside the one another commit gave it does
+// (Paimon's ConflictDetection.buildDeltaEntriesWithDV).
+func TestUnawareDeletionVectorConflicts(t *testing.T) {
+	ctx := context.Background()
+	fields, _ := types.ParseColumns("id INT, v STRING")
+	cat := catalog.New(fileio.NewLocal(), t.TempDir())
+	tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: "u"}, catalog.TableSpec{Fields: fields,
+		Options: map[string]string{"bucket": "-1", "deletion-vectors.enabled": "true"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeCommit(t, tbl, fields, false, `[{"id":1,"v":"a"},{"id":2,"v":"b"}]`, 1)
+	writeCommit(t, tbl, fields, false, `[{"id":3,"v":"c"},{"id":4,"v":"d"}]`, 2)
+	plan, err := tbl.Plan(ctx, table.ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &plan.Splits[0]
+	files := slices.Clone(s.Files)
+	sort.Slice(files, func(i, j int) bool { return files[i].MinSequenceNumber < files[j].MinSequenceNumber })
+	a, b := files[0].FileName, files[1].FileName
+	// Both written against the same snapshot, committed one after the other.
+	msgA, err := table.AddDeletionIndexForTest(ctx, tbl, s, map[string][]int64{a: {0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgB, err := table.AddDeletionIndexForTest(ctx, tbl, s, map[string][]int64{b: {1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgA2, err := table.AddDeletionIndexForTest(ctx, tbl, s, map[string][]int64{a: {1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range []table.CommitMessage{msgA, msgB} {
+		if _, err := tbl.Commit(ctx, table.Commit{User: "test", Identifier: int64(3 + i), Messages: []table.CommitMessage{m}}); err != nil {
+			t.Fatalf("vectors of different files: %v", err)
+		}
+	}
+	if _, err := tbl.Commit(ctx, table.Commit{User: "test", Identifier: 5, Messages: []table.CommitMessage{msgA2}}); !errors.Is(err, table.ErrConflict) {
+		t.Errorf("a second vector of %s: %v, want a conflict", a, err)
+	}
+	want := `{"id":2,"v":"b"}
+{"id":3,"v":"c"}
+`
+	if got := scanJSONL(t, tbl, table.ScanOptions{}); got != want {
+		t.Errorf("rows:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// liveDVIndex is the latest snapshot's deletion-vector index files and the data files
+// whose vectors each holds.
+func liveDVIndex(t *testing.T, tbl *table.Table) map[string][]string {
+	t.Helper()
+	ctx := context.Background()
+	snap, err := tbl.LatestSnapshot(ctx)
+	if err != nil || snap == nil || snap.IndexManifest == nil {
+		t.Fatalf("latest snapshot %v: %v", snap, err)
+	}
+	entries, err := tbl.ReadIndexManifest(ctx, *snap.IndexManifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, e := range entries {
+		if e.Kind != manifest.FileKindAdd || e.IndexFile.IndexType != manifest.IndexTypeDeletionVectors {
+			continue
+		}
+		var names []string
+		for _, r := range e.IndexFile.DeletionVectorRanges {
+			names = append(names, r.DataFileName)
+		}
+		sort.Strings(names)
+		out[e.IndexFile.FileName] = names
+	}
+	return out
+}
+
 func TestAppendCompactionDropsDeletionVectors(t *testing.T) {
 	ctx := context.Background()
 	fields, _ := types.ParseColumns("id INT, v STRING")
