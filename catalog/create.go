@@ -437,6 +437,11 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 			return fmt.Errorf("option parquet.page.size = %q: want a positive number of bytes, such as 65536", v)
 		}
 	}
+	if v, ok := o.Get("compaction.delete-ratio-threshold"); ok {
+		if r, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil || r < 0 {
+			return fmt.Errorf("option compaction.delete-ratio-threshold = %q: want a share of a file's rows, such as 0.2", v)
+		}
+	}
 	for _, k := range []string{"deletion-vectors.enabled", "ignore-delete", "partition.legacy-name", "compaction.force-up-level-0", "parquet.enable.dictionary", "row-tracking.enabled", "data-evolution.enabled", "streaming-read-overwrite"} {
 		if v, ok := o.Get(k); ok {
 			if _, err := strconv.ParseBool(v); err != nil {

@@ -80,7 +80,7 @@ func TestPickUnawareAppend(t *testing.T) {
 	sized := func(sizes ...int64) []manifest.DataFileMeta {
 		var out []manifest.DataFileMeta
 		for i, s := range sizes {
-			out = append(out, manifest.DataFileMeta{FileName: fmt.Sprintf("f%d", i), FileSize: s, MinSequenceNumber: int64(i)})
+			out = append(out, manifest.DataFileMeta{FileName: fmt.Sprintf("f%d", i), FileSize: s, RowCount: 1000, MinSequenceNumber: int64(i)})
 		}
 		return out
 	}
@@ -89,6 +89,7 @@ func TestPickUnawareAppend(t *testing.T) {
 		files    []manifest.DataFileMeta
 		full     bool
 		openCost int64
+		dvs      map[string]DeletionFile // deletion vectors enabled when not nil
 		want     []string
 	}{
 		{name: "too few small files", files: sized(10, 20, 30)},
@@ -98,10 +99,22 @@ func TestPickUnawareAppend(t *testing.T) {
 		{name: "the open file cost fills bins", files: sized(10, 10, 10), openCost: 1024, want: []string{"f0", "f1"}},
 		{name: "full: every small file", full: true, files: sized(10, 2000, 20), want: []string{"f0", "f2"}},
 		{name: "full: one small file", full: true, files: sized(10, 2000)},
+		// With deletion vectors (packInDeletionVectorVMode; compaction.delete-ratio-threshold 0.2).
+		{name: "vectors: a small file with one is rewritten alone", files: sized(10, 2000), dvs: deleted("f0", 1), want: []string{"f0"}},
+		{name: "vectors: a large file with too many rows deleted", files: sized(2000, 10), dvs: deleted("f0", 201), want: []string{"f0"}},
+		{name: "vectors: a large file with few rows deleted", files: sized(2000, 10), dvs: deleted("f0", 200)},
+		{name: "vectors: an unknown share deleted counts as too many", files: sized(2000, 10), dvs: map[string]DeletionFile{"f0": {}}, want: []string{"f0"}},
+		{name: "vectors: the files without one pack as without vectors", files: sized(10, 20, 30, 40, 50), dvs: deleted("f0", 1),
+			want: []string{"f0", "f1", "f2", "f3", "f4"}},
+		{name: "vectors: too few files without one", files: sized(10, 20, 30, 40), dvs: deleted("f0", 1), want: []string{"f0"}},
+		{name: "vectors: none", files: sized(10, 20, 30, 40), dvs: map[string]DeletionFile{}, want: []string{"f0", "f1", "f2", "f3"}},
+		{name: "vectors, full: every small file and every file with too many rows deleted", full: true, files: sized(10, 2000, 20, 2000),
+			dvs: deleted("f1", 300), want: []string{"f1", "f0", "f2"}},
+		{name: "vectors, full: a large file with too many rows deleted alone", full: true, files: sized(2000, 2000), dvs: deleted("f1", 300), want: []string{"f1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := fileNames(pickUnawareAppend(tt.files, tt.full, 4, 1024, tt.openCost))
+			got := fileNames(pickUnawareAppend(tt.files, tt.full, 4, 1024, tt.openCost, tt.dvs, 0.2))
 			if tt.want == nil {
 				tt.want = []string{}
 			}
@@ -110,4 +123,9 @@ func TestPickUnawareAppend(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deleted is one file's deletion vector deleting rows of its 1000.
+func deleted(file string, rows int64) map[string]DeletionFile {
+	return map[string]DeletionFile{file: {Path: "index-0", Cardinality: &rows}}
 }

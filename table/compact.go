@@ -461,19 +461,33 @@ func pickBucketedAppend(files []manifest.DataFileMeta, full bool, minFileNum int
 // more); the last bin only with compaction.min.file-num files. Large files are never
 // rewritten. A full compaction (Tarn's: the coordinator has none) takes every small file
 // when there are two.
-func pickUnawareAppend(files []manifest.DataFileMeta, full bool, minFileNum int, target, openFileCost int64) []manifest.DataFileMeta {
+//
+// With deletion vectors (dvs, the partition's, not nil) a file whose vector deletes more
+// than deleteRatio of its rows (or an unknown share) counts as small however large it is,
+// and every small file with a vector is rewritten, its deleted rows dropped
+// (packInDeletionVectorVMode); the small files without one pack as above, when there are
+// two. A full compaction takes them all.
+func pickUnawareAppend(files []manifest.DataFileMeta, full bool, minFileNum int, target, openFileCost int64, dvs map[string]DeletionFile, deleteRatio float64) []manifest.DataFileMeta {
 	cfs := compactionFileSize(target)
-	var small []manifest.DataFileMeta
+	var small, withDV []manifest.DataFileMeta
 	for _, f := range files {
-		if f.FileSize < cfs {
+		dv, has := dvs[f.FileName]
+		tooManyDeleted := has && (dv.Cardinality == nil || float64(*dv.Cardinality) > float64(f.RowCount)*deleteRatio)
+		switch {
+		case dvs != nil && has && (f.FileSize < cfs || tooManyDeleted):
+			withDV = append(withDV, f)
+		case f.FileSize < cfs:
 			small = append(small, f)
 		}
 	}
 	if full {
-		if len(small) < 2 {
+		if len(small) < 2 && len(withDV) == 0 {
 			return nil
 		}
-		return small
+		return append(withDV, small...)
+	}
+	if dvs != nil && len(small) < 2 {
+		small = nil // the files without vectors pack only when there are two
 	}
 	slices.SortStableFunc(small, func(a, b manifest.DataFileMeta) int { return cmp.Compare(a.FileSize, b.FileSize) })
 	var picked []manifest.DataFileMeta
@@ -489,7 +503,7 @@ func pickUnawareAppend(files []manifest.DataFileMeta, full bool, minFileNum int,
 	if bin >= minFileNum {
 		picked = small
 	}
-	return picked
+	return append(withDV, picked...)
 }
 
 // compactAppendSplit rewrites files of an append-only bucket, in sequence order, into
@@ -510,7 +524,14 @@ func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Pl
 		hasDV := func(name string) bool { _, ok := s.DeletionFiles[name]; return ok }
 		small = pickBucketedAppend(files, full, minFileNum, f.target, f.opts.DeletionVectors, hasDV)
 	} else {
-		small = pickUnawareAppend(s.Files, full, minFileNum, f.target, f.opts.SplitOpenFileCost)
+		var dvs map[string]DeletionFile
+		if f.opts.DeletionVectors {
+			dvs = s.DeletionFiles
+			if dvs == nil {
+				dvs = map[string]DeletionFile{}
+			}
+		}
+		small = pickUnawareAppend(s.Files, full, minFileNum, f.target, f.opts.SplitOpenFileCost, dvs, f.opts.DeleteRatioThreshold)
 	}
 	needed := len(small) > 0
 	if pick != nil && !pick(newBucketPick(plan, s, len(s.Files), needed, small)) {

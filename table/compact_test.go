@@ -546,6 +546,75 @@ func TestUnawareAppendCompactionDropsDeletionVectors(t *testing.T) {
 	}
 }
 
+// A compaction of an unaware-bucket append table rewrites a large file whose deletion
+// vector deletes more than compaction.delete-ratio-threshold of its rows (0.2 unless set),
+// dropping them and the vector (AppendCompactCoordinator.tooHighDeleteRatio).
+func TestUnawareAppendCompactsFilesWithManyDeletedRows(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		threshold string // the option, or none
+		rewritten bool
+	}{
+		{name: "default threshold", rewritten: true},
+		{name: "threshold above the share deleted", threshold: "0.5"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			fields, _ := types.ParseColumns("id INT, v STRING")
+			opts := map[string]string{"bucket": "-1", "deletion-vectors.enabled": "true", "target-file-size": "4 kb"}
+			if tc.threshold != "" {
+				opts["compaction.delete-ratio-threshold"] = tc.threshold
+			}
+			tbl, err := catalog.New(fileio.NewLocal(), t.TempDir()).CreateTable(ctx, catalog.Identifier{Database: "db", Table: "u"}, catalog.TableSpec{Fields: fields, Options: opts}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			for i := 0; i < 400; i++ {
+				fmt.Fprintf(&b, `,{"id":%d,"v":"value-%d-%x"}`, i, i, uint32(i)*2654435761)
+			}
+			writeCommit(t, tbl, fields, false, "["+b.String()[1:]+"]", 1)
+			plan, err := tbl.Plan(ctx, table.ScanOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &plan.Splits[0]
+			if s.Files[0].FileSize < 2867 {
+				t.Fatalf("the file is %d bytes, want a large one", s.Files[0].FileSize)
+			}
+			positions := make([]int64, 100) // a quarter of the rows
+			for i := range positions {
+				positions[i] = int64(4 * i)
+			}
+			msg, err := table.AddDeletionIndexForTest(ctx, tbl, s, map[string][]int64{s.Files[0].FileName: positions})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tbl.Commit(ctx, table.Commit{User: "test", Identifier: 2, Messages: []table.CommitMessage{msg}}); err != nil {
+				t.Fatal(err)
+			}
+			before := scanJSONL(t, tbl, table.ScanOptions{})
+			if _, err := tbl.Compact(ctx, table.CompactOptions{User: "test"}); err != nil {
+				t.Fatal(err)
+			}
+			if got := scanJSONL(t, tbl, table.ScanOptions{}); got != before || strings.Count(got, "\n") != 300 {
+				t.Errorf("after the compaction %d rows differ from the %d before", strings.Count(got, "\n"), strings.Count(before, "\n"))
+			}
+			plan, err = tbl.Plan(ctx, table.ScanOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := plan.Splits[0].Files[0]
+			if rewritten := f.FileName != s.Files[0].FileName; rewritten != tc.rewritten {
+				t.Fatalf("rewritten %v, want %v", rewritten, tc.rewritten)
+			}
+			if vectors := len(liveDVIndex(t, tbl)); tc.rewritten && (f.RowCount != 300 || vectors != 0) {
+				t.Errorf("the rewritten file has %d rows and %d index files remain, want 300 and none", f.RowCount, vectors)
+			}
+		})
+	}
+}
+
 // In an unaware-bucket append table, commits giving vectors to different data files of a
 // partition do not conflict (each file's vector lives in one of several index files), and
 // one giving a file a second vector beside the one another commit gave it does

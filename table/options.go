@@ -95,6 +95,10 @@ type CoreOptions struct {
 	// SplitOpenFileCost (source.split.open-file-cost): what each file adds to the size of
 	// an unaware-bucket append compaction's bin.
 	SplitOpenFileCost int64
+	// DeleteRatioThreshold (compaction.delete-ratio-threshold): an unaware-bucket append
+	// file whose deletion vector deletes more than this share of its rows is compacted
+	// however large it is.
+	DeleteRatioThreshold float64
 	// ThinMode (data-file.thin-mode): primary-key data files without the _KEY_ columns, the
 	// key read from its value columns.
 	ThinMode bool
@@ -144,6 +148,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 		CommitMaxRetryWait:         time.Second,
 		CompactionMinFileNum:       5,
 		SplitOpenFileCost:          4 << 20,
+		DeleteRatioThreshold:       0.2,
 		ManifestTargetSize:         8 << 20,
 		ManifestMergeMinCount:      30,
 		ManifestFullCompactionSize: 16 << 20,
@@ -256,6 +261,11 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	duration("commit.timeout", &c.CommitTimeout)
 	num("compaction.min.file-num", &c.CompactionMinFileNum)
 	size("source.split.open-file-cost", &c.SplitOpenFileCost)
+	if v, ok := o.Get("compaction.delete-ratio-threshold"); ok {
+		if r, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+			c.DeleteRatioThreshold = r
+		}
+	}
 	boolean("data-file.thin-mode", &c.ThinMode)
 	boolean("commit.force-compact", &c.CommitForceCompact)
 	size("manifest.target-file-size", &c.ManifestTargetSize)

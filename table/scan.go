@@ -62,6 +62,8 @@ type DeletionFile struct {
 	Path   string
 	Offset int64
 	Length int64
+	// Cardinality is the rows the vector deletes, when the index records it.
+	Cardinality *int64
 }
 
 // Split is the unit of reading: the live files of one bucket of one partition.
@@ -408,7 +410,7 @@ func (t *Table) attachDeletionFiles(ctx context.Context, name string, opts CoreO
 			if s.DeletionFiles == nil {
 				s.DeletionFiles = map[string]DeletionFile{}
 			}
-			s.DeletionFiles[r.DataFileName] = DeletionFile{Path: path, Offset: int64(r.Offset), Length: int64(r.Length)}
+			s.DeletionFiles[r.DataFileName] = DeletionFile{Path: path, Offset: int64(r.Offset), Length: int64(r.Length), Cardinality: r.Cardinality}
 		}
 	}
 	return nil
