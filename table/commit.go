@@ -726,21 +726,7 @@ func (t *Table) checkDeletionVectorConflicts(ctx context.Context, latest *format
 			deleted[k][f.FileName] = true
 		}
 	}
-	if unaware {
-		for _, m := range msgs {
-			k := bucketKey{string(m.Partition), int32(m.Bucket)}
-			for _, f := range m.NewIndexFiles {
-				if f.IndexType != manifest.IndexTypeDeletionVectors {
-					continue
-				}
-				for _, r := range f.DeletionVectorRanges {
-					if in, ok := vectorIn[r.DataFileName]; ok && !deleted[k][in] {
-						return fmt.Errorf("deletion vector of %s: another commit gave the file one (%s): %w", r.DataFileName, in, ErrConflict)
-					}
-				}
-			}
-		}
-	} else {
+	if !unaware {
 		for k, names := range liveIndex {
 			for name := range names {
 				if !deleted[k][name] {
@@ -770,6 +756,9 @@ func (t *Table) checkDeletionVectorConflicts(ctx context.Context, latest *format
 			for _, r := range f.DeletionVectorRanges {
 				if !after[fileKey{k, r.DataFileName}] {
 					return fmt.Errorf("deletion vector of %s in bucket %d: the file was rewritten by another commit: %w", r.DataFileName, m.Bucket, ErrConflict)
+				}
+				if in, ok := vectorIn[r.DataFileName]; ok && !deleted[k][in] { // unaware
+					return fmt.Errorf("deletion vector of %s: another commit gave the file one (%s): %w", r.DataFileName, in, ErrConflict)
 				}
 			}
 		}
