@@ -202,6 +202,32 @@ func TestWriteRowsThenScan(t *testing.T) {
 	}
 }
 
+// The file listing of a table with deletion vectors names each file's vector and the rows
+// it deletes.
+func TestFilesListDeletionVectors(t *testing.T) {
+	e := newTestEnv(t, "")
+	e.must(201, "POST", "/api/v1/databases", `{"name":"db"}`)
+	e.must(201, "POST", "/api/v1/databases/db/tables", `{"name":"dv","columns":"id BIGINT NOT NULL, v STRING",`+
+		`"primaryKeys":["id"],"options":{"bucket":"1","deletion-vectors.enabled":"true"}}`)
+	e.must(200, "POST", "/api/v1/databases/db/tables/dv/rows", `{"id":1,"v":"a"}`+"\n"+`{"id":2,"v":"b"}`+"\n"+`{"id":3,"v":"c"}`+"\n")
+	e.must(200, "POST", "/api/v1/databases/db/tables/dv/rows", `{"id":2,"v":"B"}`+"\n"+`{"id":3,"v":"C"}`+"\n")
+	files := decode[struct {
+		Files []tarnFile `json:"files"`
+	}](t, e.must(200, "GET", "/api/v1/databases/db/tables/dv/snapshots/latest/files", nil))
+	var deleted []int64
+	for _, f := range files.Files {
+		if dv := f.DeletionVector; dv != nil {
+			if dv.DeletedRows == nil || dv.Length <= 0 {
+				t.Fatalf("file %s: deletion vector %+v", f.FileName, dv)
+			}
+			deleted = append(deleted, *dv.DeletedRows)
+		}
+	}
+	if len(deleted) != 1 || deleted[0] != 2 {
+		t.Errorf("deleted rows per vector %v, want one vector deleting the 2 updated rows; files %+v", deleted, files.Files)
+	}
+}
+
 func TestWriteRowsRefusesBadInput(t *testing.T) {
 	e := newTestEnv(t, "", func(o *Options) { o.MaxWriteBytes = 1 << 10 })
 	e.must(201, "POST", "/api/v1/databases", `{"name":"db"}`)

@@ -361,6 +361,8 @@ type deletionRef struct {
 	Path   string `json:"path"`
 	Offset int64  `json:"offset"`
 	Length int64  `json:"length"`
+	// DeletedRows is the rows the vector deletes, when the index records it.
+	DeletedRows *int64 `json:"deletedRows,omitempty"`
 }
 
 func (a *API) tListFiles(w http.ResponseWriter, r *http.Request, id catalog.Identifier, t *table.Table) {
@@ -387,7 +389,7 @@ func (a *API) tListFiles(w http.ResponseWriter, r *http.Request, id catalog.Iden
 				SchemaID: f.SchemaID, CreationTime: f.CreationTime, DeleteRowCount: f.DeleteRowCount,
 			}
 			if dv, ok := sp.DeletionFiles[f.FileName]; ok {
-				tf.DeletionVector = &deletionRef{Path: dv.Path, Offset: dv.Offset, Length: dv.Length}
+				tf.DeletionVector = &deletionRef{Path: dv.Path, Offset: dv.Offset, Length: dv.Length, DeletedRows: dv.Cardinality}
 			}
 			files = append(files, tf)
 		}
