@@ -114,7 +114,7 @@ func TestPickUnawareAppend(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := fileNames(pickUnawareAppend(tt.files, tt.full, 4, 1024, tt.openCost, tt.dvs, 0.2))
+			got := fileNames(pickUnawareAppend(tt.files, tt.full, 4, 1024, tt.openCost, tt.dvs != nil, tt.dvs, 0.2))
 			if tt.want == nil {
 				tt.want = []string{}
 			}

@@ -198,7 +198,7 @@ func (t *Table) commitOnce(ctx context.Context, c Commit, checkDone bool) (Commi
 		deltaEntries := changes
 		// Deleted data files and deletion vectors are checked against concurrent commits
 		// (Paimon's ConflictDetection.shouldBeOverwriteCommit); additions alone are not.
-		if c.Overwrite || hasDeletes(changes) || changesDeletionVectors(c.Messages) {
+		if c.Overwrite || hasDeletes(changes) || len(deletionVectorBuckets(c.Messages)) > 0 {
 			live, err := t.liveEntriesOf(ctx, latest, schema)
 			if err != nil {
 				return CommitResult{}, err
@@ -369,17 +369,24 @@ func (t *Table) commitSchema(ctx context.Context, c Commit) (schema *format.Tabl
 	return schema, nil, nil
 }
 
-// changesDeletionVectors reports whether messages add or delete deletion-vector index
-// files.
-func changesDeletionVectors(msgs []CommitMessage) bool {
+// bucketKey is a bucket of a partition (a serialized BinaryRow).
+type bucketKey struct {
+	part   string
+	bucket int32
+}
+
+// deletionVectorBuckets are the buckets whose deletion-vector index files messages add
+// or delete.
+func deletionVectorBuckets(msgs []CommitMessage) map[bucketKey]bool {
+	touched := map[bucketKey]bool{}
 	for _, m := range msgs {
 		for _, f := range append(slices.Clip(m.NewIndexFiles), m.DeletedIndexFiles...) {
 			if f.IndexType == manifest.IndexTypeDeletionVectors {
-				return true
+				touched[bucketKey{string(m.Partition), int32(m.Bucket)}] = true
 			}
 		}
 	}
-	return false
+	return touched
 }
 
 func hasDeletes(es []manifest.ManifestEntry) bool {
@@ -672,18 +679,7 @@ func (t *Table) overwriteEntries(live []manifest.ManifestEntry, schema *format.T
 // is for must have had no vector, or one in an index file the commit replaces, as
 // Paimon's ConflictDetection checks them (buildDeltaEntriesWithDV).
 func (t *Table) checkDeletionVectorConflicts(ctx context.Context, latest *format.Snapshot, live, changes []manifest.ManifestEntry, msgs []CommitMessage, unaware bool) error {
-	type bucketKey struct {
-		part   string
-		bucket int32
-	}
-	touched := map[bucketKey]bool{}
-	for _, m := range msgs {
-		for _, f := range append(slices.Clip(m.NewIndexFiles), m.DeletedIndexFiles...) {
-			if f.IndexType == manifest.IndexTypeDeletionVectors {
-				touched[bucketKey{string(m.Partition), int32(m.Bucket)}] = true
-			}
-		}
-	}
+	touched := deletionVectorBuckets(msgs)
 	if len(touched) == 0 {
 		return nil
 	}

@@ -462,19 +462,19 @@ func pickBucketedAppend(files []manifest.DataFileMeta, full bool, minFileNum int
 // rewritten. A full compaction (Tarn's: the coordinator has none) takes every small file
 // when there are two.
 //
-// With deletion vectors (dvs, the partition's, not nil) a file whose vector deletes more
+// With deletion vectors (dvs; vectors are the partition's) a file whose vector deletes more
 // than deleteRatio of its rows (or an unknown share) counts as small however large it is,
 // and every small file with a vector is rewritten, its deleted rows dropped
 // (packInDeletionVectorVMode); the small files without one pack as above, when there are
 // two. A full compaction takes them all.
-func pickUnawareAppend(files []manifest.DataFileMeta, full bool, minFileNum int, target, openFileCost int64, dvs map[string]DeletionFile, deleteRatio float64) []manifest.DataFileMeta {
+func pickUnawareAppend(files []manifest.DataFileMeta, full bool, minFileNum int, target, openFileCost int64, dvs bool, vectors map[string]DeletionFile, deleteRatio float64) []manifest.DataFileMeta {
 	cfs := compactionFileSize(target)
 	var small, withDV []manifest.DataFileMeta
 	for _, f := range files {
-		dv, has := dvs[f.FileName]
+		dv, has := vectors[f.FileName]
 		tooManyDeleted := has && (dv.Cardinality == nil || float64(*dv.Cardinality) > float64(f.RowCount)*deleteRatio)
 		switch {
-		case dvs != nil && has && (f.FileSize < cfs || tooManyDeleted):
+		case dvs && has && (f.FileSize < cfs || tooManyDeleted):
 			withDV = append(withDV, f)
 		case f.FileSize < cfs:
 			small = append(small, f)
@@ -486,7 +486,7 @@ func pickUnawareAppend(files []manifest.DataFileMeta, full bool, minFileNum int,
 		}
 		return append(withDV, small...)
 	}
-	if dvs != nil && len(small) < 2 {
+	if dvs && len(small) < 2 {
 		small = nil // the files without vectors pack only when there are two
 	}
 	slices.SortStableFunc(small, func(a, b manifest.DataFileMeta) int { return cmp.Compare(a.FileSize, b.FileSize) })
@@ -524,14 +524,7 @@ func (t *Table) compactAppendSplit(ctx context.Context, f *fileFactory, plan *Pl
 		hasDV := func(name string) bool { _, ok := s.DeletionFiles[name]; return ok }
 		small = pickBucketedAppend(files, full, minFileNum, f.target, f.opts.DeletionVectors, hasDV)
 	} else {
-		var dvs map[string]DeletionFile
-		if f.opts.DeletionVectors {
-			dvs = s.DeletionFiles
-			if dvs == nil {
-				dvs = map[string]DeletionFile{}
-			}
-		}
-		small = pickUnawareAppend(s.Files, full, minFileNum, f.target, f.opts.SplitOpenFileCost, dvs, f.opts.DeleteRatioThreshold)
+		small = pickUnawareAppend(s.Files, full, minFileNum, f.target, f.opts.SplitOpenFileCost, f.opts.DeletionVectors, s.DeletionFiles, f.opts.DeleteRatioThreshold)
 	}
 	needed := len(small) > 0
 	if pick != nil && !pick(newBucketPick(plan, s, len(s.Files), needed, small)) {
@@ -634,16 +627,8 @@ func (t *Table) dropAppendDVs(ctx context.Context, f *fileFactory, base *format.
 		}
 		file := e.IndexFile
 		dvs := &bucketDVs{dir: s.BucketPath, file: &file, vectors: map[string]*deletionvector.Vector{}}
-		path := t.indexFilePath(f.opts, s.BucketPath, &file)
-		for _, r := range file.DeletionVectorRanges {
-			if gone[r.DataFileName] {
-				continue
-			}
-			v, err := t.readDeletionVector(ctx, DeletionFile{Path: path, Offset: int64(r.Offset), Length: int64(r.Length)})
-			if err != nil {
-				return fmt.Errorf("deletion vector of %s: %w", r.DataFileName, err)
-			}
-			dvs.vectors[r.DataFileName] = v
+		if err := t.readIndexVectors(ctx, f.opts, s.BucketPath, &file, gone, dvs.vectors); err != nil {
+			return err
 		}
 		if err := t.writeBucketDVs(ctx, f, dvs, res); err != nil {
 			return err

@@ -66,16 +66,28 @@ func (t *Table) loadBucketDVs(ctx context.Context, opts CoreOptions, base *forma
 		}
 		f := e.IndexFile
 		d.file = &f
-		path := t.indexFilePath(opts, dir, &f)
-		for _, r := range f.DeletionVectorRanges {
-			v, err := t.readDeletionVector(ctx, DeletionFile{Path: path, Offset: int64(r.Offset), Length: int64(r.Length)})
-			if err != nil {
-				return nil, fmt.Errorf("deletion vector of %s: %w", r.DataFileName, err)
-			}
-			d.vectors[r.DataFileName] = v
+		if err := t.readIndexVectors(ctx, opts, dir, &f, nil, d.vectors); err != nil {
+			return nil, err
 		}
 	}
 	return d, nil
+}
+
+// readIndexVectors reads the vectors of a deletion-vectors index file into vectors (by
+// data file name), except those of the files in skip.
+func (t *Table) readIndexVectors(ctx context.Context, opts CoreOptions, dir string, f *manifest.IndexFileMeta, skip map[string]bool, vectors map[string]*deletionvector.Vector) error {
+	path := t.indexFilePath(opts, dir, f)
+	for _, r := range f.DeletionVectorRanges {
+		if skip[r.DataFileName] {
+			continue
+		}
+		v, err := t.readDeletionVector(ctx, DeletionFile{Path: path, Offset: int64(r.Offset), Length: int64(r.Length)})
+		if err != nil {
+			return fmt.Errorf("deletion vector of %s: %w", r.DataFileName, err)
+		}
+		vectors[r.DataFileName] = v
+	}
+	return nil
 }
 
 // lookupResult is the index files a compaction of a bucket changes.
