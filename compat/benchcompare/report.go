@@ -609,7 +609,7 @@ func summaryRows(rep *report) []row {
 		rows = append(rows, row{what: fmt.Sprintf("Full compaction (%.0f MB of input)", float64(c.InputBytes)/1e6), header: true},
 			row{what: "input MB per CPU-second (per core)", tarn: c.TarnMBPerCPUS, paimon: c.PaimonMBPerCPUS, limit: c.RawMBPerCPUS, ratio: c.TarnOverPaimon, ratioLimit: c.TarnOverRaw, fmtv: mbf},
 			row{what: "input MB/s (wall)", tarn: c.TarnMBs, paimon: c.PaimonMBs, limit: c.RawMBs, ratio: c.TarnOverPaimonW, ratioLimit: c.TarnOverRawW, fmtv: mbf})
-		// The codec's share alone, in Go (as Tarn compresses) and in C (as Paimon does).
+		// The codec's share alone: as Tarn runs it, and the reference zstd's own benchmark.
 		for _, l := range []struct {
 			what  string
 			limit float64

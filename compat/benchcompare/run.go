@@ -253,7 +253,7 @@ func runAll(ctx context.Context, c *config) (*report, error) {
 		var ref *refCodec
 		if zstdCLI != "" && err == nil {
 			r.logf("reference zstd on the compaction's pages")
-			if ref, err = benchZstdCLI(ctx, zstdCLI, pages); err != nil {
+			if ref, err = r.benchZstdCLI(ctx, zstdCLI, pages); err != nil {
 				fail("reference zstd", err)
 			}
 		}
@@ -423,7 +423,7 @@ var (
 
 // benchZstdCLI runs the zstd command's benchmark (one thread, level 1, 64 KiB blocks as
 // the pages are) on a file of pages.
-func benchZstdCLI(ctx context.Context, cli, pages string) (*refCodec, error) {
+func (r *runner) benchZstdCLI(ctx context.Context, cli, pages string) (*refCodec, error) {
 	out, err := exec.CommandContext(ctx, cli, "-b1", "-B65536", pages).CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("%s -b1: %w: %s", cli, err, tail(string(out), 500))
@@ -432,8 +432,8 @@ func benchZstdCLI(ctx context.Context, cli, pages string) (*refCodec, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v, err := exec.CommandContext(ctx, cli, "--version").Output(); err == nil {
-		ref.Version = "zstd " + cmp.Or(zstdVersion.FindString(string(v)), strings.TrimSpace(string(v)))
+	if v, err := r.command(ctx, cli, "--version"); err == nil {
+		ref.Version = "zstd " + cmp.Or(zstdVersion.FindString(v), v)
 	}
 	return ref, nil
 }

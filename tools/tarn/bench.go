@@ -46,6 +46,7 @@ import (
 	"github.com/tarnlake/tarn/format/types"
 	"github.com/tarnlake/tarn/internal/workload"
 	"github.com/tarnlake/tarn/logsystem"
+	"github.com/tarnlake/tarn/manifest"
 	"github.com/tarnlake/tarn/predicate"
 	"github.com/tarnlake/tarn/table"
 )
@@ -1129,12 +1130,7 @@ func runRawDecode(ctx context.Context, tbl *table.Table, threads int) (*benchRes
 		return nil, err
 	}
 	var paths []string
-	for i := range plan.Splits {
-		s := &plan.Splits[i]
-		for j := range s.Files {
-			paths = append(paths, s.DataFilePath(&s.Files[j]))
-		}
-	}
+	eachDataFile(plan, func(p string, _ *manifest.DataFileMeta) error { paths = append(paths, p); return nil })
 	fio := tbl.FileIO()
 	resetPeakRSS()
 	m := startMeter()
@@ -1211,19 +1207,24 @@ func benchCompact(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	var results []*benchResult
 	if *raw {
+		// The files a full compaction reads: every level's.
+		plan, err := tbl.Plan(ctx, table.ScanOptions{AllLevels: true})
+		if err != nil {
+			return err
+		}
 		progressf(out.quiet, stderr, "raw pqarrow decode and encode of %s's files", *tableName)
-		r, err := runRawRewrite(ctx, tbl)
+		r, err := runRawRewrite(ctx, tbl.FileIO(), plan)
 		if err != nil {
 			return fmt.Errorf("raw rewrite: %w", err)
 		}
 		results = append(results, r)
 		progressf(out.quiet, stderr, "zstd alone: decompress and recompress the pages of %s's files", *tableName)
-		if r, err = runRawCodec(ctx, tbl); err != nil {
+		if r, err = runRawCodec(ctx, tbl.FileIO(), plan); err != nil {
 			return fmt.Errorf("raw codec: %w", err)
 		}
 		results = append(results, r)
 		if *pagesOut != "" {
-			if err := writePages(ctx, tbl, *pagesOut); err != nil {
+			if err := writePages(ctx, tbl.FileIO(), plan, *pagesOut); err != nil {
 				return fmt.Errorf("--pages-out: %w", err)
 			}
 		}
@@ -1258,23 +1259,18 @@ func benchCompact(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return out.report(stdout, append([]*benchResult{r}, results...), env)
 }
 
-// runRawRewrite decodes every data file of the table with pqarrow and encodes its rows
+// runRawRewrite decodes every data file of the plan with pqarrow and encodes its rows
 // again, unmerged, into one Parquet file per bucket (in a temporary directory) with the
 // input's compression and its dictionary choices: what a compaction of the same input
 // would cost if merging were free. A full compaction of a table of level-0 files (as
 // bench-compare's) reads exactly these files; one of a compacted table skips buckets that
 // are one top-level run already.
-func runRawRewrite(ctx context.Context, tbl *table.Table) (*benchResult, error) {
-	plan, err := tbl.Plan(ctx, table.ScanOptions{AllLevels: true})
-	if err != nil {
-		return nil, err
-	}
+func runRawRewrite(ctx context.Context, fio fileio.FileIO, plan *table.Plan) (*benchResult, error) {
 	dir, err := os.MkdirTemp("", "tarn-bench-rewrite-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	fio := tbl.FileIO()
 	r := &benchResult{Name: "raw pqarrow decode and encode (same files)"}
 	resetPeakRSS()
 	m := startMeter()
@@ -1303,35 +1299,27 @@ func runRawRewrite(ctx context.Context, tbl *table.Table) (*benchResult, error) 
 	return r, nil
 }
 
-// runRawCodec decompresses every page of every data file of the table, as a reader
+// runRawCodec decompresses every page of every data file of the plan, as a reader
 // does, and compresses it again with the file's codec at level 1 (Paimon's default
 // zstd level, and Tarn's), discarding the output: the share of a compaction of the same
 // input that compression alone takes, whatever decodes, merges and encodes the rows.
-func runRawCodec(ctx context.Context, tbl *table.Table) (*benchResult, error) {
-	plan, err := tbl.Plan(ctx, table.ScanOptions{AllLevels: true})
-	if err != nil {
-		return nil, err
-	}
-	fio := tbl.FileIO()
+func runRawCodec(ctx context.Context, fio fileio.FileIO, plan *table.Plan) (*benchResult, error) {
 	r := &benchResult{Name: "raw codec decompress and compress (same pages)"}
 	var pageBytes, outBytes int64
 	var out []byte
 	resetPeakRSS()
 	m := startMeter()
-	for i := range plan.Splits {
-		s := &plan.Splits[i]
-		for j := range s.Files {
-			r.Bytes += s.Files[j].FileSize
-			r.Rows += s.Files[j].RowCount
-			err := recompressPages(ctx, fio, s.DataFilePath(&s.Files[j]), func(data []byte, codec compress.Codec) {
-				pageBytes += int64(len(data))
-				out = codec.EncodeLevel(out[:0], data, 1)
-				outBytes += int64(len(out))
-			})
-			if err != nil {
-				return nil, err
-			}
-		}
+	err := eachDataFile(plan, func(p string, f *manifest.DataFileMeta) error {
+		r.Bytes += f.FileSize
+		r.Rows += f.RowCount
+		return recompressPages(ctx, fio, p, func(data []byte, codec compress.Codec) {
+			pageBytes += int64(len(data))
+			out = codec.EncodeLevel(out[:0], data, 1)
+			outBytes += int64(len(out))
+		})
+	})
+	if err != nil {
+		return nil, err
 	}
 	wall, cpu := m.stop()
 	r.PeakRSS = peakRSS()
@@ -1342,38 +1330,44 @@ func runRawCodec(ctx context.Context, tbl *table.Table) (*benchResult, error) {
 	return r, nil
 }
 
-// writePages writes the decompressed pages of every data file of the table to path, one
+// writePages writes the decompressed pages of every data file of the plan to path, one
 // after another.
-func writePages(ctx context.Context, tbl *table.Table, path string) error {
-	plan, err := tbl.Plan(ctx, table.ScanOptions{AllLevels: true})
-	if err != nil {
-		return err
-	}
+func writePages(ctx context.Context, fio fileio.FileIO, plan *table.Plan, path string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
 	var werr error // the first failed write
+	err = eachDataFile(plan, func(p string, _ *manifest.DataFileMeta) error {
+		err := recompressPages(ctx, fio, p, func(data []byte, _ compress.Codec) {
+			if werr == nil {
+				_, werr = bw.Write(data)
+			}
+		})
+		return cmp.Or(err, werr)
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// eachDataFile calls fn with the path and metadata of every data file of the plan, split
+// by split, stopping at the first error.
+func eachDataFile(plan *table.Plan, fn func(string, *manifest.DataFileMeta) error) error {
 	for i := range plan.Splits {
 		s := &plan.Splits[i]
 		for j := range s.Files {
-			err := recompressPages(ctx, tbl.FileIO(), s.DataFilePath(&s.Files[j]), func(data []byte, _ compress.Codec) {
-				if werr == nil {
-					_, werr = bw.Write(data)
-				}
-			})
-			if err = cmp.Or(err, werr); err != nil {
-				f.Close()
+			if err := fn(s.DataFilePath(&s.Files[j]), &s.Files[j]); err != nil {
 				return err
 			}
 		}
 	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return nil
 }
 
 // recompressPages calls each with every page of a Parquet data file, decompressed by the
