@@ -40,10 +40,7 @@ func TestS3MinIO(t *testing.T) {
 }
 
 func TestS3VersityGW(t *testing.T) {
-	if !testenv.GoInstalled(testenv.VersityGWPackage, testenv.VersityGWVersion) {
-		t.Skip("versitygw is not installed (go run ./internal/testenv/install versitygw)")
-	}
-	s := testenv.VersityGW(t)
+	s := testenv.VersityGW(t) // built on first use; under -short, skipped until installed
 	fileiotest.Run(t, s3Roots(s, "s3"))
 }
 

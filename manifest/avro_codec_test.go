@@ -61,9 +61,7 @@ func TestCodecsRejectCorruptBlocks(t *testing.T) {
 // stream (which Avro's Java codec uses) compresses: no content size, a window
 // that grows with the level, up to 128 MiB at level 22.
 func TestZstdFramesOfEveryLevel(t *testing.T) {
-	if err := exec.Command("python3", "-c", "import backports.zstd").Run(); err != nil {
-		t.Skip("python3 with backports.zstd not available")
-	}
+	py := python(t)
 	const script = `
 import sys
 from backports import zstd
@@ -72,7 +70,7 @@ for level in (1, 3, 9, 19, 22):
     c = zstd.ZstdCompressor(level=level)
     sys.stdout.buffer.write(c.compress(data) + c.flush())
 `
-	out, err := exec.Command("python3", "-c", script).Output()
+	out, err := exec.Command(py, "-c", script).Output()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/tarnlake/tarn/internal/testenv"
 )
 
 // fastavroDump prints, as JSON, the codec and rows fastavro reads from each
@@ -41,16 +43,15 @@ for path in sys.argv[1:]:
 json.dump(out, sys.stdout)
 `
 
-// python returns a python3 that has fastavro, or skips the test.
-func python(t *testing.T) (snappy bool) {
+// python returns the test virtualenv's interpreter (testenv.Python: fastavro,
+// backports.zstd and cramjam for snappy, pinned in scripts/requirements-test.txt).
+func python(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not found; install it and `pip install fastavro==1.13.1 backports.zstd` to run this test")
+	py := testenv.Python(t)
+	if out, err := exec.Command(py, "-c", "import fastavro, backports.zstd, cramjam").CombinedOutput(); err != nil {
+		t.Fatalf("the test virtualenv lacks fastavro, backports.zstd or cramjam: %v\n%s", err, out)
 	}
-	if out, err := exec.Command("python3", "-c", "import fastavro, backports.zstd").CombinedOutput(); err != nil {
-		t.Skipf("fastavro or backports.zstd missing (`pip install fastavro==1.13.1 backports.zstd`): %s", out)
-	}
-	return exec.Command("python3", "-c", "import cramjam").Run() == nil
+	return py
 }
 
 type fastavroFile struct {
@@ -61,7 +62,7 @@ type fastavroFile struct {
 // TestFastavroReadsWhatTarnWrites writes files with every codec and layout
 // and has fastavro, an independent Avro implementation, read them back.
 func TestFastavroReadsWhatTarnWrites(t *testing.T) {
-	snappy := python(t)
+	py := python(t)
 	dir := t.TempDir()
 	type written struct {
 		codec string
@@ -69,10 +70,6 @@ func TestFastavroReadsWhatTarnWrites(t *testing.T) {
 	}
 	files := map[string]written{}
 	for _, codec := range []string{CodecZstandard, CodecNull, CodecDeflate, CodecSnappy} {
-		if codec == CodecSnappy && !snappy {
-			t.Logf("cramjam missing: fastavro cannot read snappy; snappy files not checked")
-			continue
-		}
 		for _, lc := range testLayouts {
 			opts := WriterOptions{Codec: codec, Layout: lc.layout}
 			l := lc.layout
@@ -111,7 +108,7 @@ func TestFastavroReadsWhatTarnWrites(t *testing.T) {
 	for name := range files {
 		args = append(args, name)
 	}
-	cmd := exec.Command("python3", args...)
+	cmd := exec.Command(py, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/internal/testenv"
 )
 
 // TestPaimonRESTCatalogAlterTable alters a table Tarn wrote through Apache Paimon's own
@@ -31,7 +32,7 @@ func TestPaimonRESTCatalogAlterTable(t *testing.T) {
 	}
 	for _, tool := range []string{"java", "mvn"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("no %s", tool)
+			testenv.Missing(t, "no %s", tool)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)

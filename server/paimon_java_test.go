@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tarnlake/tarn/internal/testenv"
 )
 
 // TestPaimonRESTCatalogClient runs Apache Paimon's own RESTCatalog (the compatibility
@@ -23,11 +25,11 @@ func TestPaimonRESTCatalogClient(t *testing.T) {
 	}
 	javac, err := exec.LookPath("javac")
 	if err != nil {
-		t.Skip("no javac")
+		testenv.Missing(t, "no javac (a JDK 17)")
 	}
 	java, err := exec.LookPath("java")
 	if err != nil {
-		t.Skip("no java")
+		testenv.Missing(t, "no java")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()

@@ -23,6 +23,7 @@ import (
 	"github.com/tarnlake/tarn/format/binaryrow"
 	"github.com/tarnlake/tarn/format/types"
 	"github.com/tarnlake/tarn/internal/arrowtest"
+	"github.com/tarnlake/tarn/internal/testenv"
 	"github.com/tarnlake/tarn/manifest"
 	"github.com/tarnlake/tarn/render"
 	"github.com/tarnlake/tarn/table"
@@ -744,11 +745,11 @@ func oracleCheck(t *testing.T, path string) {
 	_, file, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(filepath.Dir(file)), "compat", "oracle")
 	if _, err := os.Stat(script); err != nil {
-		t.Skip("compat/oracle is not available")
+		t.Fatalf("compat/oracle is not there: %v", err)
 	}
 	for _, tool := range []string{"java", "mvn"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("the oracle needs %s: %v", tool, err)
+			testenv.Missing(t, "the oracle needs %s: %v", tool, err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)

@@ -25,6 +25,7 @@
 //	TARN_VERSITYGW_BIN  use this versitygw binary instead of building one
 //	TARN_KAFKA_LIBS     use this directory of Apache Kafka broker jars instead of fetching them
 //	TARN_LOG_BROKERS    the brokers RunPerBroker runs tests against: embedded,apache-kafka (default both)
+//	TARN_REQUIRE_TOOLS  fail, instead of skipping, tests whose tools are missing (Missing)
 package testenv
 
 import (
@@ -44,6 +45,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -426,4 +428,15 @@ func tail(b []byte, n int) string {
 		b = b[len(b)-n:]
 	}
 	return string(b)
+}
+
+// Missing reports that a tool a test needs is not installed. The test is skipped, unless
+// TARN_REQUIRE_TOOLS is set (scripts/test, which installs every tool, sets it): then it
+// fails, so that a test suite meant to run everything cannot pass by skipping.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("TARN_REQUIRE_TOOLS") != "" {
+		t.Fatalf(format+" (TARN_REQUIRE_TOOLS is set: every tool is required)", args...)
+	}
+	t.Skipf(format, args...)
 }

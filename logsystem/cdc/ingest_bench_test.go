@@ -2,7 +2,6 @@ package cdc_test
 
 import (
 	"context"
-	"fmt"
 	"syscall"
 	"testing"
 	"time"
@@ -12,27 +11,25 @@ import (
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/internal/cdcgen"
 	"github.com/tarnlake/tarn/logsystem/cdc"
 )
 
-// debeziumMessage is a typical Debezium change event without the schema envelope (about
-// 330 bytes): an insert, or an update with its before-image.
-func debeziumMessage(i int, update bool) (key, value []byte) {
-	key = fmt.Appendf(nil, `{"id":%d}`, i%50000)
-	after := fmt.Sprintf(`{"id":%d,"name":"customer-%d","email":"user%d@example.com","city":"Lyon","balance":"%d.%02d","visits":%d,"active":true,"created":%d}`,
-		i%50000, i, i, i%10000, i%100, i%977, 1700000000000000+int64(i))
-	if update {
-		value = fmt.Appendf(nil, `{"before":%s,"after":%s,"source":{"db":"shop","table":"customers","ts_ms":%d},"op":"u","ts_ms":%d}`, after, after, i, i)
-	} else {
-		value = fmt.Appendf(nil, `{"before":null,"after":%s,"source":{"db":"shop","table":"customers","ts_ms":%d},"op":"c","ts_ms":%d}`, after, i, i)
+// benchMessages generates n Debezium messages (cdcgen's workload over 50 000 keys).
+func benchMessages(b *testing.B, n int) [][2][]byte {
+	msgs := make([][2][]byte, n)
+	for i := range msgs {
+		k, v, err := cdcgen.Message(string(cdc.DebeziumJSON), i, 50000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs[i] = [2][]byte{k, v}
 	}
-	return key, value
+	return msgs
 }
 
-const benchColumns = "id INT NOT NULL, name STRING, email STRING, city STRING, balance DECIMAL(12,2), visits INT, active BOOLEAN, created TIMESTAMP(6)"
-
 func benchFields(b *testing.B) []types.DataField {
-	fields, err := types.ParseColumns(benchColumns)
+	fields, err := types.ParseColumns(cdcgen.Columns)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,10 +47,7 @@ func BenchmarkDecode(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer bt.Release()
-	msgs := make([][2][]byte, 1000)
-	for i := range msgs {
-		msgs[i][0], msgs[i][1] = debeziumMessage(i, i%4 == 0)
-	}
+	msgs := benchMessages(b, 1000)
 	d := cdc.NewDecoder(cdc.DebeziumJSON)
 	b.ReportAllocs()
 	i := 0
@@ -83,9 +77,8 @@ func BenchmarkIngest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i := 0; i < n; i++ {
-		k, v := debeziumMessage(i, i%4 == 0)
-		cl.Produce(ctx, &kgo.Record{Key: k, Value: v}, nil)
+	for _, m := range benchMessages(b, n) {
+		cl.Produce(ctx, &kgo.Record{Key: m[0], Value: m[1]}, nil)
 	}
 	if err := cl.Flush(ctx); err != nil {
 		b.Fatal(err)

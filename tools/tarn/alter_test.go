@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,13 +122,9 @@ func TestWriteStartedBeforeAlterRefusesToCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pipe.Close()
-	// A full first batch (the input reader's 64Ki rows) is committed by the running
-	// writer: it now holds schema 0.
-	var first bytes.Buffer
-	for i := 0; i < 64*1024; i++ {
-		fmt.Fprintf(&first, "{\"id\":%d,\"v\":\"a\"}\n", 1000+i)
-	}
-	if _, err := pipe.Write(first.Bytes()); err != nil {
+	// The first row is committed at once (--commit-every 1) by the running writer: it now
+	// holds schema 0.
+	if _, err := pipe.WriteString(`{"id":1000,"v":"a"}` + "\n"); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -158,7 +153,7 @@ func TestWriteStartedBeforeAlterRefusesToCommit(t *testing.T) {
 		t.Fatalf("snapshots %v: the stale writer committed", ids)
 	}
 	out, e, c := tarn(t, nil, "scan", "--warehouse", wh, "db.t", "--format", "jsonl")
-	if c != 0 || !strings.HasPrefix(out, `{"id":1000,"v":"a","n":null}`+"\n") || strings.Count(out, "\n") != 64*1024 || strings.Contains(out, `"id":2,`) {
+	if c != 0 || out != `{"id":1000,"v":"a","n":null}`+"\n" {
 		t.Fatalf("scan: exit %d %s, %d rows", c, e, strings.Count(out, "\n"))
 	}
 }

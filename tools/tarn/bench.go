@@ -73,6 +73,8 @@ time. --json FILE writes the results as JSON ("-": standard output).
            decompressing and compressing their pages
   commit   commit latency (p50/p99) of small commits
   tail     commit-to-client latency of tails: over Arrow Flight (files), or the Kafka log
+  cdc      CDC ingestion (tarn ingest kafka) of Debezium, Canal and Maxwell JSON topics:
+           messages per second and per CPU second
   io       raw write throughput of the warehouse's storage (local disk or S3)
 
 Run 'tarn bench SUBCOMMAND -h' for its flags.
@@ -104,8 +106,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchTailWriter(ctx, rest, stdout, stderr)
 	case "io":
 		return benchIO(ctx, rest, stdout, stderr)
+	case "cdc":
+		return benchCDC(ctx, rest, stdout, stderr)
 	}
-	return usagef("unknown bench subcommand %q (gen, ingest, scan, compact, commit, tail, io)", sub)
+	return usagef("unknown bench subcommand %q (gen, ingest, scan, compact, commit, tail, cdc, io)", sub)
 }
 
 // ---------------------------------------------------------------- measurement

@@ -68,3 +68,33 @@ func TestBenchIngestAndCompact(t *testing.T) {
 		t.Errorf("tarn compact read %d bytes of %d rows, the raw rewrite %d rows (%d bytes, %.3f CPU-s): want every file", tc.Bytes, tc.Rows, raw.Rows, raw.Bytes, raw.CPUS)
 	}
 }
+
+// tarn bench cdc ingests a topic of each CDC format through the embedded broker: every
+// message is consumed, none is malformed, and each update (one in four) writes a -U/+U pair.
+func TestBenchCDC(t *testing.T) {
+	out, errs, code := tarn(t, nil, "bench", "cdc", "--messages", "3000", "--keys", "1000", "--commit-interval", "100ms", "--quiet", "--json", "-")
+	if code != 0 {
+		t.Fatalf("bench cdc: exit %d: %s", code, errs)
+	}
+	var results struct {
+		Results []struct {
+			Name  string         `json:"name"`
+			Rows  int64          `json:"rows"`
+			Bytes int64          `json:"bytes"`
+			CPUS  float64        `json:"cpu_s"`
+			Extra map[string]any `json:"extra"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(out), &results); err != nil {
+		t.Fatalf("bench cdc --json: %v\n%s", err, out)
+	}
+	if len(results.Results) != 3 {
+		t.Fatalf("%d results, want one per format:\n%s", len(results.Results), out)
+	}
+	for i, format := range []string{"debezium-json", "canal-json", "maxwell-json"} {
+		r := results.Results[i]
+		if r.Name != "cdc ingest "+format || r.Rows != 3000 || r.Bytes < 3000*200 || r.CPUS <= 0 || r.Extra["rows_written"] != float64(3750) {
+			t.Errorf("%s: %+v", format, r)
+		}
+	}
+}

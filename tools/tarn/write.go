@@ -136,7 +136,13 @@ func cmdWrite(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	next, closeIn, err := openInput(ctx, in, f, schema.Fields)
+	// Input batches hold at most --commit-every rows, so that a slow input (a pipe) is
+	// committed every N rows as they arrive, not once a full batch has been read.
+	batchRows := int64(64 * 1024)
+	if *every > 0 {
+		batchRows = min(batchRows, *every)
+	}
+	next, closeIn, err := openInput(ctx, in, f, schema.Fields, int(batchRows))
 	if err != nil {
 		return err
 	}
@@ -177,19 +183,17 @@ func cmdWrite(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		err = w.Write(ctx, b)
-		n := b.NumRows()
+		err = writeCommittingEvery(b, *every, &sinceCommit, func(part arrow.RecordBatch) error {
+			if err := w.Write(ctx, part); err != nil {
+				return err
+			}
+			rows += part.NumRows()
+			bar.Add(part.NumRows(), 0)
+			return nil
+		}, commit)
 		b.Release()
 		if err != nil {
 			return err
-		}
-		rows += n
-		sinceCommit += n
-		bar.Add(n, 0)
-		if *every > 0 && sinceCommit >= *every {
-			if err := commit(); err != nil {
-				return err
-			}
 		}
 	}
 	if err := commit(); err != nil {
@@ -204,38 +208,86 @@ func cmdWrite(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// openInput returns an iterator of Arrow batches over the input.
-func openInput(ctx context.Context, in io.Reader, format string, fields []types.DataField) (func() (arrow.RecordBatch, error), func(), error) {
+// writeCommittingEvery writes b through write, calling commit each time every rows have
+// been written since the last commit (*since counts them; commit resets it). Without every
+// (0), b is written whole.
+func writeCommittingEvery(b arrow.RecordBatch, every int64, since *int64, write func(arrow.RecordBatch) error, commit func() error) error {
+	n := b.NumRows()
+	for off := int64(0); off < n; {
+		take := n - off
+		if every > 0 {
+			take = min(take, every-*since)
+		}
+		part := b
+		if take != n {
+			part = b.NewSlice(off, off+take)
+		}
+		err := write(part)
+		if take != n {
+			part.Release()
+		}
+		if err != nil {
+			return err
+		}
+		off += take
+		*since += take
+		if every > 0 && *since >= every {
+			if err := commit(); err != nil {
+				return err
+			}
+			*since = 0
+		}
+	}
+	return nil
+}
+
+// openInput returns an iterator of Arrow batches of at most batchRows rows over the input.
+func openInput(ctx context.Context, in io.Reader, format string, fields []types.DataField, batchRows int) (func() (arrow.RecordBatch, error), func(), error) {
 	switch format {
 	case "jsonl", "json":
-		r, err := render.NewJSONLReader(in, fields, 0)
+		r, err := render.NewJSONLReader(in, fields, batchRows)
 		if err != nil {
 			return nil, nil, err
 		}
 		return r.Next, func() {}, nil
 	case "csv":
-		r, err := render.NewCSVReader(in, fields, 0)
+		r, err := render.NewCSVReader(in, fields, batchRows)
 		if err != nil {
 			return nil, nil, err
 		}
 		return r.Next, func() {}, nil
 	case "parquet":
 		f, ok := in.(*os.File)
+		removeSpool := func() {}
 		if !ok || f == os.Stdin {
-			return nil, nil, usagef("--format parquet needs a FILE argument")
+			// A Parquet file is read from its footer: standard input is spooled to a
+			// temporary file first.
+			tmp, err := os.CreateTemp("", "tarn-write-*.parquet")
+			if err != nil {
+				return nil, nil, err
+			}
+			removeSpool = func() { tmp.Close(); os.Remove(tmp.Name()) }
+			if _, err := io.Copy(tmp, in); err != nil {
+				removeSpool()
+				return nil, nil, fmt.Errorf("spooling standard input: %w", err)
+			}
+			f = tmp
 		}
 		pf, err := file.NewParquetReader(f)
 		if err != nil {
+			removeSpool()
 			return nil, nil, err
 		}
-		fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 64 * 1024}, memory.DefaultAllocator)
+		fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batchRows)}, memory.DefaultAllocator)
 		if err != nil {
 			pf.Close()
+			removeSpool()
 			return nil, nil, err
 		}
 		rr, err := fr.GetRecordReader(ctx, nil, nil)
 		if err != nil {
 			pf.Close()
+			removeSpool()
 			return nil, nil, err
 		}
 		return func() (arrow.RecordBatch, error) {
@@ -251,6 +303,7 @@ func openInput(ctx context.Context, in io.Reader, format string, fields []types.
 			}, func() {
 				rr.Release()
 				pf.Close()
+				removeSpool()
 			}, nil
 	}
 	return nil, nil, usagef("--format %q: use jsonl, csv or parquet", format)
