@@ -185,6 +185,7 @@ func checkModel(t *testing.T, ctx context.Context, tbl *table.Table, all []ack) 
 		}
 	}
 	got := tableIDs(t, ctx, tbl)
+	visibleInflight := 0
 	present := map[int64]bool{}
 	for _, id := range got {
 		present[id] = true
@@ -205,6 +206,27 @@ func checkModel(t *testing.T, ctx context.Context, tbl *table.Table, all []ack) 
 		default:
 			t.Fatalf("a killed writer's commit is partly visible: %d of %d rows", n, a.count)
 		}
+		visibleInflight += min(n, 1)
+	}
+	// No commit is applied twice: each (commit user, identifier) names one snapshot, and
+	// the snapshots that are not compactions are exactly the commits that landed.
+	commits := map[string]int64{}
+	for _, id := range ids {
+		snap, err := tbl.Snapshot(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap.CommitKind == "COMPACT" {
+			continue
+		}
+		key := fmt.Sprintf("%s/%d", snap.CommitUser, snap.CommitIdentifier)
+		if first, dup := commits[key]; dup {
+			t.Fatalf("commit %s applied twice: snapshots %d and %d", key, first, id)
+		}
+		commits[key] = id
+	}
+	if len(commits) != len(acks)+visibleInflight {
+		t.Fatalf("%d snapshots of commits, but %d commits acknowledged and %d in flight landed", len(commits), len(acks), visibleInflight)
 	}
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
