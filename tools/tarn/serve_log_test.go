@@ -216,6 +216,40 @@ kafka:
 	if got != want {
 		t.Fatalf("table bank.acct:\n%s\nwant:\n%s\nserver output:\n%s", got, want, out.String())
 	}
+	// The ingestion's metrics, per table and topic: 4 messages ingested, 1 malformed, no
+	// lag, and the snapshot it committed.
+	hm := httpLine.FindStringSubmatch(out.String())
+	if hm == nil {
+		t.Fatalf("no HTTP address in the connect info:\n%s", out.String())
+	}
+	labels := `{table="bank.acct",topic="canal-acct"}`
+	wantMetrics := []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^tarn_cdc_messages_total\{result="ingested",table="bank.acct",topic="canal-acct"\} 4$`),
+		regexp.MustCompile(`(?m)^tarn_cdc_messages_total\{result="malformed",table="bank.acct",topic="canal-acct"\} 1$`),
+		regexp.MustCompile(`(?m)^tarn_cdc_lag_messages` + regexp.QuoteMeta(labels) + ` 0$`),
+		regexp.MustCompile(`(?m)^tarn_cdc_snapshot` + regexp.QuoteMeta(labels) + ` [1-9]\d*$`),
+	}
+	var metricsText []byte
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		resp, err := http.Get(hm[1] + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metricsText, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		missing := 0
+		for _, re := range wantMetrics {
+			if !re.Match(metricsText) {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("CDC metrics: want %v in\n%s", wantMetrics, metricsText)
+		}
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
