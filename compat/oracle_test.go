@@ -48,7 +48,16 @@ func cacheDir(t testing.TB) string {
 
 // oracle runs compat/oracle with a Paimon version and returns stdout; stderr is in the error.
 func oracle(ctx context.Context, version string, args ...string) ([]byte, error) {
+	return oracleEnv(ctx, nil, version, args...)
+}
+
+// oracleEnv runs compat/oracle with extra environment variables (KEY=VALUE), such as the
+// S3 endpoint and credentials for s3:// locations.
+func oracleEnv(ctx context.Context, env []string, version string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot(), "compat", "oracle"), append([]string{"--paimon", version}, args...)...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {

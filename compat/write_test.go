@@ -280,6 +280,11 @@ func TestPaimonReadsTarnTables(t *testing.T) {
 		for _, col := range []string{"paimon_reads", "paimon_old_reads"} {
 			record(rt, col, false, gap)
 		}
+		// Shapes the replay leaves out by design and the known gaps are reported in the
+		// matrix; any other table Tarn failed to create or commit is a failure.
+		if _, known := knownGaps[name]; writeGap(rt) == "" && !known {
+			t.Errorf("Tarn could not write %s: %s", name, gap)
+		}
 	}
 	for _, v := range []struct{ version, column string }{{paimonLatest, "paimon_reads"}, {paimonOld, "paimon_old_reads"}} {
 		out, err := oracle(ctx, v.version, "verify", dir)

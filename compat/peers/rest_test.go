@@ -45,7 +45,8 @@ func requireOracle(t *testing.T) {
 }
 
 // TestPaimonRESTCatalog: Paimon's own RESTCatalog (metastore=rest, bearer token) against
-// tarn serve reads exactly what `tarn scan` reads at every snapshot and tag; a commit
+// tarn serve lists its databases and tables, reads exactly what `tarn scan` reads at every
+// snapshot and tag; a commit
 // through it is visible to Tarn, and Tarn's next commit to Paimon; a wrong token is
 // refused.
 func TestPaimonRESTCatalog(t *testing.T) {
@@ -61,6 +62,11 @@ func TestPaimonRESTCatalog(t *testing.T) {
 			t.Fatal(err)
 		}
 		return out
+	}
+	// It lists the databases and tables Tarn has, including one made by the tarn command.
+	s.Tarn(t, "create-table", "--warehouse", s.Warehouse, "sales.empty", "--schema", "k INT")
+	if got, err := oracle(ctx, paimonREST, "", "rest-list", s.HTTPURL, "--token", s.Token); err != nil || got != "db\ndb.orders\nsales\nsales.empty\n" {
+		t.Errorf("Paimon's REST client lists %q (%v), want databases db and sales with their tables", got, err)
 	}
 	for _, id := range o.snaps {
 		if got := restRead("--snapshot", fmt.Sprint(id)); got != o.rows[id] {

@@ -31,6 +31,8 @@ public final class Main {
             "  analyze TABLE                      commit table statistics (an ANALYZE snapshot); prints the statistics file",
             "  schema TABLE [--id N]              the table schema as Paimon's JSON (--id: schema-N as Paimon's SchemaManager loads it, no path option added)",
             "  verify DIR                         check and re-read every table of a generated DIR against its expected files",
+            "  rest-list URI [--token T] [--warehouse W]",
+            "                                     the databases and tables Paimon's REST catalog client lists (DB, then DB.TABLE lines)",
             "  rest-read URI DB.TABLE [--token T] [--warehouse W] [--snapshot N | --tag T]",
             "                                     batch read through Paimon's REST catalog client, canonical JSON Lines",
             "  rest-write URI DB.TABLE [--token T] [--warehouse W]",
@@ -328,6 +330,13 @@ public final class Main {
                         } else {
                             out.print(Ops.schema(t) + "\n");
                         }
+                        return 0;
+                    }
+                case "rest-list":
+                    {
+                        allow(flags, "token", "warehouse");
+                        need(pos, 2);
+                        Rest.list(env, pos.get(1), flags.get("token"), flags.getOrDefault("warehouse", "tarn"), out);
                         return 0;
                     }
                 case "rest-read":

@@ -13,10 +13,11 @@ import org.apache.paimon.utils.JsonSerdeUtil;
 
 import java.io.BufferedReader;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
- * rest-read, rest-write and rest-alter: a table reached through Paimon's own REST catalog client
+ * rest-list, rest-read, rest-write and rest-alter: a table reached through Paimon's own REST catalog client
  * (RESTCatalog, metastore=rest) instead of its location. Data files are read and written
  * where the catalog says the table lives; a write commits through the catalog.
  */
@@ -72,6 +73,30 @@ final class Rest {
                     + " for " + name + ", not a file store table");
         }
         return (FileStoreTable) t;
+    }
+
+    /**
+     * What the catalog lists (listDatabases, then listTables of each): a line per database,
+     * then a line DB.TABLE per table of it, both sorted.
+     */
+    static void list(Env env, String uri, String token, String warehouse, java.io.PrintWriter out) throws Exception {
+        try (Catalog c = catalog(env, uri, token, warehouse)) {
+            List<String> dbs;
+            try {
+                dbs = new ArrayList<>(c.listDatabases());
+            } catch (UnsupportedOperationException e) {
+                throw unsupported(e);
+            }
+            Collections.sort(dbs);
+            for (String db : dbs) {
+                out.print(db + "\n");
+                List<String> tables = new ArrayList<>(c.listTables(db));
+                Collections.sort(tables);
+                for (String t : tables) {
+                    out.print(db + "." + t + "\n");
+                }
+            }
+        }
     }
 
     /** The rows of the table (latest, a snapshot or a tag) as canonical JSON Lines. */
