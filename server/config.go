@@ -127,7 +127,8 @@ type CDCConfig struct {
 	DeadLetterTopic string   `yaml:"dead_letter_topic"`
 	StopOnError     bool     `yaml:"stop_on_error"`
 	CommitInterval  Duration `yaml:"commit_interval"`
-	// AddColumns adds new nullable columns found in messages to the table (default true).
+	// AddColumns evolves the table's schema with the source's (default true): new columns
+	// found in messages are added, nullable, and columns whose source type widened are widened.
 	AddColumns *bool `yaml:"add_columns"`
 }
 

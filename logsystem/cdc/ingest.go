@@ -58,6 +58,12 @@ type Options struct {
 	// and returns the table with the new schema. Without it, values of unknown columns are
 	// dropped and counted (Stats.UnknownColumns).
 	AddColumns func(ctx context.Context, t *table.Table, cols []types.DataField) (*table.Table, error)
+	// WidenColumns widens columns whose source type, as messages carry it (Debezium's
+	// schema, Canal's mysqlType), is a lossless widening of the table's type (INT to BIGINT,
+	// a longer VARCHAR, a DECIMAL of more digits, as Paimon's CDC schema evolution does), and
+	// returns the table with the new schema. Narrower or other types are left alone: their
+	// values must still fit the column.
+	WidenColumns func(ctx context.Context, t *table.Table, cols []types.DataField) (*table.Table, error)
 	// ExitAtEnd stops once every partition is consumed up to the end it had when ingestion
 	// started, and committed.
 	ExitAtEnd bool
@@ -111,6 +117,9 @@ type ingestion struct {
 	start  time.Time
 	tbl    *table.Table
 	schema *format.TableSchema
+	// widerTypes caches, per column and source type, the wider type the column should take
+	// (ok false: none); reset when the schema changes.
+	widerTypes map[widerKey]widerType
 	dec    *Decoder
 	bt     *Batcher
 	tw     *table.Writer
@@ -558,7 +567,7 @@ func (in *ingestion) record(ctx context.Context, r *kgo.Record) error {
 	in.stats.Messages++
 	in.mu.Unlock()
 	m, err := in.dec.Decode(r.Key, r.Value)
-	if err == nil && in.o.AddColumns != nil && len(m.Rows) > 0 {
+	if err == nil && (in.o.AddColumns != nil || in.o.WidenColumns != nil) && len(m.Rows) > 0 {
 		// Columns are added before the message counts as consumed: the commit that
 		// precedes the schema change must not cover it.
 		if err := in.evolve(ctx, m); err != nil {
@@ -613,20 +622,61 @@ func (in *ingestion) record(ctx context.Context, r *kgo.Record) error {
 }
 
 // evolve adds the message's columns the table lacks, as nullable columns.
+type widerKey struct {
+	column string
+	source SourceType
+}
+
+type widerType struct {
+	typ types.DataType
+	ok  bool
+}
+
+// wider returns the type a column of type cur takes for values of source type st: a
+// lossless widening of cur, or ok false.
+func (in *ingestion) wider(name string, st SourceType, sample Value, cur types.DataType) (types.DataType, bool) {
+	k := widerKey{name, st}
+	if w, hit := in.widerTypes[k]; hit {
+		return w.typ, w.ok
+	}
+	want := PaimonType(st, sample).WithNullable(cur.Nullable)
+	w := widerType{want, !want.Equal(cur) && types.LosslessCast(cur, want)}
+	if in.widerTypes == nil {
+		in.widerTypes = map[widerKey]widerType{}
+	}
+	in.widerTypes[k] = w
+	return w.typ, w.ok
+}
+
+// evolve changes the table's schema for a message: columns it carries that the table lacks
+// are added (AddColumns), columns whose source type widened are widened (WidenColumns).
 func (in *ingestion) evolve(ctx context.Context, m *Message) error {
-	var add []types.DataField
+	var add, widen []types.DataField
 	seen := map[string]bool{}
 	consider := func(name string, sample Value) {
-		if seen[name] || slices.ContainsFunc(in.schema.Fields, func(f types.DataField) bool { return f.Name == name }) {
+		if seen[name] {
 			return
 		}
 		seen[name] = true
-		add = append(add, types.DataField{ID: -1, Name: name, Type: PaimonType(m.Types[name], sample).WithNullable(true)})
+		i := slices.IndexFunc(in.schema.Fields, func(f types.DataField) bool { return f.Name == name })
+		if i < 0 {
+			if in.o.AddColumns != nil {
+				add = append(add, types.DataField{ID: -1, Name: name, Type: PaimonType(m.Types[name], sample).WithNullable(true)})
+			}
+			return
+		}
+		st, typed := m.Types[name]
+		if in.o.WidenColumns == nil || !typed {
+			return
+		}
+		if w, ok := in.wider(name, st, sample, in.schema.Fields[i].Type); ok {
+			widen = append(widen, types.DataField{ID: in.schema.Fields[i].ID, Name: name, Type: w})
+		}
 	}
 	for _, r := range m.Rows {
 		r.Values.Each(consider)
 	}
-	if len(add) == 0 {
+	if len(add) == 0 && len(widen) == 0 {
 		return nil
 	}
 	// The rows so far were written with the old schema: commit them first.
@@ -634,17 +684,27 @@ func (in *ingestion) evolve(ctx context.Context, m *Message) error {
 		return err
 	}
 	in.pending.Wait()
-	t, err := in.o.AddColumns(ctx, in.tbl, add)
-	if err != nil {
-		return fmt.Errorf("cdc: add columns to %s: %w", in.o.Table, err)
+	if len(add) > 0 {
+		t, err := in.o.AddColumns(ctx, in.tbl, add)
+		if err != nil {
+			return fmt.Errorf("cdc: add columns to %s: %w", in.o.Table, err)
+		}
+		in.tbl = t
 	}
-	in.tbl = t
+	if len(widen) > 0 {
+		t, err := in.o.WidenColumns(ctx, in.tbl, widen)
+		if err != nil {
+			return fmt.Errorf("cdc: widen columns of %s: %w", in.o.Table, err)
+		}
+		in.tbl = t
+	}
+	in.widerTypes = nil
 	in.tw.Close()
 	if in.lw != nil {
 		in.lw.Close()
 		in.lw = nil
 	}
-	slog.Info("CDC added columns", "table", in.o.Table, "columns", len(add))
+	slog.Info("CDC evolved the table's schema", "table", in.o.Table, "added", len(add), "widened", len(widen))
 	return in.openWriter(ctx)
 }
 
@@ -753,6 +813,21 @@ func (in *ingestion) doCommit(ctx context.Context, next map[int32]int64) error {
 	in.stats.Snapshot = res.SnapshotID
 	in.mu.Unlock()
 	return nil
+}
+
+// CatalogWidenColumns is an Options.WidenColumns that changes the columns' types through
+// the catalog (an UpdateColumnType each, in one schema change) and loads the table again.
+func CatalogWidenColumns(cat *catalog.Catalog, id catalog.Identifier) func(context.Context, *table.Table, []types.DataField) (*table.Table, error) {
+	return func(ctx context.Context, _ *table.Table, cols []types.DataField) (*table.Table, error) {
+		changes := make([]catalog.SchemaChange, len(cols))
+		for i, c := range cols {
+			changes[i] = catalog.UpdateColumnType{Path: []string{c.Name}, Type: c.Type}
+		}
+		if _, err := cat.AlterTable(ctx, id, changes); err != nil {
+			return nil, err
+		}
+		return cat.LoadTable(ctx, id)
+	}
 }
 
 // CatalogAddColumns is an Options.AddColumns that adds the columns, nullable, to the

@@ -98,8 +98,10 @@ func benchCDC(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		progressf(out.quiet, stderr, "cdc %s: ingesting", format)
 		resetPeakRSS()
 		m := startMeter()
+		// As tarn ingest kafka runs by default: schema evolution on.
 		stats, err := cdc.Ingest(ctx, cdc.Options{Source: conn, Topic: topic, Format: f, Catalog: cat, Table: id,
-			CommitInterval: *interval, ExitAtEnd: true, StopOnError: true})
+			CommitInterval: *interval, ExitAtEnd: true, StopOnError: true,
+			AddColumns: cdc.CatalogAddColumns(cat, id), WidenColumns: cdc.CatalogWidenColumns(cat, id)})
 		wall, cpu := m.stop()
 		if err != nil {
 			return fmt.Errorf("ingesting %s: %w", format, err)

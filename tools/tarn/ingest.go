@@ -78,7 +78,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	deadLetter := fs.String("dead-letter", "", "topic for messages that cannot be ingested (default: count and log them)")
 	stopOnError := fs.Bool("stop-on-error", false, "stop at the first malformed message")
 	exitAtEnd := fs.Bool("exit-at-end", false, "stop once the topic is consumed to the end it had at start")
-	addColumns := fs.Bool("add-columns", true, "add columns that messages carry and the table lacks (nullable, through a schema change); false drops their values")
+	addColumns := fs.Bool("add-columns", true, "evolve the table's schema with the source's: add columns that messages carry and the table lacks (nullable), and widen columns whose source type widened (INT to BIGINT, longer VARCHAR, ...); false drops the new columns' values")
 	writeLog := fs.Bool("log", true, "write the table's log topic too, when the table has the log system on (tarn.log.system=kafka), on the same cluster")
 	var options multiFlag
 	fs.Var(&options, "option", "table option k=v for --create (repeatable), e.g. bucket=8")
@@ -123,6 +123,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *addColumns {
 		o.AddColumns = cdc.CatalogAddColumns(o.Catalog, id)
+		o.WidenColumns = cdc.CatalogWidenColumns(o.Catalog, id)
 	}
 	display := newIngestDisplay(stderr, id.String())
 	o.Progress = display.update

@@ -103,6 +103,7 @@ func cdcOptions(cat *catalog.Catalog, logConn, conn logsystem.Config, p server.C
 	}
 	if p.AddColumns == nil || *p.AddColumns {
 		o.AddColumns = cdc.CatalogAddColumns(cat, id)
+		o.WidenColumns = cdc.CatalogWidenColumns(cat, id)
 	}
 	return o, nil
 }
