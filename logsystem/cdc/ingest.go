@@ -120,20 +120,20 @@ type ingestion struct {
 	// widerTypes caches, per column and source type, the wider type the column should take
 	// (ok false: none); reset when the schema changes.
 	widerTypes map[widerKey]widerType
-	dec    *Decoder
-	bt     *Batcher
-	tw     *table.Writer
-	lw     *logsystem.Writer
-	cl     *kgo.Client
-	dlq    *kgo.Client
-	ident  int64
-	next   map[int32]int64 // next offset per partition (consumed)
-	done   map[int32]int64 // next offset per partition (committed)
-	ends   map[int32]int64 // ExitAtEnd targets
-	hw     map[int32]int64
-	last   time.Time // when the last record arrived
-	dirty  bool
-	warned map[string]bool
+	dec        *Decoder
+	bt         *Batcher
+	tw         *table.Writer
+	lw         *logsystem.Writer
+	cl         *kgo.Client
+	dlq        *kgo.Client
+	ident      int64
+	next       map[int32]int64 // next offset per partition (consumed)
+	done       map[int32]int64 // next offset per partition (committed)
+	ends       map[int32]int64 // ExitAtEnd targets
+	hw         map[int32]int64
+	last       time.Time // when the last record arrived
+	dirty      bool
+	warned     map[string]bool
 
 	// The writer goroutine writes batches and commits while the caller's goroutine
 	// fetches and decodes the next messages.
