@@ -648,6 +648,39 @@ func benchTableOptions(w benchWorkload, buckets int, engine string) map[string]s
 	return o
 }
 
+// benchWarehouse opens the catalog of *warehouse, first making it a new temporary
+// directory (named prefix*) when it is empty; cleanup removes that directory.
+func benchWarehouse(ctx context.Context, st *storageFlags, warehouse *string, prefix string) (*catalog.Catalog, func(), error) {
+	cleanup := func() {}
+	if *warehouse == "" {
+		d, err := os.MkdirTemp("", prefix)
+		if err != nil {
+			return nil, nil, err
+		}
+		cleanup = func() { os.RemoveAll(d) }
+		*warehouse = d
+	}
+	cat, err := openBenchCatalog(ctx, st, *warehouse)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return cat, cleanup, nil
+}
+
+// benchKafka connects to the Kafka bootstrap servers given, or starts an embedded broker
+// for "embedded"; stop stops it.
+func benchKafka(ctx context.Context, kafka string) (logsystem.Config, func(), error) {
+	if kafka != "embedded" {
+		return logsystem.Config{Brokers: logsystem.ParseBrokers(kafka)}, func() {}, nil
+	}
+	e, err := logsystem.StartEmbedded(ctx, "127.0.0.1:0")
+	if err != nil {
+		return logsystem.Config{}, nil, err
+	}
+	return e.Config(), func() { e.Close() }, nil
+}
+
 func openBenchCatalog(ctx context.Context, st *storageFlags, warehouse string) (*catalog.Catalog, error) {
 	if warehouse == "" {
 		return nil, usagef("--warehouse is required")
@@ -1643,18 +1676,11 @@ func benchTail(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(modes) == 0 {
 		modes = multiFlag{"flight", "flight-poll"}
 	}
-	if *warehouse == "" {
-		d, err := os.MkdirTemp("", "tarn-bench-tail-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		*warehouse = d
-	}
-	cat, err := openBenchCatalog(ctx, st, *warehouse)
+	cat, cleanup, err := benchWarehouse(ctx, st, warehouse, "tarn-bench-tail-")
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	var results []*benchResult
 	for _, mode := range modes {
 		progressf(out.quiet, stderr, "tail %s: %d commits of %d rows", mode, *commits, *rows)
@@ -1926,17 +1952,11 @@ func benchTailWriter(ctx context.Context, args []string, stdout, stderr io.Write
 }
 
 func runLogTail(ctx context.Context, cat *catalog.Catalog, kafka string, commits, rows int, interval time.Duration) (*benchResult, error) {
-	var conn logsystem.Config
-	if kafka == "embedded" {
-		e, err := logsystem.StartEmbedded(ctx, "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer e.Close()
-		conn = e.Config()
-	} else {
-		conn = logsystem.Config{Brokers: logsystem.ParseBrokers(kafka)}
+	conn, stopKafka, err := benchKafka(ctx, kafka)
+	if err != nil {
+		return nil, err
 	}
+	defer stopKafka()
 	name := "bench.tail_log"
 	tbl, err := createTailTable(ctx, cat, name, map[string]string{
 		logsystem.OptionSystem: "kafka",

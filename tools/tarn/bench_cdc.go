@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"time"
 
@@ -46,29 +45,16 @@ func benchCDC(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(formats) == 0 {
 		formats = cdcgen.Formats
 	}
-	if *warehouse == "" {
-		d, err := os.MkdirTemp("", "tarn-bench-cdc-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		*warehouse = d
-	}
-	cat, err := openBenchCatalog(ctx, st, *warehouse)
+	cat, cleanup, err := benchWarehouse(ctx, st, warehouse, "tarn-bench-cdc-")
 	if err != nil {
 		return err
 	}
-	var conn logsystem.Config
-	if *kafka == "embedded" {
-		e, err := logsystem.StartEmbedded(ctx, "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		defer e.Close()
-		conn = e.Config()
-	} else {
-		conn = logsystem.Config{Brokers: logsystem.ParseBrokers(*kafka)}
+	defer cleanup()
+	conn, stopKafka, err := benchKafka(ctx, *kafka)
+	if err != nil {
+		return err
 	}
+	defer stopKafka()
 	fields, err := types.ParseColumns(cdcgen.Columns)
 	if err != nil {
 		return err

@@ -7,21 +7,24 @@ import (
 	"testing"
 )
 
+// benchJSON is what tarn bench --json writes (the fields the tests look at).
+type benchJSON struct {
+	Results []struct {
+		Name  string         `json:"name"`
+		Rows  int64          `json:"rows"`
+		Bytes int64          `json:"bytes"`
+		CPUS  float64        `json:"cpu_s"`
+		Extra map[string]any `json:"extra"`
+	} `json:"results"`
+}
+
 // tarn bench ingest leaves a table whose compaction 'tarn bench compact' measures beside
 // its physical limits: pqarrow decoding the table's files and encoding their rows again,
 // and the codec alone decompressing and compressing their pages again; the ingest reports
 // what its compactions rewrote.
 func TestBenchIngestAndCompact(t *testing.T) {
 	wh := t.TempDir()
-	var results struct {
-		Results []struct {
-			Name  string         `json:"name"`
-			Rows  int64          `json:"rows"`
-			Bytes int64          `json:"bytes"`
-			CPUS  float64        `json:"cpu_s"`
-			Extra map[string]any `json:"extra"`
-		} `json:"results"`
-	}
+	var results benchJSON
 	out, errs, code := tarn(t, nil, "bench", "ingest", "--warehouse", wh, "--rows", "40000", "--keys", "30000", "--batch", "4096",
 		"--commit-rows", "2000", "--compaction", "on", "--raw-parquet=false", "--quiet", "--json", "-")
 	if code != 0 {
@@ -76,15 +79,7 @@ func TestBenchCDC(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("bench cdc: exit %d: %s", code, errs)
 	}
-	var results struct {
-		Results []struct {
-			Name  string         `json:"name"`
-			Rows  int64          `json:"rows"`
-			Bytes int64          `json:"bytes"`
-			CPUS  float64        `json:"cpu_s"`
-			Extra map[string]any `json:"extra"`
-		} `json:"results"`
-	}
+	var results benchJSON
 	if err := json.Unmarshal([]byte(out), &results); err != nil {
 		t.Fatalf("bench cdc --json: %v\n%s", err, out)
 	}
