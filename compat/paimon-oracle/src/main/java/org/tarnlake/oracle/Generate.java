@@ -176,8 +176,22 @@ final class Generate {
         return env.table(dir + "/" + DB + ".db/" + name);
     }
 
+    /**
+     * Commits rows as one batch and keeps them, as canonical JSON Lines with their row kinds, in
+     * inputs/DB.TABLE/snapshot-N.jsonl (N the snapshot the commit made): what another writer
+     * needs to replay the same commits where the snapshot states do not suffice (merge engines
+     * whose merge of merged rows is not the identity).
+     */
     private void commit(FileStoreTable t, List<GenericRow> rows) throws Exception {
         Ops.commitRows(t, rows);
+        StringBuilder sb = new StringBuilder();
+        for (GenericRow r : rows) {
+            sb.append(Canon.row(r, t.rowType(), "\"_ROW_KIND\":\"" + r.getRowKind().shortString() + "\"")).append('\n');
+        }
+        Long id = t.snapshotManager().latestSnapshotId();
+        Path inDir = new Path(new Path(dir), "inputs/" + DB + "." + t.location().getName());
+        io.mkdirs(inDir);
+        io.writeFile(new Path(inDir, "snapshot-" + id + ".jsonl"), sb.toString(), true);
     }
 
     private static GenericRow kind(RowKind k, GenericRow r) {
