@@ -157,8 +157,12 @@ func loadManifest(t *testing.T, dir string) []refTable {
 	return m.Tables
 }
 
+// requireOracle starts every test of the suite: it runs in parallel with the others (each
+// mostly waits on one single-threaded JVM at a time, so two at once use both cores), and
+// needs java and mvn.
 func requireOracle(t *testing.T) {
 	t.Helper()
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the compatibility suite runs Apache Paimon's Java library; skipped in -short mode")
 	}
