@@ -19,11 +19,13 @@ import (
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format/types"
 	"github.com/tarnlake/tarn/render"
+	"github.com/tarnlake/tarn/table"
 )
 
 // Tarn and Paimon put each of 100 000 random keys of every key type in the same bucket
-// (Paimon's FixedBucketRowKeyExtractor through `compat/oracle buckets`), and 20 000 with
-// each other bucket function (bucket-function.type mod and hive; BucketFunction.create).
+// (Paimon's FixedBucketRowKeyExtractor through `compat/oracle buckets`, all tables in one
+// JVM), and 20 000 with each other bucket function (bucket-function.type mod and hive;
+// BucketFunction.create).
 func TestBucketsEqualPaimons(t *testing.T) {
 	requireOracle(t)
 	ctx := context.Background()
@@ -43,57 +45,79 @@ func TestBucketsEqualPaimons(t *testing.T) {
 	}
 	dir := t.TempDir()
 	cat := catalog.New(fileio.NewLocal(), dir)
+	// Every case's table and random keys first, then one JVM gives Paimon's buckets of all.
+	type bucketCase struct {
+		name   string
+		tbl    *table.Table
+		fields []types.DataField
+		input  string
+		n      int
+	}
+	var all []bucketCase
+	var paths []string
+	var stdin strings.Builder
 	for ti, c := range cases {
-		t.Run(c, func(t *testing.T) {
-			opts := map[string]string{"bucket": "13"}
-			kt, n := c, n
-			if fn, rest, ok := strings.Cut(c, " "); ok && (fn == "mod" || fn == "hive") {
-				opts["bucket-function.type"], kt, n = fn, rest, n/5
-			}
-			parts := strings.Split(kt, ",")
-			if kt == "DECIMAL(10, 2)" || kt == "DECIMAL(38, 6)" {
-				parts = []string{kt}
-			}
-			var cols, pk []string
-			for i, p := range parts {
-				cols = append(cols, fmt.Sprintf("k%d %s NOT NULL", i, p))
-				pk = append(pk, fmt.Sprintf("k%d", i))
-			}
-			fields, err := types.ParseColumns(strings.Join(cols, ", ") + ", v INT")
-			if err != nil {
-				t.Fatal(err)
-			}
-			tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "b", Table: fmt.Sprintf("t%d", ti)}, catalog.TableSpec{
-				Fields: fields, PrimaryKeys: pk, Options: opts,
-			}, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rng := rand.New(rand.NewPCG(uint64(ti), 99))
-			var lines strings.Builder
-			for i := 0; i < n; i++ {
-				lines.WriteByte('{')
-				for j, f := range fields[:len(parts)] {
-					if j > 0 {
-						lines.WriteByte(',')
-					}
-					fmt.Fprintf(&lines, "%q:%s", f.Name, randomValue(rng, f.Type))
+		opts := map[string]string{"bucket": "13"}
+		kt, n := c, n
+		if fn, rest, ok := strings.Cut(c, " "); ok && (fn == "mod" || fn == "hive") {
+			opts["bucket-function.type"], kt, n = fn, rest, n/5
+		}
+		parts := strings.Split(kt, ",")
+		if kt == "DECIMAL(10, 2)" || kt == "DECIMAL(38, 6)" {
+			parts = []string{kt}
+		}
+		var cols, pk []string
+		for i, p := range parts {
+			cols = append(cols, fmt.Sprintf("k%d %s NOT NULL", i, p))
+			pk = append(pk, fmt.Sprintf("k%d", i))
+		}
+		fields, err := types.ParseColumns(strings.Join(cols, ", ") + ", v INT")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "b", Table: fmt.Sprintf("t%d", ti)}, catalog.TableSpec{
+			Fields: fields, PrimaryKeys: pk, Options: opts,
+		}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(uint64(ti), 99))
+		var lines strings.Builder
+		for i := 0; i < n; i++ {
+			lines.WriteByte('{')
+			for j, f := range fields[:len(parts)] {
+				if j > 0 {
+					lines.WriteByte(',')
 				}
-				lines.WriteString("}\n")
+				fmt.Fprintf(&lines, "%q:%s", f.Name, randomValue(rng, f.Type))
 			}
-			input := lines.String()
-			cmd := exec.CommandContext(ctx, filepath.Join(repoRoot(), "compat", "oracle"), "--paimon", paimonLatest, "buckets", tbl.Path())
-			cmd.Stdin = strings.NewReader(input)
-			var out, errb bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &errb
-			if err := cmd.Run(); err != nil {
-				t.Fatalf("oracle buckets: %v\n%s", err, tail(errb.String(), 2000))
+			lines.WriteString("}\n")
+		}
+		all = append(all, bucketCase{c, tbl, fields, lines.String(), n})
+		paths = append(paths, tbl.Path())
+		if ti > 0 {
+			stdin.WriteString("---\n")
+		}
+		stdin.WriteString(lines.String())
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot(), "compat", "oracle"), append([]string{"--paimon", paimonLatest, "buckets"}, paths...)...)
+	cmd.Stdin = strings.NewReader(stdin.String())
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("oracle buckets: %v\n%s", err, tail(errb.String(), 2000))
+	}
+	sections := strings.Split(out.String(), "---\n")
+	if len(sections) != len(all) {
+		t.Fatalf("oracle gave buckets of %d tables, want %d", len(sections), len(all))
+	}
+	for ci, c := range all {
+		t.Run(c.name, func(t *testing.T) {
+			paimon := strings.Fields(sections[ci])
+			if len(paimon) != c.n {
+				t.Fatalf("oracle gave %d buckets for %d keys", len(paimon), c.n)
 			}
-			paimon := strings.Fields(out.String())
-			if len(paimon) != n {
-				t.Fatalf("oracle gave %d buckets for %d keys", len(paimon), n)
-			}
-			r, err := render.NewJSONLReader(strings.NewReader(input), fields, 8192)
+			r, err := render.NewJSONLReader(strings.NewReader(c.input), c.fields, 8192)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,19 +130,19 @@ func TestBucketsEqualPaimons(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := tbl.Buckets(ctx, b)
+				got, err := c.tbl.Buckets(ctx, b)
 				b.Release()
 				if err != nil {
 					t.Fatal(err)
 				}
 				for _, g := range got {
 					if want, _ := strconv.Atoi(paimon[row]); g != want {
-						t.Fatalf("row %d (%s): Tarn bucket %d, Paimon %d", row, strings.SplitN(input, "\n", row+2)[row], g, want)
+						t.Fatalf("row %d (%s): Tarn bucket %d, Paimon %d", row, strings.SplitN(c.input, "\n", row+2)[row], g, want)
 					}
 					row++
 				}
 			}
-			if row != n {
+			if row != c.n {
 				t.Fatalf("Tarn computed %d buckets", row)
 			}
 		})

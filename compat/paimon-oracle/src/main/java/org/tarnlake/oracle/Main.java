@@ -26,7 +26,8 @@ public final class Main {
             "  changes TABLE --from N --to M [--with-snapshot-id]  streaming changes of snapshots N+1..M",
             "  check TABLE [--all]                check snapshots, manifests and files; read latest (--all: every snapshot)",
             "  write TABLE                        canonical JSON Lines on stdin, one batch commit",
-            "  buckets TABLE                      the bucket of each JSON Lines row on stdin (fixed-bucket tables)",
+            "  buckets TABLE...                   the bucket of each JSON Lines row on stdin (fixed-bucket tables);",
+            "                                     with several tables, a line --- ends each table's rows and its buckets",
             "  compact TABLE [--full]             compact every partition and bucket",
             "  analyze TABLE                      commit table statistics (an ANALYZE snapshot); prints the statistics file",
             "  schema TABLE [--id N]              the table schema as Paimon's JSON (--id: schema-N as Paimon's SchemaManager loads it, no path option added)",
@@ -231,10 +232,16 @@ public final class Main {
                 case "buckets":
                     {
                         allow(flags);
-                        need(pos, 2);
-                        FileStoreTable t = env.table(pos.get(1));
+                        if (pos.size() < 2) {
+                            throw new UsageException("buckets takes at least one TABLE");
+                        }
                         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-                        Ops.buckets(t, in, out);
+                        for (int i = 1; i < pos.size(); i++) {
+                            if (i > 1) {
+                                out.print("---\n");
+                            }
+                            Ops.buckets(env.table(pos.get(i)), in, out);
+                        }
                         return 0;
                     }
                 case "expire":

@@ -205,7 +205,8 @@ public final class Ops {
 
     /**
      * The bucket Paimon's row key extractor assigns each JSON Lines row (a full row of the
-     * table; fields missing from the object are null), one number per input line.
+     * table; fields missing from the object are null), one number per input line, up to the
+     * end of the input or a line "---" (which ends one table's rows when several are given).
      */
     public static long buckets(FileStoreTable t, BufferedReader in, java.io.PrintWriter out) throws Exception {
         RowType type = t.rowType();
@@ -214,6 +215,9 @@ public final class Ops {
         String line;
         long n = 0;
         while ((line = in.readLine()) != null) {
+            if (line.equals("---")) {
+                break;
+            }
             if (line.trim().isEmpty()) {
                 continue;
             }
