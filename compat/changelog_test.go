@@ -101,16 +101,12 @@ func TestChangelogProducersMatchPaimon(t *testing.T) {
 			paimon, tarn := create("paimon", nil), create("tarn", sh.tarnOptions)
 			rng := rand.New(rand.NewPCG(uint64(*seed), uint64(len(sh.name))))
 			const commits = 5
+			// Paimon makes the same commits (each followed by a full compaction for
+			// full-compaction shapes), all in one JVM after Tarn's.
+			var paimonInput []string
 			for c := 1; c <= commits; c++ {
 				rows := changelogOps(rng, sh.ops, c)
-				if out, err := oracleStdin(ctx, strings.Join(rows, "\n")+"\n", "write", paimon.Path()); err != nil {
-					t.Fatalf("commit %d: Paimon write: %v\n%s", c, err, out)
-				}
-				if sh.full {
-					if _, err := oracle(ctx, paimonLatest, "compact", "--full", paimon.Path()); err != nil {
-						t.Fatalf("commit %d: Paimon full compaction: %v", c, err)
-					}
-				}
+				paimonInput = append(paimonInput, strings.Join(rows, "\n"))
 				if err := commitChangeRows(ctx, tarn, fields, rows, int64(c)); err != nil {
 					t.Fatalf("commit %d: Tarn: %v", c, err)
 				}
@@ -119,6 +115,13 @@ func TestChangelogProducersMatchPaimon(t *testing.T) {
 						t.Fatalf("commit %d: Tarn's compaction: %v", c, err)
 					}
 				}
+			}
+			args := []string{"write", "--commits", paimon.Path()}
+			if sh.full {
+				args = append(args, "--full-compact-each")
+			}
+			if out, err := oracleStdin(ctx, strings.Join(paimonInput, "\n---\n")+"\n", args...); err != nil {
+				t.Fatalf("Paimon's commits: %v\n%s", err, out)
 			}
 			pl, _, err := paimon.LatestSnapshotID(ctx)
 			if err != nil {

@@ -26,6 +26,8 @@ public final class Main {
             "  changes TABLE --from N --to M [--with-snapshot-id]  streaming changes of snapshots N+1..M",
             "  check TABLE [--all]                check snapshots, manifests and files; read latest (--all: every snapshot)",
             "  write TABLE                        canonical JSON Lines on stdin, one batch commit",
+            "  write TABLE --commits [--full-compact-each]",
+            "                                     one commit per section of stdin (a line --- between them), each fully compacted after",
             "  buckets TABLE...                   the bucket of each JSON Lines row on stdin (fixed-bucket tables);",
             "                                     with several tables, a line --- ends each table's rows and its buckets",
             "  compact TABLE [--full]             compact every partition and bucket",
@@ -220,13 +222,38 @@ public final class Main {
                     }
                 case "write":
                     {
-                        allow(flags);
+                        allow(flags, "commits", "full-compact-each");
                         need(pos, 2);
                         FileStoreTable t = env.table(pos.get(1));
                         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-                        long n = Ops.write(t, in);
-                        System.err.println("wrote " + n + " rows; latest snapshot "
-                                + t.snapshotManager().latestSnapshotId());
+                        if (!flags.containsKey("commits")) {
+                            long n = Ops.write(t, in);
+                            System.err.println("wrote " + n + " rows; latest snapshot "
+                                    + t.snapshotManager().latestSnapshotId());
+                            return 0;
+                        }
+                        // Several commits in one JVM: the input's sections, a line --- between
+                        // them; with --full-compact-each a full compaction after each commit.
+                        StringBuilder section = new StringBuilder();
+                        List<String> sections = new ArrayList<>();
+                        String line;
+                        while ((line = in.readLine()) != null) {
+                            if (line.equals("---")) {
+                                sections.add(section.toString());
+                                section.setLength(0);
+                            } else {
+                                section.append(line).append('\n');
+                            }
+                        }
+                        sections.add(section.toString());
+                        for (String sec : sections) {
+                            long n = Ops.write(t, new BufferedReader(new java.io.StringReader(sec)));
+                            if (flags.containsKey("full-compact-each")) {
+                                Ops.compact(t, true);
+                            }
+                            System.err.println("wrote " + n + " rows; latest snapshot "
+                                    + t.snapshotManager().latestSnapshotId());
+                        }
                         return 0;
                     }
                 case "buckets":
@@ -403,7 +430,7 @@ public final class Main {
 
     private static boolean isBoolFlag(String name) {
         return name.equals("full") || name.equals("all") || name.equals("with-snapshot-id") || name.equals("row-ids")
-                || name.equals("help");
+                || name.equals("help") || name.equals("commits") || name.equals("full-compact-each");
     }
 
     private static void allow(Map<String, String> flags, String... names) {
