@@ -117,23 +117,23 @@ type ingestion struct {
 	start  time.Time
 	tbl    *table.Table
 	schema *format.TableSchema
-	// widerTypes caches, per column and source type, the wider type the column should take
-	// (ok false: none); reset when the schema changes.
-	widerTypes map[widerKey]widerType
-	dec        *Decoder
-	bt         *Batcher
-	tw         *table.Writer
-	lw         *logsystem.Writer
-	cl         *kgo.Client
-	dlq        *kgo.Client
-	ident      int64
-	next       map[int32]int64 // next offset per partition (consumed)
-	done       map[int32]int64 // next offset per partition (committed)
-	ends       map[int32]int64 // ExitAtEnd targets
-	hw         map[int32]int64
-	last       time.Time // when the last record arrived
-	dirty      bool
-	warned     map[string]bool
+	// evo is the per-column state of the schema-evolution check, reset when the schema
+	// changes.
+	evo    evolveState
+	dec    *Decoder
+	bt     *Batcher
+	tw     *table.Writer
+	lw     *logsystem.Writer
+	cl     *kgo.Client
+	dlq    *kgo.Client
+	ident  int64
+	next   map[int32]int64 // next offset per partition (consumed)
+	done   map[int32]int64 // next offset per partition (committed)
+	ends   map[int32]int64 // ExitAtEnd targets
+	hw     map[int32]int64
+	last   time.Time // when the last record arrived
+	dirty  bool
+	warned map[string]bool
 
 	// The writer goroutine writes batches and commits while the caller's goroutine
 	// fetches and decodes the next messages.
@@ -622,54 +622,73 @@ func (in *ingestion) record(ctx context.Context, r *kgo.Record) error {
 }
 
 // evolve adds the message's columns the table lacks, as nullable columns.
-type widerKey struct {
-	column string
-	source SourceType
+// evolveState is what evolve keeps between messages, per column of the table's schema:
+// the index of each column by name, which columns a message already named (seen[i] ==
+// epoch), and the last source type seen with the wider type it asks for.
+type evolveState struct {
+	index map[string]int
+	seen  []uint64
+	epoch uint64
+	last  []widerType
 }
 
 type widerType struct {
-	typ types.DataType
-	ok  bool
+	source SourceType
+	typ    types.DataType
+	ok     bool // typ is a lossless widening of the column's type
+	valid  bool
 }
 
-// wider returns the type a column of type cur takes for values of source type st: a
+// reset prepares the state for a schema.
+func (e *evolveState) reset(fields []types.DataField) {
+	e.index = make(map[string]int, len(fields))
+	for i, f := range fields {
+		e.index[f.Name] = i
+	}
+	e.seen = make([]uint64, len(fields))
+	e.last = make([]widerType, len(fields))
+}
+
+// wider returns the type column i (of type cur) takes for values of source type st: a
 // lossless widening of cur, or ok false.
-func (in *ingestion) wider(name string, st SourceType, sample Value, cur types.DataType) (types.DataType, bool) {
-	k := widerKey{name, st}
-	if w, hit := in.widerTypes[k]; hit {
+func (e *evolveState) wider(i int, st SourceType, sample Value, cur types.DataType) (types.DataType, bool) {
+	if w := &e.last[i]; w.valid && w.source == st {
 		return w.typ, w.ok
 	}
 	want := PaimonType(st, sample).WithNullable(cur.Nullable)
-	w := widerType{want, !want.Equal(cur) && types.LosslessCast(cur, want)}
-	if in.widerTypes == nil {
-		in.widerTypes = map[widerKey]widerType{}
-	}
-	in.widerTypes[k] = w
-	return w.typ, w.ok
+	e.last[i] = widerType{source: st, typ: want, ok: !want.Equal(cur) && types.LosslessCast(cur, want), valid: true}
+	return e.last[i].typ, e.last[i].ok
 }
 
 // evolve changes the table's schema for a message: columns it carries that the table lacks
 // are added (AddColumns), columns whose source type widened are widened (WidenColumns).
 func (in *ingestion) evolve(ctx context.Context, m *Message) error {
 	var add, widen []types.DataField
-	seen := map[string]bool{}
+	e := &in.evo
+	if e.index == nil {
+		e.reset(in.schema.Fields)
+	}
+	e.epoch++
 	consider := func(name string, sample Value) {
-		if seen[name] {
-			return
-		}
-		seen[name] = true
-		i := slices.IndexFunc(in.schema.Fields, func(f types.DataField) bool { return f.Name == name })
-		if i < 0 {
-			if in.o.AddColumns != nil {
+		i, known := e.index[name]
+		if !known {
+			if in.o.AddColumns != nil && !slices.ContainsFunc(add, func(f types.DataField) bool { return f.Name == name }) {
 				add = append(add, types.DataField{ID: -1, Name: name, Type: PaimonType(m.Types[name], sample).WithNullable(true)})
 			}
 			return
 		}
-		st, typed := m.Types[name]
-		if in.o.WidenColumns == nil || !typed {
+		if e.seen[i] == e.epoch {
 			return
 		}
-		if w, ok := in.wider(name, st, sample, in.schema.Fields[i].Type); ok {
+		e.seen[i] = e.epoch
+		if in.o.WidenColumns == nil {
+			return
+		}
+		st, typed := m.Types[name]
+		if !typed {
+			return
+		}
+		if w, ok := e.wider(i, st, sample, in.schema.Fields[i].Type); ok {
 			widen = append(widen, types.DataField{ID: in.schema.Fields[i].ID, Name: name, Type: w})
 		}
 	}
@@ -698,7 +717,7 @@ func (in *ingestion) evolve(ctx context.Context, m *Message) error {
 		}
 		in.tbl = t
 	}
-	in.widerTypes = nil
+	in.evo = evolveState{}
 	in.tw.Close()
 	if in.lw != nil {
 		in.lw.Close()
