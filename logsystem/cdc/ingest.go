@@ -60,7 +60,7 @@ type Options struct {
 	AddColumns func(ctx context.Context, t *table.Table, cols []types.DataField) (*table.Table, error)
 	// WidenColumns widens columns whose source type, as messages carry it (Debezium's
 	// schema, Canal's mysqlType), is a lossless widening of the table's type (INT to BIGINT,
-	// a longer VARCHAR, a DECIMAL of more digits, as Paimon's CDC schema evolution does), and
+	// a DECIMAL of more digits, a finer TIMESTAMP, as Paimon's CDC schema evolution does), and
 	// returns the table with the new schema. Narrower or other types are left alone: their
 	// values must still fit the column.
 	WidenColumns func(ctx context.Context, t *table.Table, cols []types.DataField) (*table.Table, error)
@@ -403,6 +403,7 @@ func (in *ingestion) specFrom(m *Message) (*catalog.TableSpec, error) {
 
 func (in *ingestion) openWriter(ctx context.Context) error {
 	var err error
+	in.evo = evolveState{} // its column indexes are the schema's
 	if in.schema, err = in.tbl.LatestSchema(ctx); err != nil {
 		return err
 	}
@@ -621,7 +622,6 @@ func (in *ingestion) record(ctx context.Context, r *kgo.Record) error {
 	return nil
 }
 
-// evolve adds the message's columns the table lacks, as nullable columns.
 // evolveState is what evolve keeps between messages, per column of the table's schema:
 // the index of each column by name, which columns a message already named (seen[i] ==
 // epoch), and the last source type seen with the wider type it asks for.
@@ -717,7 +717,6 @@ func (in *ingestion) evolve(ctx context.Context, m *Message) error {
 		}
 		in.tbl = t
 	}
-	in.evo = evolveState{}
 	in.tw.Close()
 	if in.lw != nil {
 		in.lw.Close()
