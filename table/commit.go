@@ -685,24 +685,22 @@ func (t *Table) checkDeletionVectorConflicts(ctx context.Context, latest *format
 	}
 	liveIndex := map[bucketKey]map[string]bool{}
 	vectorIn := map[string]string{} // unaware: data file name -> its live index file
-	if latest != nil && latest.IndexManifest != nil && *latest.IndexManifest != "" {
-		entries, err := t.ReadIndexManifest(ctx, *latest.IndexManifest)
-		if err != nil {
-			return err
+	entries, err := t.dvIndexEntries(ctx, latest)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		k := bucketKey{string(e.Partition), e.Bucket}
+		if !touched[k] {
+			continue
 		}
-		for _, e := range entries {
-			k := bucketKey{string(e.Partition), e.Bucket}
-			if e.Kind != manifest.FileKindAdd || e.IndexFile.IndexType != manifest.IndexTypeDeletionVectors || !touched[k] {
-				continue
-			}
-			if liveIndex[k] == nil {
-				liveIndex[k] = map[string]bool{}
-			}
-			liveIndex[k][e.IndexFile.FileName] = true
-			if unaware {
-				for _, r := range e.IndexFile.DeletionVectorRanges {
-					vectorIn[r.DataFileName] = e.IndexFile.FileName
-				}
+		if liveIndex[k] == nil {
+			liveIndex[k] = map[string]bool{}
+		}
+		liveIndex[k][e.IndexFile.FileName] = true
+		if unaware {
+			for _, r := range e.IndexFile.DeletionVectorRanges {
+				vectorIn[r.DataFileName] = e.IndexFile.FileName
 			}
 		}
 	}

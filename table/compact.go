@@ -609,10 +609,7 @@ func (t *Table) dropAppendDVs(ctx context.Context, f *fileFactory, base *format.
 		}
 		return t.writeBucketDVs(ctx, f, dvs, res)
 	}
-	if base == nil || base.IndexManifest == nil {
-		return nil
-	}
-	entries, err := t.ReadIndexManifest(ctx, *base.IndexManifest)
+	entries, err := t.dvIndexEntries(ctx, base)
 	if err != nil {
 		return err
 	}
@@ -621,7 +618,7 @@ func (t *Table) dropAppendDVs(ctx context.Context, f *fileFactory, base *format.
 		gone[file.FileName] = true
 	}
 	for _, e := range entries {
-		if e.Kind != manifest.FileKindAdd || e.IndexFile.IndexType != manifest.IndexTypeDeletionVectors || !bytes.Equal(e.Partition, s.Partition) ||
+		if !bytes.Equal(e.Partition, s.Partition) ||
 			!slices.ContainsFunc(e.IndexFile.DeletionVectorRanges, func(r manifest.DeletionVectorMeta) bool { return gone[r.DataFileName] }) {
 			continue
 		}

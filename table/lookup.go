@@ -52,16 +52,12 @@ type bucketDVs struct {
 // loadBucketDVs reads a bucket's deletion vectors from the base snapshot's index manifest.
 func (t *Table) loadBucketDVs(ctx context.Context, opts CoreOptions, base *format.Snapshot, partition []byte, bucket int, dir string) (*bucketDVs, error) {
 	d := &bucketDVs{dir: dir, vectors: map[string]*deletionvector.Vector{}}
-	if base == nil || base.IndexManifest == nil {
-		return d, nil
-	}
-	entries, err := t.ReadIndexManifest(ctx, *base.IndexManifest)
+	entries, err := t.dvIndexEntries(ctx, base)
 	if err != nil {
 		return nil, err
 	}
 	for _, e := range entries {
-		if e.Kind != manifest.FileKindAdd || e.IndexFile.IndexType != manifest.IndexTypeDeletionVectors ||
-			int(e.Bucket) != bucket || !bytes.Equal(e.Partition, partition) {
+		if int(e.Bucket) != bucket || !bytes.Equal(e.Partition, partition) {
 			continue
 		}
 		f := e.IndexFile

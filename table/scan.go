@@ -359,6 +359,21 @@ func (t *Table) ReadManifest(ctx context.Context, name string) ([]manifest.Manif
 	return manifest.ReadManifestFile(f, p)
 }
 
+// dvIndexEntries are the deletion-vectors index files (ADD entries) of a snapshot's index
+// manifest; none when the snapshot is nil or has no index manifest.
+func (t *Table) dvIndexEntries(ctx context.Context, snap *format.Snapshot) ([]manifest.IndexManifestEntry, error) {
+	if snap == nil || snap.IndexManifest == nil || *snap.IndexManifest == "" {
+		return nil, nil
+	}
+	entries, err := t.ReadIndexManifest(ctx, *snap.IndexManifest)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(entries, func(e manifest.IndexManifestEntry) bool {
+		return e.Kind != manifest.FileKindAdd || e.IndexFile.IndexType != manifest.IndexTypeDeletionVectors
+	}), nil
+}
+
 // ReadIndexManifest reads an index manifest by name.
 func (t *Table) ReadIndexManifest(ctx context.Context, name string) ([]manifest.IndexManifestEntry, error) {
 	p := t.Join(format.ManifestPath(name))

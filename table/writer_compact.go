@@ -444,18 +444,13 @@ func (w *Writer) followSnapshots(ctx context.Context, latest *format.Snapshot) (
 // deletionVectorFiles maps each bucket (groupKey) to the name of its deletion-vectors
 // index file in snap.
 func (t *Table) deletionVectorFiles(ctx context.Context, snap *format.Snapshot) (map[string]string, error) {
-	out := map[string]string{}
-	if snap == nil || snap.IndexManifest == nil || *snap.IndexManifest == "" {
-		return out, nil
-	}
-	entries, err := t.ReadIndexManifest(ctx, *snap.IndexManifest)
+	entries, err := t.dvIndexEntries(ctx, snap)
 	if err != nil {
 		return nil, err
 	}
+	out := map[string]string{}
 	for _, e := range entries {
-		if e.Kind == manifest.FileKindAdd && e.IndexFile.IndexType == manifest.IndexTypeDeletionVectors {
-			out[groupKey(e.Partition, int(e.Bucket))] = e.IndexFile.FileName
-		}
+		out[groupKey(e.Partition, int(e.Bucket))] = e.IndexFile.FileName
 	}
 	return out, nil
 }
