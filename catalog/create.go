@@ -438,7 +438,7 @@ func ValidateOptions(o format.Options, fields []types.DataField, pk, partition [
 		}
 	}
 	if v, ok := o.Get("compaction.delete-ratio-threshold"); ok {
-		if r, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil || r < 0 {
+		if r, err := table.ParseDeleteRatioThreshold(v); err != nil || r < 0 {
 			return fmt.Errorf("option compaction.delete-ratio-threshold = %q: want a share of a file's rows, such as 0.2", v)
 		}
 	}

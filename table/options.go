@@ -262,7 +262,7 @@ func ParseCoreOptions(o format.Options) CoreOptions {
 	num("compaction.min.file-num", &c.CompactionMinFileNum)
 	size("source.split.open-file-cost", &c.SplitOpenFileCost)
 	if v, ok := o.Get("compaction.delete-ratio-threshold"); ok {
-		if r, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+		if r, err := ParseDeleteRatioThreshold(v); err == nil {
 			c.DeleteRatioThreshold = r
 		}
 	}
@@ -387,6 +387,12 @@ func ValidateFileFormats(o format.Options, fields []types.DataField) error {
 		}
 	}
 	return nil
+}
+
+// ParseDeleteRatioThreshold parses compaction.delete-ratio-threshold, a share of a file's
+// rows (a double, as Paimon reads it).
+func ParseDeleteRatioThreshold(v string) (float64, error) {
+	return strconv.ParseFloat(strings.TrimSpace(v), 64)
 }
 
 // ParseParquetPageSize parses parquet.page.size: a positive number of bytes that fits an
