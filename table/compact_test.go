@@ -445,10 +445,6 @@ func TestAppendCompactionMinFileNum(t *testing.T) {
 	}
 }
 
-// A full compaction of a fixed-bucket append table with deletion vectors rewrites its
-// files without the deleted rows and drops their vectors from the index, as Paimon's
-// BucketedAppendCompactManager.compact does (removeDeletionVectorOf, then a new index
-// file, here none: no vector is left).
 // An unaware-bucket append table's partition may hold several deletion-vector index files
 // (Paimon's AppendDeleteFileMaintainer). A compaction rewriting files with deletion vectors
 // replaces each index file holding one of theirs by one holding its other vectors, or by
@@ -462,20 +458,8 @@ func TestUnawareAppendCompactionDropsDeletionVectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := func(from, n int) string {
-		var b strings.Builder
-		b.WriteString("[")
-		for i := from; i < from+n; i++ {
-			if i > from {
-				b.WriteString(",")
-			}
-			fmt.Fprintf(&b, `{"id":%d,"v":"value-%d-%x"}`, i, i, uint32(i)*2654435761)
-		}
-		b.WriteString("]")
-		return b.String()
-	}
 	// Two large files (never rewritten) and three small ones, in this sequence order.
-	for i, r := range []string{rows(1000, 400), rows(2000, 400), rows(1, 2), rows(3, 2), rows(5, 2)} {
+	for i, r := range []string{spreadRows(1000, 400), spreadRows(2000, 400), spreadRows(1, 2), spreadRows(3, 2), spreadRows(5, 2)} {
 		writeCommit(t, tbl, fields, false, r, int64(i+1))
 	}
 	plan, err := tbl.Plan(ctx, table.ScanOptions{})
@@ -569,11 +553,7 @@ func TestUnawareAppendCompactsFilesWithManyDeletedRows(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var b strings.Builder
-			for i := 0; i < 400; i++ {
-				fmt.Fprintf(&b, `,{"id":%d,"v":"value-%d-%x"}`, i, i, uint32(i)*2654435761)
-			}
-			writeCommit(t, tbl, fields, false, "["+b.String()[1:]+"]", 1)
+			writeCommit(t, tbl, fields, false, spreadRows(0, 400), 1)
 			plan, err := tbl.Plan(ctx, table.ScanOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -667,6 +647,21 @@ func TestUnawareDeletionVectorConflicts(t *testing.T) {
 	}
 }
 
+// spreadRows is a JSON array of n rows (id, v) from id from on, whose values compress
+// badly, so that 400 of them make a file above 4 KB.
+func spreadRows(from, n int) string {
+	var b strings.Builder
+	b.WriteString("[")
+	for i := from; i < from+n; i++ {
+		if i > from {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"id":%d,"v":"value-%d-%x"}`, i, i, uint32(i)*2654435761)
+	}
+	b.WriteString("]")
+	return b.String()
+}
+
 // liveDVIndex is the latest snapshot's deletion-vector index files and the data files
 // whose vectors each holds.
 func liveDVIndex(t *testing.T, tbl *table.Table) map[string][]string {
@@ -695,6 +690,10 @@ func liveDVIndex(t *testing.T, tbl *table.Table) map[string][]string {
 	return out
 }
 
+// A full compaction of a fixed-bucket append table with deletion vectors rewrites its
+// files without the deleted rows and drops their vectors from the index, as Paimon's
+// BucketedAppendCompactManager.compact does (removeDeletionVectorOf, then a new index
+// file, here none: no vector is left).
 func TestAppendCompactionDropsDeletionVectors(t *testing.T) {
 	ctx := context.Background()
 	fields, _ := types.ParseColumns("id INT, v STRING")
