@@ -172,7 +172,6 @@ func cmdWrite(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		snapshots = append(snapshots, res.SnapshotID)
-		sinceCommit = 0
 		return nil
 	}
 	for {
@@ -209,8 +208,8 @@ func cmdWrite(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // writeCommittingEvery writes b through write, calling commit each time every rows have
-// been written since the last commit (*since counts them; commit resets it). Without every
-// (0), b is written whole.
+// been written since the last commit (*since counts them across batches, and is reset
+// after each commit). Without every (0), b is written whole.
 func writeCommittingEvery(b arrow.RecordBatch, every int64, since *int64, write func(arrow.RecordBatch) error, commit func() error) error {
 	n := b.NumRows()
 	for off := int64(0); off < n; {
