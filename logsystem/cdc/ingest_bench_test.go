@@ -15,13 +15,13 @@ import (
 	"github.com/tarnlake/tarn/logsystem/cdc"
 )
 
-// benchMessages generates n Debezium messages (cdcgen's workload over 50 000 keys).
-func benchMessages(b *testing.B, n int) [][2][]byte {
+// debeziumMessages generates n Debezium messages (cdcgen's workload) over keys keys.
+func debeziumMessages(t testing.TB, n, keys int) [][2][]byte {
 	msgs := make([][2][]byte, n)
 	for i := range msgs {
-		k, v, err := cdcgen.Message(string(cdc.DebeziumJSON), i, 50000)
+		k, v, err := cdcgen.Message(string(cdc.DebeziumJSON), i, keys)
 		if err != nil {
-			b.Fatal(err)
+			t.Fatal(err)
 		}
 		msgs[i] = [2][]byte{k, v}
 	}
@@ -47,7 +47,7 @@ func BenchmarkDecode(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer bt.Release()
-	msgs := benchMessages(b, 1000)
+	msgs := debeziumMessages(b, 1000, 50000)
 	d := cdc.NewDecoder(cdc.DebeziumJSON)
 	b.ReportAllocs()
 	i := 0
@@ -77,7 +77,7 @@ func BenchmarkIngest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, m := range benchMessages(b, n) {
+	for _, m := range debeziumMessages(b, n, 50000) {
 		cl.Produce(ctx, &kgo.Record{Key: m[0], Value: m[1]}, nil)
 	}
 	if err := cl.Flush(ctx); err != nil {

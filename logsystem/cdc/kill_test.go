@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/tarnlake/tarn/catalog"
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format/types"
@@ -35,21 +33,7 @@ func TestIngestKilledRepeatedly(t *testing.T) {
 	defer cancel()
 	bin := testenv.TarnBinary(t)
 	topic := newTopic(t, 2)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.Brokers...), kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(5*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < n; i++ {
-		k, v, err := cdcgen.Message("debezium-json", i, keys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cl.Produce(ctx, &kgo.Record{Key: k, Value: v}, nil)
-	}
-	if err := cl.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cl.Close()
+	produce(t, topic, debeziumMessages(t, n, keys))
 
 	wh := t.TempDir()
 	cat := catalog.New(fileio.NewLocal(), wh)
