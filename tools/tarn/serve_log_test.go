@@ -107,12 +107,7 @@ func TestServeKafkaLog(t *testing.T) {
 	}
 
 	// The tail's commit-to-send latency is measured.
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metricsText, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	metricsText := scrapeMetrics(t, url)
 	if m := regexp.MustCompile(`(?m)^tarn_flight_tail_latency_seconds_count (\d+)`).FindSubmatch(metricsText); m == nil || string(m[1]) == "0" {
 		t.Errorf("no tail latency observed:\n%s", metricsText)
 	}
@@ -231,12 +226,7 @@ kafka:
 	}
 	var metricsText []byte
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		resp, err := http.Get(hm[1] + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		metricsText, _ = io.ReadAll(resp.Body)
-		resp.Body.Close()
+		metricsText = scrapeMetrics(t, hm[1])
 		missing := 0
 		for _, re := range wantMetrics {
 			if !re.Match(metricsText) {
@@ -253,4 +243,19 @@ kafka:
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// scrapeMetrics reads the Prometheus metrics of the tarn serve at base (its HTTP URL).
+func scrapeMetrics(t *testing.T, base string) []byte {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
