@@ -232,28 +232,16 @@ public final class Main {
                                     + t.snapshotManager().latestSnapshotId());
                             return 0;
                         }
-                        // Several commits in one JVM: the input's sections, a line --- between
-                        // them; with --full-compact-each a full compaction after each commit.
-                        StringBuilder section = new StringBuilder();
-                        List<String> sections = new ArrayList<>();
-                        String line;
-                        while ((line = in.readLine()) != null) {
-                            if (line.equals("---")) {
-                                sections.add(section.toString());
-                                section.setLength(0);
-                            } else {
-                                section.append(line).append('\n');
-                            }
-                        }
-                        sections.add(section.toString());
-                        for (String sec : sections) {
-                            long n = Ops.write(t, new BufferedReader(new java.io.StringReader(sec)));
+                        // Several commits in one JVM, one per section of the input; with
+                        // --full-compact-each a full compaction after each commit.
+                        do {
+                            long n = Ops.write(t, in);
                             if (flags.containsKey("full-compact-each")) {
                                 Ops.compact(t, true);
                             }
                             System.err.println("wrote " + n + " rows; latest snapshot "
                                     + t.snapshotManager().latestSnapshotId());
-                        }
+                        } while (!Ops.atEnd(in));
                         return 0;
                     }
                 case "buckets":
@@ -265,7 +253,7 @@ public final class Main {
                         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
                         for (int i = 1; i < pos.size(); i++) {
                             if (i > 1) {
-                                out.print("---\n");
+                                out.print(Ops.SECTION_END + "\n");
                             }
                             Ops.buckets(env.table(pos.get(i)), in, out);
                         }

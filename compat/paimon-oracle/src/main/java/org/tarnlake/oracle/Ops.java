@@ -175,13 +175,29 @@ public final class Ops {
 
     // ---------------------------------------------------------------- write
 
-    /** Writes JSON Lines from the reader in one batch commit; returns the number of rows. */
+    /** A line of its own that ends one section of an input holding several (write, buckets). */
+    static final String SECTION_END = "---";
+
+    /** Whether the reader is at the end of its input. */
+    static boolean atEnd(BufferedReader in) throws java.io.IOException {
+        in.mark(1);
+        if (in.read() < 0) {
+            return true;
+        }
+        in.reset();
+        return false;
+    }
+
+    /**
+     * Writes JSON Lines from the reader, up to its end or a line SECTION_END, in one batch
+     * commit; returns the number of rows.
+     */
     public static long write(FileStoreTable t, BufferedReader in) throws Exception {
         RowType type = t.rowType();
         List<GenericRow> rows = new ArrayList<>();
         String line;
         int n = 0;
-        while ((line = in.readLine()) != null) {
+        while ((line = in.readLine()) != null && !line.equals(SECTION_END)) {
             n++;
             if (line.trim().isEmpty()) {
                 continue;
@@ -206,7 +222,8 @@ public final class Ops {
     /**
      * The bucket Paimon's row key extractor assigns each JSON Lines row (a full row of the
      * table; fields missing from the object are null), one number per input line, up to the
-     * end of the input or a line "---" (which ends one table's rows when several are given).
+     * end of the input or a line SECTION_END (which ends one table's rows when several are
+     * given).
      */
     public static long buckets(FileStoreTable t, BufferedReader in, java.io.PrintWriter out) throws Exception {
         RowType type = t.rowType();
@@ -215,7 +232,7 @@ public final class Ops {
         String line;
         long n = 0;
         while ((line = in.readLine()) != null) {
-            if (line.equals("---")) {
+            if (line.equals(SECTION_END)) {
                 break;
             }
             if (line.trim().isEmpty()) {
