@@ -125,18 +125,16 @@ func checkEvolvedTail(t *testing.T, tbl *table.Table, want string) {
 	state := map[string]string{}
 	var appended []string
 	for _, l := range follow(t, f, nil, untilSnapshot(latest)).lines {
-		var head struct {
-			Kind string `json:"_ROW_KIND"`
-		}
 		var cols map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(l), &head); err != nil {
-			t.Fatal(err)
-		}
 		if err := json.Unmarshal([]byte(l), &cols); err != nil {
 			t.Fatal(err)
 		}
+		var kind string
+		if err := json.Unmarshal(cols["_ROW_KIND"], &kind); err != nil {
+			t.Fatal(err)
+		}
 		// The row as a scan prints it: without the two leading change columns.
-		_, rest, _ := strings.Cut(l, `"_ROW_KIND":"`+head.Kind+`",`)
+		_, rest, _ := strings.Cut(l, `"_ROW_KIND":"`+kind+`",`)
 		row := "{" + rest
 		if len(pk) == 0 {
 			appended = append(appended, row)
@@ -146,7 +144,7 @@ func checkEvolvedTail(t *testing.T, tbl *table.Table, want string) {
 		for _, k := range pk {
 			key = append(key, string(cols[k]))
 		}
-		switch head.Kind {
+		switch kind {
 		case "+I", "+U":
 			state[strings.Join(key, ",")] = row
 		case "-D", "-U":
