@@ -12,6 +12,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/tarnlake/tarn/internal/testenv"
 	"github.com/tarnlake/tarn/logsystem"
 	"github.com/tarnlake/tarn/render"
 	"github.com/tarnlake/tarn/table"
@@ -287,7 +288,7 @@ func TestBrokerKilledMidStream(t *testing.T) {
 	wantTable[0] = fmt.Sprintf(`+I %d {"id":0,"v":start}`, last)
 	slices.Sort(wantTable)
 	if !slices.Equal(gotTable, wantTable) {
-		t.Errorf("table after the outage:\n%s\nwant:\n%s", strings.Join(gotTable, "\n"), strings.Join(wantTable, "\n"))
+		t.Errorf("table after the outage: %s", testenv.DiffLines(gotTable, wantTable))
 	}
 	if last != first+commits {
 		t.Errorf("snapshots %d..%d for %d commits: a commit was repeated or lost", first, last, commits)
@@ -295,7 +296,7 @@ func TestBrokerKilledMidStream(t *testing.T) {
 
 	// The tail: exactly the file-based tail's changes, and back on the log at the end.
 	if want := readFollow(t, tbl, first, last, nil); !slices.Equal(tr.lines, want) {
-		t.Errorf("tail across the outage (stats %+v):\n%s\nfile tail:\n%s", st, strings.Join(tr.lines, "\n"), strings.Join(want, "\n"))
+		t.Errorf("tail across the outage (stats %+v), against the file tail: %s", st, testenv.DiffLines(tr.lines, want))
 	}
 	if !tl.OnLog() || st.LogSnapshots < commits/2 {
 		t.Errorf("tail stats %+v (on the log: %v): want most snapshots from the log, and the tail on it at the end", st, tl.OnLog())

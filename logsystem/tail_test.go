@@ -172,7 +172,7 @@ func TestHybridTailModel(t *testing.T) {
 				t.Fatalf("live tail: %v (stats %+v)", lr.err, lr.stats)
 			}
 			if want := readFollow(t, tbl, first, last, nil); !slices.Equal(lr.lines, want) {
-				t.Fatalf("live tail from snapshot %d (stats %+v):\n%s\nfile tail:\n%s", first, lr.stats, strings.Join(lr.lines, "\n"), strings.Join(want, "\n"))
+				t.Fatalf("live tail from snapshot %d (stats %+v), against the file tail: %s", first, lr.stats, testenv.DiffLines(lr.lines, want))
 			}
 			t.Logf("live tail: %+v", lr.stats)
 			var kinds []string
@@ -192,7 +192,7 @@ func TestHybridTailModel(t *testing.T) {
 				tl.Close()
 				want := readFollow(t, tbl, start, last, nil)
 				if !slices.Equal(got, want) {
-					t.Fatalf("tail from snapshot %d (stats %+v):\n%s\nfile tail:\n%s", start, st, strings.Join(got, "\n"), strings.Join(want, "\n"))
+					t.Fatalf("tail from snapshot %d (stats %+v), against the file tail: %s", start, st, testenv.DiffLines(got, want))
 				}
 				total.LogSnapshots += st.LogSnapshots
 				total.FileSnapshots += st.FileSnapshots
@@ -246,7 +246,7 @@ func TestTailFallsBackWhenRetentionPassed(t *testing.T) {
 	got := readTail(t, tl, last, time.Minute)
 	want := readFollow(t, tbl, 1, last, nil)
 	if !slices.Equal(got, want) {
-		t.Fatalf("tail:\n%s\nfile tail:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		t.Fatalf("tail against the file tail: %s", testenv.DiffLines(got, want))
 	}
 	if st := tl.Stats(); st.ToLog == 0 || st.FileSnapshots < 3 {
 		t.Fatalf("stats %+v: want snapshots 1..3 from files, then the log", st)

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tarnlake/tarn/fileio"
+	"github.com/tarnlake/tarn/internal/testenv"
 	"github.com/tarnlake/tarn/logsystem"
 	"github.com/tarnlake/tarn/table"
 )
@@ -174,7 +175,7 @@ func TestTransactionalKilledWriter(t *testing.T) {
 	gotTail := readTail(t, tl, s2, time.Minute)
 	want := readFollow(t, tbl, s1, s2, nil)
 	if !slices.Equal(gotTail, want) {
-		t.Fatalf("hybrid tail:\n%s\nfile tail:\n%s", strings.Join(gotTail, "\n"), strings.Join(want, "\n"))
+		t.Fatalf("hybrid tail against the file tail: %s", testenv.DiffLines(gotTail, want))
 	}
 	if st := tl.Stats(); st.LogSnapshots != 1 {
 		t.Fatalf("stats %+v: want snapshot %d from the log", st, s2)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tarnlake/tarn/internal/testenv"
 	"github.com/tarnlake/tarn/predicate"
 	"github.com/tarnlake/tarn/table"
 )
@@ -159,25 +160,10 @@ func TestFollowSeesEveryCommit(t *testing.T) {
 				}
 			}
 			if got, want := sortPerSnapshot(got), sortPerSnapshot(want); !slices.Equal(got, want) {
-				t.Fatalf("got %d lines, want %d\n%s", len(got), len(want), strings.Join(diffLines(got, want), "\n"))
+				t.Fatalf("%s", testenv.DiffLines(got, want))
 			}
 		})
 	}
-}
-
-func diffLines(got, want []string) []string {
-	var out []string
-	for _, g := range got {
-		if !slices.Contains(want, g) {
-			out = append(out, "+ "+g)
-		}
-	}
-	for _, w := range want {
-		if !slices.Contains(got, w) {
-			out = append(out, "- "+w)
-		}
-	}
-	return out
 }
 
 // TestFollowResume stops a tail after every batch in turn and resumes it from that batch's

@@ -190,3 +190,32 @@ func TestStartMinIOStop(t *testing.T) {
 		t.Errorf("data dir %s not removed: %v", s.Dir, err)
 	}
 }
+
+func TestDiffLines(t *testing.T) {
+	tests := []struct {
+		name      string
+		got, want []string
+		has       []string // substrings of the report; none: equal
+	}{
+		{"equal", []string{"a", "b"}, []string{"a", "b"}, nil},
+		{"missing", []string{"a", "c"}, []string{"a", "b", "c"}, []string{"got 2 lines, want 3; first difference at line 1", "- b"}},
+		{"extra duplicate", []string{"a", "b", "b"}, []string{"a", "b"}, []string{"first difference at line 2", "+ b"}},
+		{"order", []string{"b", "a"}, []string{"a", "b"}, []string{"first difference at line 0", "same lines, in another order"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := DiffLines(tc.got, tc.want)
+			if tc.has == nil {
+				if d != "" {
+					t.Fatalf("equal listings reported:\n%s", d)
+				}
+				return
+			}
+			for _, s := range tc.has {
+				if !strings.Contains(d, s) {
+					t.Errorf("report lacks %q:\n%s", s, d)
+				}
+			}
+		})
+	}
+}
