@@ -134,6 +134,7 @@ type Tail struct {
 	lastLook   time.Time
 	decoders   map[int64]*RowDecoder
 	schemas    map[int64]*format.TableSchema
+	unsent     []logRow // eventual mode: rows fetched but not yet emitted (an error in between)
 }
 
 type logRow struct {
@@ -252,8 +253,14 @@ func (tl *Tail) Position() table.Position { return tl.pos }
 // Schema is the Arrow schema of the tail's batches.
 func (tl *Tail) Schema() *arrow.Schema { return tl.out }
 
-// Emitted is the last snapshot whose changes the tail has delivered in full.
-func (tl *Tail) Emitted() int64 { return max(tl.emitted, 0) }
+// Emitted is the last snapshot whose changes the tail has delivered in full: the batches
+// Next returned hold all of them (the tail may have read further ahead).
+func (tl *Tail) Emitted() int64 {
+	if tl.pos.Full {
+		return 0
+	}
+	return max(tl.pos.Snapshot-1, 0)
+}
 
 // OnLog reports whether the tail reads the log now.
 func (tl *Tail) OnLog() bool { return tl.cl != nil }
@@ -390,8 +397,9 @@ func (tl *Tail) trySwitch(ctx context.Context) error {
 		}
 		parts[p] = kgo.NewOffset().At(off)
 	}
+	// The client allows no fetch wait below 10ms.
 	cl, err := newConsumer(tl.conn, map[string]map[int32]kgo.Offset{tl.cfg.Topic: parts}, tl.cfg.Consistency == Transactional,
-		kgo.FetchMaxWait(tl.o.PollInterval), kgo.RetryTimeout(5*time.Second))
+		kgo.FetchMaxWait(max(tl.o.PollInterval, 10*time.Millisecond)), kgo.RetryTimeout(5*time.Second))
 	if err != nil {
 		return err
 	}
@@ -472,7 +480,7 @@ func (tl *Tail) closeLog() {
 		tl.unsubscribe()
 		tl.unsubscribe, tl.wake = nil, nil
 	}
-	tl.pending, tl.snapRows, tl.markers, tl.broken = nil, nil, nil, nil
+	tl.pending, tl.snapRows, tl.markers, tl.broken, tl.unsent = nil, nil, nil, nil, nil
 }
 
 // toFiles falls back to a file-based tail after the emitted snapshot.
@@ -563,9 +571,14 @@ func (tl *Tail) stepLog(ctx context.Context) error {
 		return tl.toFiles(ctx, "unreadable log record: "+bad.Error())
 	}
 	if len(eventual) > 0 {
-		if err := tl.emitRows(ctx, eventual, -1, false); err != nil {
+		tl.unsent = append(tl.unsent, eventual...)
+	}
+	if len(tl.unsent) > 0 {
+		// Kept until emitted: the client does not return fetched records again.
+		if err := tl.emitRows(ctx, tl.unsent, -1, false); err != nil {
 			return err
 		}
+		tl.unsent = nil
 	}
 	return ctx.Err()
 }
@@ -631,7 +644,8 @@ func (tl *Tail) resolve(ctx context.Context, k int64) (bool, error) {
 	return true, tl.readFiles(ctx, k)
 }
 
-// readFiles delivers snapshot k's changes from the table's files.
+// readFiles delivers snapshot k's changes from the table's files. It queues all of them
+// or, on an error (ctx ending within the read), none: a retry reads the snapshot again.
 func (tl *Tail) readFiles(ctx context.Context, k int64) error {
 	snap, err := tl.t.Snapshot(ctx, k)
 	if err != nil {
@@ -642,33 +656,14 @@ func (tl *Tail) readFiles(ctx context.Context, k int64) error {
 	if err != nil {
 		return err
 	}
+	var read []arrow.RecordBatch
 	if len(splits) > 0 {
-		ro := table.ReadOptions{Columns: tl.o.Columns, BatchSize: tl.o.BatchSize, Mem: tl.mem}
-		if tl.filter != nil {
-			ro.Filter = tl.filter
-		}
-		r, err := tl.t.ReadChanges(ctx, tl.schema, splits, ro)
-		if err != nil {
+		if read, err = tl.readChanges(ctx, splits); err != nil {
 			return err
 		}
-		for {
-			b, err := r.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				r.Close()
-				return err
-			}
-			if b.NumRows() == 0 {
-				b.Release()
-				continue
-			}
-			tl.queue = append(tl.queue, tl.positioned(TailBatch{Record: b}, k))
-		}
-		if err := r.Close(); err != nil {
-			return err
-		}
+	}
+	for _, b := range read {
+		tl.queue = append(tl.queue, tl.positioned(TailBatch{Record: b}, k))
 	}
 	for _, s := range splits {
 		key := bucketKey(s.Partition, int32(max(s.Bucket, 0)))
@@ -680,6 +675,46 @@ func (tl *Tail) readFiles(ctx context.Context, k int64) error {
 	}
 	tl.finish(k, true)
 	return nil
+}
+
+// readChanges reads the changes of splits, every batch or (on an error) none.
+func (tl *Tail) readChanges(ctx context.Context, splits []table.ChangeSplit) (batches []arrow.RecordBatch, err error) {
+	defer func() {
+		if err != nil {
+			releaseAll(batches)
+			batches = nil
+		}
+	}()
+	ro := table.ReadOptions{Columns: tl.o.Columns, BatchSize: tl.o.BatchSize, Mem: tl.mem}
+	if tl.filter != nil {
+		ro.Filter = tl.filter
+	}
+	r, err := tl.t.ReadChanges(ctx, tl.schema, splits, ro)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		b, err := r.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			r.Close()
+			return batches, err
+		}
+		if b.NumRows() == 0 {
+			b.Release()
+			continue
+		}
+		batches = append(batches, b)
+	}
+	return batches, r.Close()
+}
+
+func releaseAll(batches []arrow.RecordBatch) {
+	for _, b := range batches {
+		b.Release()
+	}
 }
 
 // positioned gives a batch of snapshot k (k < 0: rows before their snapshot commit) the
@@ -736,28 +771,61 @@ func (tl *Tail) emitLog(ctx context.Context, k int64) error {
 // and merged as the writer merges a buffer; otherwise in log order. snapshot < 0 leaves
 // _SNAPSHOT_ID null.
 func (tl *Tail) emitRows(ctx context.Context, rows []logRow, snapshot int64, sortMerge bool) error {
+	// Nothing changes (watermarks, stats, queue) until every batch is built: a retry
+	// after an error (ctx ending) emits the rows again.
 	keep := rows[:0:0]
+	seen := map[string]int64{}
+	dups := int64(0)
 	for _, r := range rows {
 		key := bucketKey(r.h.Partition, r.kp)
-		if w, ok := tl.watermark[key]; ok && r.h.Sequence <= w {
-			tl.stats.Duplicates++
+		w, ok := seen[key]
+		if !ok {
+			w, ok = tl.watermark[key]
+		}
+		if ok && r.h.Sequence <= w {
+			dups++
 			slog.Debug("log row already delivered", "topic", tl.cfg.Topic, "partition", r.kp, "sequence", r.h.Sequence, "watermark", w, "snapshot", snapshot)
 			continue
 		}
-		tl.watermark[key] = r.h.Sequence
+		seen[key] = r.h.Sequence
 		keep = append(keep, r)
 	}
+	built, err := tl.buildRows(ctx, keep, snapshot, sortMerge)
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, errUndecodable) {
+			return tl.toFiles(ctx, err.Error())
+		}
+		return err
+	}
+	for key, w := range seen {
+		tl.watermark[key] = w
+	}
+	tl.stats.Duplicates += dups
+	for _, b := range built {
+		tl.queue = append(tl.queue, tl.positioned(TailBatch{Record: b, FromLog: true}, snapshot))
+	}
+	return nil
+}
+
+var errUndecodable = errors.New("undecodable log rows")
+
+// buildRows decodes rows into the tail's output batches: with sortMerge, ordered by
+// partition, bucket and key and merged as the writer merges a buffer; otherwise in log
+// order. It returns every batch or (on an error) none.
+func (tl *Tail) buildRows(ctx context.Context, keep []logRow, snapshot int64, sortMerge bool) (out []arrow.RecordBatch, err error) {
 	if len(keep) == 0 {
-		return nil
+		return nil, nil
 	}
 	// Decode per schema id, then conform every batch to the tail's schema.
 	batches, refs, err := tl.decode(ctx, keep)
 	if err != nil {
-		return tl.toFiles(ctx, "undecodable log rows: "+err.Error())
+		return nil, fmt.Errorf("%w: %w", errUndecodable, err)
 	}
+	defer releaseAll(batches)
 	defer func() {
-		for _, b := range batches {
-			b.Release()
+		if err != nil {
+			releaseAll(out)
+			out = nil
 		}
 	}()
 	order := make([]int, len(keep))
@@ -772,7 +840,7 @@ func (tl *Tail) emitRows(ctx context.Context, rows []logRow, snapshot int64, sor
 				start := len(buf)
 				for _, c := range tl.keyIdx {
 					if buf, err = merge.AppendArrowKey(buf, batches[ref.Batch].Column(c), int(ref.Row)); err != nil {
-						return err
+						return nil, err
 					}
 				}
 				keys[i] = buf[start:len(buf):len(buf)]
@@ -799,15 +867,15 @@ func (tl *Tail) emitRows(ctx context.Context, rows []logRow, snapshot int64, sor
 		part := order[start:min(start+tl.o.BatchSize, len(order))]
 		b, err := tl.build(ctx, batches, refs, keep, part, snapshot)
 		if err != nil {
-			return err
+			return out, err
 		}
 		if b.NumRows() == 0 {
 			b.Release()
 			continue
 		}
-		tl.queue = append(tl.queue, tl.positioned(TailBatch{Record: b, FromLog: true}, snapshot))
+		out = append(out, b)
 	}
-	return nil
+	return out, nil
 }
 
 // mergeKeys keeps, per key of a sorted run, what the writer's buffer merge keeps: the

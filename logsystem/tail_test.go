@@ -2,6 +2,7 @@ package logsystem_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os/exec"
@@ -76,8 +77,9 @@ func TestHybridTailModel(t *testing.T) {
 					}
 					nctx, ncancel := context.WithTimeout(lctx, 300*time.Millisecond)
 					b, err := live.Next(nctx)
+					timedOut := errors.Is(nctx.Err(), context.DeadlineExceeded)
 					ncancel()
-					if err != nil && lctx.Err() == nil && nctx.Err() != nil {
+					if err != nil && lctx.Err() == nil && timedOut {
 						continue // no news yet: look for the last snapshot again
 					}
 					if err != nil {
@@ -370,4 +372,95 @@ func TestKcatReadsLogTopic(t *testing.T) {
 		t.Fatalf("kcat read %d records, want 3 rows and 2 markers:\n%s", len(lines), out)
 	}
 	t.Logf("kcat (partition offset key-bytes value-bytes):\n%s", out)
+}
+
+// TestTailNextWithShortDeadlines calls Next with deadlines so short that they end in the
+// middle of reading a snapshot from files or building it from log rows: what was read
+// before the deadline must be neither lost nor delivered twice when Next is called again.
+func TestTailNextWithShortDeadlines(t *testing.T) {
+	ctx := context.Background()
+	tbl := newTable(t, "k INT NOT NULL, v STRING", "k", map[string]string{"bucket": "2"})
+	w := openWriter(t, tbl, broker)
+	defer func() { w.close() }()
+	rows := func(c int) string {
+		var b strings.Builder
+		for k := 0; k < 9; k++ {
+			fmt.Fprintf(&b, `{"k":%d,"v":"c%d"}`+"\n", c*5+k, c)
+		}
+		return b.String()
+	}
+	var last int64
+	for c := 0; c < 6; c++ {
+		if c == 3 {
+			// A commit without the log, by the table's only writer then: the tail reads it
+			// from files.
+			w.close()
+			tw, err := tbl.NewWriter(ctx, table.WriterOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := batchOf(t, tbl, rows(c))
+			if err := tw.Write(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+			b.Release()
+			msgs, err := tw.PrepareCommit(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := tbl.Commit(ctx, table.Commit{User: "no-log", Identifier: 1, Messages: msgs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tw.Close()
+			last = res.SnapshotID
+			w = openWriter(t, tbl, broker)
+			continue
+		}
+		w.write(t, rows(c))
+		last = w.commit(t)
+	}
+	want := readFollow(t, tbl, 1, last, nil)
+	tl, err := logsystem.NewTail(ctx, tbl, broker, logsystem.TailOptions{Snapshot: 1, BatchSize: 2,
+		PollInterval: 5 * time.Millisecond, LogRetryInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.Close()
+	var got []string
+	expired := 0
+	deadline := time.Now().Add(time.Minute)
+	for i := 0; tl.Emitted() < last; i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("tail delivered through snapshot %d of %d in a minute (stats %+v)", tl.Emitted(), last, tl.Stats())
+		}
+		// Until the tail reads the log, time enough; then mostly too short for a read.
+		deadlines := []time.Duration{0, 100 * time.Microsecond, 300 * time.Microsecond, time.Millisecond, 5 * time.Millisecond}
+		d := deadlines[i%len(deadlines)]
+		if !tl.OnLog() && tl.Stats().ToLog == 0 {
+			d = time.Minute
+		}
+		nctx, cancel := context.WithTimeout(ctx, d)
+		b, err := tl.Next(nctx)
+		timedOut := errors.Is(nctx.Err(), context.DeadlineExceeded)
+		cancel()
+		if err != nil {
+			if !timedOut {
+				t.Fatalf("tail: %v", err)
+			}
+			expired++
+			continue
+		}
+		if b.Record != nil {
+			got = append(got, rowLines(t, b.Record)...)
+			b.Record.Release()
+		}
+	}
+	if d := testenv.DiffLines(got, want); d != "" {
+		t.Fatalf("tail (stats %+v, %d calls ended by their deadline) against the file tail: %s", tl.Stats(), expired, d)
+	}
+	if st := tl.Stats(); st.LogSnapshots == 0 || st.FileSnapshots < 2 || expired == 0 {
+		t.Fatalf("stats %+v, %d calls ended by their deadline: want snapshots from both the log and files, and deadlines hit", st, expired)
+	}
+	t.Logf("%s broker: stats %+v, %d calls ended by their deadline", brokerKind, tl.Stats(), expired)
 }

@@ -296,6 +296,10 @@ func (f *Follower) Next(ctx context.Context) (FollowBatch, error) {
 		if err := ctx.Err(); err != nil {
 			return FollowBatch{}, err
 		}
+		// A consumer position finish could not record is recorded now.
+		if err := f.saveConsumer(ctx); err != nil {
+			return FollowBatch{}, err
+		}
 		if f.cur == nil {
 			heartbeat, err := f.open(ctx)
 			if err != nil {
@@ -319,6 +323,7 @@ func (f *Follower) Next(ctx context.Context) (FollowBatch, error) {
 				continue
 			}
 			if err != nil {
+				f.drop()
 				return FollowBatch{}, err
 			}
 		}
@@ -331,6 +336,7 @@ func (f *Follower) Next(ctx context.Context) (FollowBatch, error) {
 			end = true
 		case err != nil:
 			b.Release()
+			f.drop()
 			return FollowBatch{}, err
 		default:
 			f.pending = next
@@ -347,6 +353,19 @@ func (f *Follower) Next(ctx context.Context) (FollowBatch, error) {
 	}
 }
 
+// drop closes the current reader after an error (ctx ending within a read): the next
+// call opens the snapshot again at the position, skipping the rows already returned.
+func (f *Follower) drop() {
+	if f.pending != nil {
+		f.pending.Release()
+		f.pending = nil
+	}
+	if f.cur != nil {
+		_ = f.cur.Close()
+		f.cur = nil
+	}
+}
+
 // All iterates over Next's results until an error (which it yields last) or until the
 // loop stops. The caller releases each Record.
 func (f *Follower) All(ctx context.Context) iter.Seq2[FollowBatch, error] {
@@ -360,7 +379,9 @@ func (f *Follower) All(ctx context.Context) iter.Seq2[FollowBatch, error] {
 	}
 }
 
-// finish closes the current reader and moves to the start of the next snapshot.
+// finish closes the current reader and moves to the start of the next snapshot. It
+// records the position in the consumer file; when that fails (ctx ended), Next records
+// it on its next call.
 func (f *Follower) finish(ctx context.Context) error {
 	if f.pending != nil {
 		f.pending.Release()
@@ -374,7 +395,10 @@ func (f *Follower) finish(ctx context.Context) error {
 		}
 	}
 	f.pos = Position{Snapshot: f.pos.Snapshot + 1}
-	return f.saveConsumer(ctx)
+	if err := f.saveConsumer(ctx); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
 }
 
 // open opens the reader of the current position, waiting for its snapshot. It reports

@@ -364,3 +364,90 @@ func TestPositionToken(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowNextWithShortDeadlines calls Next with deadlines so short that they end in the
+// middle of a snapshot's read: the rows read before are neither lost nor returned twice
+// when Next is called again.
+func TestFollowNextWithShortDeadlines(t *testing.T) {
+	ctx := context.Background()
+	tt := newTestTable(t, "id BIGINT NOT NULL, v STRING", []string{"id"}, nil, map[string]string{"bucket": "2"})
+	for i := 0; i < 6; i++ {
+		var rows []string
+		for k := 0; k < 9; k++ {
+			rows = append(rows, fmt.Sprintf(`{"id": %d, "v": "s%d"}`, i*5+k, i))
+		}
+		tt.commit(t, "["+strings.Join(rows, ",")+"]", false)
+	}
+	read := func(deadlines []time.Duration) ([]string, int) {
+		f, err := tt.tbl.Follow(ctx, table.FollowOptions{Start: table.StartFull, SnapshotID: 2, BatchSize: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		tfields, err := table.OutputFields(f.TableSchema(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		expired := 0
+		for i := 0; f.Position().Snapshot <= 6 || f.Position().Full; i++ {
+			if i > 100000 {
+				t.Fatalf("no progress at %+v", f.Position())
+			}
+			nctx, cancel := context.WithTimeout(ctx, deadlines[i%len(deadlines)])
+			b, err := f.Next(nctx)
+			timedOut := errors.Is(nctx.Err(), context.DeadlineExceeded)
+			cancel()
+			if err != nil {
+				if !timedOut {
+					t.Fatal(err)
+				}
+				expired++
+				continue
+			}
+			if b.Record != nil {
+				lines = append(lines, changeLines(t, tfields, b.Record)...)
+				b.Record.Release()
+			}
+		}
+		return lines, expired
+	}
+	want, _ := read([]time.Duration{time.Minute})
+	got, expired := read([]time.Duration{0, 50 * time.Microsecond, 100 * time.Microsecond, 200 * time.Microsecond, 400 * time.Microsecond, time.Millisecond, 10 * time.Millisecond})
+	if d := testenv.DiffLines(got, want); d != "" {
+		t.Fatalf("%d calls ended by their deadline: %s", expired, d)
+	}
+	if expired == 0 {
+		t.Fatal("no call ended by its deadline")
+	}
+}
+
+// TestFollowResumeAtEveryRow resumes a tail at every row of a snapshot whose first bucket
+// has more rows than its second: the rest equals what the uninterrupted tail read (a resume
+// skips whole files only at the front).
+func TestFollowResumeAtEveryRow(t *testing.T) {
+	ctx := context.Background()
+	tt := newTestTable(t, "id BIGINT NOT NULL, v STRING", []string{"id"}, nil, map[string]string{"bucket": "2"})
+	var rows []string
+	for k := 0; k < 40; k++ {
+		rows = append(rows, fmt.Sprintf(`{"id": %d, "v": "r"}`, k))
+	}
+	tt.commit(t, "["+strings.Join(rows, ",")+"]", false)
+	read := func(offset int64) []string {
+		f, err := tt.tbl.Follow(ctx, table.FollowOptions{Resume: &table.Position{Snapshot: 1, Offset: offset}, BatchSize: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		return follow(t, f, nil, func(p table.Position) bool { return p.Snapshot > 1 }).lines
+	}
+	all := read(0)
+	if len(all) != 40 {
+		t.Fatalf("snapshot 1 has %d changes, want 40", len(all))
+	}
+	for off := int64(1); off < 40; off++ {
+		if d := testenv.DiffLines(read(off), all[off:]); d != "" {
+			t.Fatalf("resumed at row %d: %s", off, d)
+		}
+	}
+}

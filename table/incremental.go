@@ -312,15 +312,19 @@ func (t *Table) readChanges(ctx context.Context, schema *format.TableSchema, spl
 		return nil, err
 	}
 	var readers []func(context.Context) (datafile.BatchReader, error)
+	// Whole files at the front that the skip covers are not opened; the rest of the skip
+	// drops rows of the first file read.
+	skipping := o.Filter == nil
 	for i := range splits {
 		s := &splits[i]
 		split := &Split{Partition: s.Partition, PartitionValues: s.PartitionValues, Bucket: s.Bucket, TotalBuckets: s.TotalBuckets, BucketPath: s.BucketPath}
 		for j := range s.Files {
 			f := &s.Files[j]
-			if o.Filter == nil && skip > 0 && f.RowCount <= skip {
+			if skipping && skip > 0 && f.RowCount <= skip {
 				skip -= f.RowCount
 				continue
 			}
+			skipping = false
 			kv := s.KeyValue
 			snapID := s.SnapshotID
 			readers = append(readers, func(ctx context.Context) (datafile.BatchReader, error) {
