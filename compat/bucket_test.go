@@ -1,15 +1,12 @@
 package compat_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -100,14 +97,11 @@ func TestBucketsEqualPaimons(t *testing.T) {
 		}
 		stdin.WriteString(lines.String())
 	}
-	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot(), "compat", "oracle"), append([]string{"--paimon", paimonLatest, "buckets"}, paths...)...)
-	cmd.Stdin = strings.NewReader(stdin.String())
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("oracle buckets: %v\n%s", err, tail(errb.String(), 2000))
+	out, _, err := runOracle(ctx, oracleCall{version: paimonLatest, args: append([]string{"buckets"}, paths...), stdin: stdin.String()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	sections := strings.Split(out.String(), "---\n")
+	sections := strings.Split(string(out), "---\n")
 	if len(sections) != len(all) {
 		t.Fatalf("oracle gave buckets of %d tables, want %d", len(sections), len(all))
 	}

@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -223,14 +221,12 @@ func changelogOps(rng *rand.Rand, k opKinds, commit int) []string {
 	return rows
 }
 
-// oracleStdin runs compat/oracle with the latest Paimon, input on stdin.
+// oracleStdin runs compat/oracle with the latest Paimon, input on stdin; on an error it
+// returns stderr.
 func oracleStdin(ctx context.Context, stdin string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot(), "compat", "oracle"), append([]string{"--paimon", paimonLatest}, args...)...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return errb.Bytes(), fmt.Errorf("compat/oracle %s: %v", strings.Join(args, " "), err)
+	out, errb, err := runOracle(ctx, oracleCall{version: paimonLatest, args: args, stdin: stdin})
+	if err != nil {
+		return errb, err
 	}
-	return out.Bytes(), nil
+	return out, nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -221,14 +220,8 @@ func sameSchema(tarn *format.TableSchema, paimonJSON []byte) error {
 
 // oracleWrite commits JSON Lines rows with Paimon's writer.
 func oracleWrite(ctx context.Context, version, tablePath, rows string) error {
-	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot(), "compat", "oracle"), "--paimon", version, "write", tablePath)
-	cmd.Stdin = strings.NewReader(rows + "\n")
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("oracle write: %v\n%s", err, tail(errb.String(), 3000))
-	}
-	return nil
+	_, _, err := runOracle(ctx, oracleCall{version: version, args: []string{"write", tablePath}, stdin: rows + "\n"})
+	return err
 }
 
 // Tables Tarn created, wrote and altered (add at a position and nested, rename of a

@@ -113,6 +113,10 @@ func renderMatrix() string {
 func TestMain(m *testing.M) {
 	flagParse()
 	code := m.Run()
+	closeOraclePools()
+	if n := oracleCalls.Load(); n > 0 {
+		fmt.Printf("oracle: %d commands ran in %d server JVMs (and forked ones for the rest)\n", n, oracleStarts.Load())
+	}
 	if len(matrix) > 0 {
 		table := renderMatrix()
 		out := filepath.Join(cacheDirNoT(), "compat-matrix.md")

@@ -1,7 +1,6 @@
 package compat_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -54,16 +53,8 @@ func oracle(ctx context.Context, version string, args ...string) ([]byte, error)
 // oracleEnv runs compat/oracle with extra environment variables (KEY=VALUE), such as the
 // S3 endpoint and credentials for s3:// locations.
 func oracleEnv(ctx context.Context, env []string, version string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot(), "compat", "oracle"), append([]string{"--paimon", version}, args...)...)
-	if env != nil {
-		cmd.Env = append(os.Environ(), env...)
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return out.Bytes(), fmt.Errorf("compat/oracle --paimon %s %s: %v\n%s", version, strings.Join(args, " "), err, tail(errb.String(), 3000))
-	}
-	return out.Bytes(), nil
+	out, _, err := runOracle(ctx, oracleCall{version: version, args: args, env: env})
+	return out, err
 }
 
 func tail(s string, n int) string {

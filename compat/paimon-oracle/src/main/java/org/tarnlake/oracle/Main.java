@@ -52,6 +52,7 @@ public final class Main {
             "  clean-orphans TABLE --older-than-ms N  Paimon's orphan-file cleaning (LocalOrphanFilesClean) of files older than N ms",
             "  pick                               the universal compaction picker's choice for each JSON run layout on stdin (see Pick.java)",
             "  version                            the Paimon version in this jar",
+            "  serve                              run commands sent on stdin in this one JVM (see Serve.java)",
             "  bench ingest|scan|compact|commit TABLE [...]  performance measurements (see Bench.java; compat/bench-compare)",
             "TABLE/DIR: a local path, file:///..., or s3://bucket/path");
 
@@ -64,18 +65,35 @@ public final class Main {
         // ORC and some conversions use the JVM time zone; results must not depend on the machine.
         java.util.TimeZone.setDefault(java.util.TimeZone.getTimeZone("UTC"));
         int code;
+        if (argv.length == 1 && argv[0].equals("serve")) {
+            try {
+                Serve.run();
+                code = 0;
+            } catch (Throwable e) {
+                System.err.println("serve: " + Check.msg(e));
+                code = 1;
+            }
+        } else {
+            code = execute(argv);
+        }
+        System.out.flush();
+        System.exit(code);
+    }
+
+    /** Runs one command and returns its exit code; errors go to stderr. */
+    static int execute(String[] argv) {
         try {
-            code = run(argv);
+            return run(argv);
         } catch (Env.OracleException e) {
             System.err.println("error: " + e.getMessage());
             if (System.getenv("ORACLE_DEBUG") != null) {
                 e.printStackTrace();
             }
-            code = 1;
+            return 1;
         } catch (UsageException e) {
             System.err.println("usage error: " + e.getMessage());
             System.err.println(USAGE);
-            code = 2;
+            return 2;
         } catch (Throwable e) {
             System.err.println("error: " + Check.msg(e));
             if (System.getenv("ORACLE_DEBUG") != null) {
@@ -83,10 +101,8 @@ public final class Main {
             } else {
                 System.err.println("(ORACLE_DEBUG=1 for the stack trace)");
             }
-            code = 1;
+            return 1;
         }
-        System.out.flush();
-        System.exit(code);
     }
 
     static final class UsageException extends RuntimeException {
