@@ -154,6 +154,32 @@ func (w *logWriter) commit(t testing.TB) int64 {
 	return res.SnapshotID
 }
 
+// commitWithoutLog commits rows with a table writer that has no log writer (the table's
+// only writer while it runs) and returns the snapshot.
+func commitWithoutLog(t testing.TB, tbl *table.Table, jsonl, user string, ident int64) int64 {
+	t.Helper()
+	ctx := context.Background()
+	tw, err := tbl.NewWriter(ctx, table.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tw.Close()
+	b := batchOf(t, tbl, jsonl)
+	defer b.Release()
+	if err := tw.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := tw.PrepareCommit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tbl.Commit(ctx, table.Commit{User: user, Identifier: ident, Messages: msgs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.SnapshotID
+}
+
 func (w *logWriter) close() {
 	w.tw.Close()
 	w.lw.Close()

@@ -119,24 +119,8 @@ func TestHybridTailModel(t *testing.T) {
 					dirty = false
 				case op == 17:
 					// A writer without the log commits: the tail reads that snapshot from files.
-					tw, err := tbl.NewWriter(ctx, table.WriterOptions{})
-					if err != nil {
-						t.Fatal(err)
-					}
-					b := batchOf(t, tbl, randomRows(r, 3, step))
-					if err := tw.Write(ctx, b); err != nil {
-						t.Fatal(err)
-					}
-					b.Release()
-					msgs, err := tw.PrepareCommit(ctx)
-					if err != nil {
-						t.Fatal(err)
-					}
 					plain++
-					if _, err := tbl.Commit(ctx, table.Commit{User: "plain", Identifier: plain, Messages: msgs}); err != nil {
-						t.Fatal(err)
-					}
-					tw.Close()
+					commitWithoutLog(t, tbl, randomRows(r, 3, step), "plain", plain)
 					// The log writer's sequence numbers must stay above the plain writer's.
 					w.close()
 					w = openWriter(t, tbl, broker)
@@ -395,25 +379,7 @@ func TestTailNextWithShortDeadlines(t *testing.T) {
 			// A commit without the log, by the table's only writer then: the tail reads it
 			// from files.
 			w.close()
-			tw, err := tbl.NewWriter(ctx, table.WriterOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := batchOf(t, tbl, rows(c))
-			if err := tw.Write(ctx, b); err != nil {
-				t.Fatal(err)
-			}
-			b.Release()
-			msgs, err := tw.PrepareCommit(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := tbl.Commit(ctx, table.Commit{User: "no-log", Identifier: 1, Messages: msgs})
-			if err != nil {
-				t.Fatal(err)
-			}
-			tw.Close()
-			last = res.SnapshotID
+			last = commitWithoutLog(t, tbl, rows(c), "no-log", 1)
 			w = openWriter(t, tbl, broker)
 			continue
 		}
