@@ -14,6 +14,7 @@ import (
 	"github.com/tarnlake/tarn/export"
 	"github.com/tarnlake/tarn/fileio"
 	"github.com/tarnlake/tarn/format/types"
+	"github.com/tarnlake/tarn/predicate"
 	"github.com/tarnlake/tarn/table"
 )
 
@@ -106,4 +107,114 @@ func readRows(t *testing.T, tbl *table.Table, where string) []string {
 	}
 	sort.Strings(lines)
 	return lines
+}
+
+// A filter pinning the whole bucket key to a few values (=, IN, AND, OR) plans only the
+// buckets those keys hash to, as Paimon's scans do; the rows equal the filtered rows of a
+// full read. Filters that leave part of the key free, or pin it by a type whose literal
+// may encode differently (DOUBLE), plan every bucket.
+func TestBucketKeyFilterPlansFewerBuckets(t *testing.T) {
+	ctx := context.Background()
+	cat := catalog.New(fileio.NewLocal(), t.TempDir())
+	fields, err := types.ParseColumns("p INT NOT NULL, id BIGINT NOT NULL, s STRING NOT NULL, x DOUBLE NOT NULL, v INT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: "t"}, catalog.TableSpec{
+		Fields: fields, PrimaryKeys: []string{"p", "id", "s"}, PartitionKeys: []string{"p"},
+		Options: map[string]string{"bucket": "8"},
+	}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: "d"}, catalog.TableSpec{
+		Fields: fields, PrimaryKeys: []string{"x"}, Options: map[string]string{"bucket": "8"},
+	}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for commit := 1; commit <= 3; commit++ {
+		var rows []string
+		for i := 0; i < 60; i++ {
+			rows = append(rows, fmt.Sprintf(`{"p":%d,"id":%d,"s":"%c","x":%d.5,"v":%d}`, i%2, i%20, 'a'+i%3, i, commit))
+		}
+		writeCommit(t, tbl, fields, true, "["+strings.Join(rows, ",")+"]", int64(commit))
+		writeCommit(t, dbl, fields, true, "["+strings.Join(rows, ",")+"]", int64(commit))
+	}
+	buckets := func(tbl *table.Table, where string) int {
+		t.Helper()
+		s, err := tbl.LatestSchema(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := predicate.Bind(where, s.Fields, s.PartitionKeys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := tbl.Plan(ctx, table.ScanOptions{Filter: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, sp := range plan.Splits {
+			seen[fmt.Sprint(sp.PartitionValues, sp.Bucket)] = true
+		}
+		return len(seen)
+	}
+	all := readRows(t, tbl, "")
+	allBuckets := buckets(tbl, "v > 0")
+	if allBuckets < 10 {
+		t.Fatalf("the rows fill %d partition buckets; want most of the 16", allBuckets)
+	}
+	for _, c := range []struct {
+		where       string
+		keep        func(r map[string]any) bool
+		mostBuckets int // 0: every bucket
+	}{
+		{"id = 3 AND s = 'a'", func(r map[string]any) bool { return num(r["id"]) == 3 && r["s"] == "a" }, 2},
+		{"p = 1 AND id = 3 AND s = 'a'", func(r map[string]any) bool { return num(r["p"]) == 1 && num(r["id"]) == 3 && r["s"] == "a" }, 1},
+		{"id IN (1, 2, 5) AND s = 'b' AND v > 1", func(r map[string]any) bool {
+			return (num(r["id"]) == 1 || num(r["id"]) == 2 || num(r["id"]) == 5) && r["s"] == "b" && num(r["v"]) > 1
+		}, 6},
+		{"(id = 1 AND s = 'a') OR (id = 2 AND s = 'c')", func(r map[string]any) bool {
+			return (num(r["id"]) == 1 && r["s"] == "a") || (num(r["id"]) == 2 && r["s"] == "c")
+		}, 8},
+		{"id = 1 AND id = 2 AND s = 'a'", func(r map[string]any) bool { return false }, 0},
+		{"id = 3", func(r map[string]any) bool { return num(r["id"]) == 3 }, allBuckets},
+		{"id = 3 OR s = 'a'", func(r map[string]any) bool { return num(r["id"]) == 3 || r["s"] == "a" }, allBuckets},
+	} {
+		t.Run(c.where, func(t *testing.T) {
+			got := readRows(t, tbl, c.where)
+			var want []string
+			for _, l := range all {
+				var r map[string]any
+				if err := json.Unmarshal([]byte(l), &r); err != nil {
+					t.Fatal(err)
+				}
+				if c.keep(r) {
+					want = append(want, l)
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			// Key statistics prune some files of unpinned keys too: compare with the
+			// same filter as ranges, which pin nothing.
+			n := buckets(tbl, c.where)
+			if c.mostBuckets == allBuckets {
+				ranged := strings.NewReplacer("id = 3", "id >= 3 AND id <= 3", "s = 'a'", "s >= 'a' AND s <= 'a'").Replace(c.where)
+				if m := buckets(tbl, ranged); n != m {
+					t.Fatalf("planned %d partition buckets, %d for %q", n, m, ranged)
+				}
+				return
+			}
+			if n > c.mostBuckets {
+				t.Fatalf("planned %d partition buckets, want at most %d", n, c.mostBuckets)
+			}
+		})
+	}
+	// x = 3.5 matches one row; statistics prune some files, the bucket key none.
+	if n, want := buckets(dbl, "x = 3.5"), buckets(dbl, "x >= 3.5 AND x <= 3.5"); n != want {
+		t.Fatalf("a DOUBLE bucket key planned %d buckets for x = 3.5, %d for the range", n, want)
+	}
 }

@@ -144,11 +144,12 @@ func (t *Table) readPrimaryKeySplit(ctx context.Context, schema *format.TableSch
 	// A filter of primary-key columns alone matches every record of a key or none, so
 	// the merge's inputs are filtered (on their key columns) before merging: keys that
 	// cannot match are neither merged nor gathered. (The merged rows are filtered again,
-	// as every read's are.)
+	// as every read's are.) Only the trimmed key is in the files: a filter that also
+	// names a partition column is left to the merged rows.
 	rawReaders := func(run []manifest.DataFileMeta, o ReadOptions) []func(context.Context) (datafile.BatchReader, error) {
 		return filesReadersRaw(t, split, run, kv, o)
 	}
-	if o.Filter != nil && onlyColumns(o.Filter.Columns(), schema.PrimaryKeys) {
+	if o.Filter != nil && onlyColumns(o.Filter.Columns(), schema.TrimmedPrimaryKeys()) {
 		rawReaders = func(run []manifest.DataFileMeta, o ReadOptions) []func(context.Context) (datafile.BatchReader, error) {
 			open := filesReadersRaw(t, split, run, kv, o)
 			for i, f := range open {
