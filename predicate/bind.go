@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -576,4 +577,87 @@ func rowValue(arr arrow.Array, i int) any {
 		return v
 	}
 	return true
+}
+
+// ColumnValues returns the value combinations the columns cols can take in a row the
+// predicate keeps, when equalities and IN lists pin every one of them (joined by AND, or
+// OR of such on the same column), at most limit combinations; ok is false otherwise. A
+// scan uses them to read only the buckets those keys hash to (table.ValuesFilter).
+func (p *Predicate) ColumnValues(cols []string, limit int) ([][]any, bool) {
+	dom := domains(p.root)
+	combos := [][]any{nil}
+	for _, c := range cols {
+		vals, ok := dom[c]
+		if !ok || len(combos)*len(vals) > limit {
+			return nil, false
+		}
+		next := make([][]any, 0, len(combos)*len(vals))
+		for _, prefix := range combos {
+			for _, v := range vals {
+				next = append(next, append(slices.Clip(prefix), v))
+			}
+		}
+		combos = next
+	}
+	return combos, true
+}
+
+// domains maps each column a node pins to a finite set of values to that set (an empty
+// set: no row matches); columns absent are not pinned.
+func domains(nd node) map[string][]any {
+	switch n := nd.(type) {
+	case cmpNode:
+		if n.op != Eq && n.op != In {
+			return nil
+		}
+		var vals []any
+		for _, v := range n.values {
+			if v == nil {
+				return nil
+			}
+			if !slices.ContainsFunc(vals, func(x any) bool { return compare(x, v) == 0 }) {
+				vals = append(vals, v)
+			}
+		}
+		return map[string][]any{n.col: vals}
+	case andNode:
+		l, r := domains(n.l), domains(n.r)
+		out := map[string][]any{}
+		for c, lv := range l {
+			out[c] = lv
+		}
+		for c, rv := range r {
+			lv, ok := out[c]
+			if !ok {
+				out[c] = rv
+				continue
+			}
+			both := []any{}
+			for _, v := range lv {
+				if slices.ContainsFunc(rv, func(x any) bool { return compare(x, v) == 0 }) {
+					both = append(both, v)
+				}
+			}
+			out[c] = both
+		}
+		return out
+	case orNode:
+		l, r := domains(n.l), domains(n.r)
+		out := map[string][]any{}
+		for c, lv := range l {
+			rv, ok := r[c]
+			if !ok {
+				continue
+			}
+			vals := slices.Clone(lv)
+			for _, v := range rv {
+				if !slices.ContainsFunc(vals, func(x any) bool { return compare(x, v) == 0 }) {
+					vals = append(vals, v)
+				}
+			}
+			out[c] = vals
+		}
+		return out
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package predicate
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -179,4 +180,37 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%q parsed, its rendering %q does not: %v", s, e.String(), err)
 		}
 	})
+}
+
+// ColumnValues names the key combinations a filter pins, for bucket selection.
+func TestColumnValues(t *testing.T) {
+	tests := []struct {
+		where string
+		cols  []string
+		want  string // fmt of the combinations; "" for not pinned
+	}{
+		{"id = 3", []string{"id"}, "[[3]]"},
+		{"id IN (1, 2, 2) AND name = 'a'", []string{"id", "name"}, "[[1 a] [2 a]]"},
+		{"id IN (1, 2) AND id IN (2, 3)", []string{"id"}, "[[2]]"},
+		{"id = 1 AND id = 2", []string{"id"}, "[]"},
+		{"(id = 1 AND name = 'a') OR (id = 2 AND name = 'b')", []string{"id", "name"}, "[[1 a] [1 b] [2 a] [2 b]]"},
+		{"id = 1 OR name = 'a'", []string{"id"}, ""},
+		{"id = 3", []string{"id", "name"}, ""},
+		{"id > 3", []string{"id"}, ""},
+		{"NOT id = 3", []string{"id"}, ""},
+		{"id NOT IN (1, 2)", []string{"id"}, ""},
+		{"id IN (1, 2, 3) AND name IN ('a', 'b')", []string{"id", "name"}, ""}, // over the limit of 5
+	}
+	for _, tc := range tests {
+		t.Run(tc.where, func(t *testing.T) {
+			p, err := Bind(tc.where, fields, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := p.ColumnValues(tc.cols, 5)
+			if s := fmt.Sprint(got); !ok && tc.want != "" || ok && s != tc.want {
+				t.Fatalf("ColumnValues(%v) = %s, %v; want %q", tc.cols, s, ok, tc.want)
+			}
+		})
+	}
 }

@@ -44,6 +44,15 @@ type Filter interface {
 	KeepFile(f *FileStats) bool
 }
 
+// ValuesFilter is a Filter that can name the values it allows columns to take. A scan of
+// a fixed-bucket table whose filter pins the bucket key (id = 5, id IN (1, 2)) reads only
+// the buckets those keys hash to, as Paimon's scans do (BucketSelectConverter).
+type ValuesFilter interface {
+	// ColumnValues returns the value combinations of cols that matching rows can have
+	// (at most limit), or false when the filter does not pin every column of cols.
+	ColumnValues(cols []string, limit int) ([][]any, bool)
+}
+
 // FileStats are a data file's statistics, decoded against the schema it was written with
 // and mapped to the scan's schema by field id; unknown columns are absent.
 type FileStats struct {
@@ -275,6 +284,10 @@ func (t *Table) liveEntries(ctx context.Context, snap *format.Snapshot, schema *
 		}
 	}
 	entries := merger.Entries()
+	buckets, err := t.newBucketSelector(ctx, schema, o.Filter)
+	if err != nil {
+		return nil, err
+	}
 	out := entries[:0]
 	for _, e := range entries {
 		if e.Kind != manifest.FileKindAdd {
@@ -282,6 +295,13 @@ func (t *Table) liveEntries(ctx context.Context, snap *format.Snapshot, schema *
 		}
 		if o.Bucket != nil && int(e.Bucket) != *o.Bucket {
 			continue
+		}
+		if buckets != nil {
+			if keep, err := buckets.keep(ctx, &e); err != nil {
+				return nil, err
+			} else if !keep {
+				continue
+			}
 		}
 		if o.Filter != nil && len(partFields) > 0 {
 			row, err := binaryrow.Deserialize(e.Partition)
