@@ -70,23 +70,29 @@ func TestKeyFilterBeforeMerge(t *testing.T) {
 				{"n < 50", func(r map[string]any) bool { return r["n"] != nil && num(r["n"]) < 50 }},
 				{"id < 20 AND v = 'x'", func(r map[string]any) bool { return false }},
 			} {
-				got := readRows(t, tbl, c.where)
-				var want []string
-				for _, l := range all {
-					var r map[string]any
-					if err := json.Unmarshal([]byte(l), &r); err != nil {
-						t.Fatal(err)
-					}
-					if c.keep(r) {
-						want = append(want, l)
-					}
-				}
+				got, want := readRows(t, tbl, c.where), keepRows(t, all, c.keep)
 				if strings.Join(got, "\n") != strings.Join(want, "\n") {
 					t.Errorf("where %s:\ngot  %v\nwant %v", c.where, got, want)
 				}
 			}
 		})
 	}
+}
+
+// keepRows returns the JSON rows keep accepts.
+func keepRows(t *testing.T, rows []string, keep func(r map[string]any) bool) []string {
+	t.Helper()
+	var out []string
+	for _, l := range rows {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if keep(r) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func num(v any) float64 {
@@ -184,17 +190,7 @@ func TestBucketKeyFilterPlansFewerBuckets(t *testing.T) {
 		{"id = 3 OR s = 'a'", func(r map[string]any) bool { return num(r["id"]) == 3 || r["s"] == "a" }, allBuckets},
 	} {
 		t.Run(c.where, func(t *testing.T) {
-			got := readRows(t, tbl, c.where)
-			var want []string
-			for _, l := range all {
-				var r map[string]any
-				if err := json.Unmarshal([]byte(l), &r); err != nil {
-					t.Fatal(err)
-				}
-				if c.keep(r) {
-					want = append(want, l)
-				}
-			}
+			got, want := readRows(t, tbl, c.where), keepRows(t, all, c.keep)
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
