@@ -214,3 +214,50 @@ func TestBucketKeyFilterPlansFewerBuckets(t *testing.T) {
 		t.Fatalf("a DOUBLE bucket key planned %d buckets for x = 3.5, %d for the range", n, want)
 	}
 }
+
+// Bucket selection encodes a filter's literals as the writer encodes the key: for a key of
+// INT, DATE, BOOLEAN, SMALLINT and BYTES columns, every row is found by a filter pinning
+// its key, which plans one bucket.
+func TestBucketKeyFilterKeyTypes(t *testing.T) {
+	ctx := context.Background()
+	cat := catalog.New(fileio.NewLocal(), t.TempDir())
+	fields, err := types.ParseColumns("k INT NOT NULL, d DATE NOT NULL, b BOOLEAN NOT NULL, s SMALLINT NOT NULL, y BYTES NOT NULL, v INT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := cat.CreateTable(ctx, catalog.Identifier{Database: "db", Table: "t"}, catalog.TableSpec{
+		Fields: fields, PrimaryKeys: []string{"k", "d", "b", "s", "y"}, Options: map[string]string{"bucket": "8"},
+	}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for i := 0; i < 40; i++ {
+		// BYTES in JSON Lines is base64: "eA==" is "x", "eXk=" is "yy".
+		y := []string{"eA==", "eXk="}[i%2]
+		rows = append(rows, fmt.Sprintf(`{"k":%d,"d":"2024-01-%02d","b":%t,"s":%d,"y":"%s","v":%d}`, i, 1+i%28, i%3 == 0, -i, y, i))
+	}
+	writeCommit(t, tbl, fields, true, "["+strings.Join(rows, ",")+"]", 1)
+	s, err := tbl.LatestSchema(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 40; i++ {
+		where := fmt.Sprintf("k = %d AND d = DATE '2024-01-%02d' AND b = %t AND s = %d AND y = '%s'", i, 1+i%28, i%3 == 0, -i, []string{"x", "yy"}[i%2])
+		got := readRows(t, tbl, where)
+		if len(got) != 1 || !strings.Contains(got[0], fmt.Sprintf(`"v":%d}`, i)) {
+			t.Fatalf("%s: %v, want the row with v %d", where, got, i)
+		}
+		f, err := predicate.Bind(where, s.Fields, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := tbl.Plan(ctx, table.ScanOptions{Filter: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plan.Splits) != 1 {
+			t.Fatalf("%s: planned %d buckets, want 1", where, len(plan.Splits))
+		}
+	}
+}
