@@ -28,45 +28,50 @@ import (
 
 // Every changes-A-B.jsonl of the reference tables (Paimon's streaming read of snapshots
 // A+1..B: changelog-producer input, lookup and full-compaction, first-row with lookup)
-// reads through Tarn's incremental read exactly as Paimon returns it.
+// reads through Tarn's incremental read exactly as Paimon returns it, for each seed
+// (compatSeeds).
 func TestTarnReadsPaimonChanges(t *testing.T) {
 	requireOracle(t)
-	dir := generated(t, paimonLatest)
 	ctx := context.Background()
-	for _, rt := range loadManifest(t, dir) {
-		var files []string
-		for _, f := range rt.Files {
-			if strings.HasPrefix(f, "changes-") {
-				files = append(files, f)
-			}
-		}
-		if len(files) == 0 {
-			continue
-		}
-		t.Run(rt.Name, func(t *testing.T) {
-			var failures []string
-			rows := 0
-			for _, file := range files {
-				var from, to int64
-				if _, err := fmt.Sscanf(file, "changes-%d-%d.jsonl", &from, &to); err != nil {
-					t.Fatalf("%s: %v", file, err)
+	for _, sd := range compatSeeds() {
+		dir := generatedSeed(t, paimonLatest, sd)
+		t.Run(fmt.Sprintf("seed%d", sd), func(t *testing.T) {
+			for _, rt := range loadManifest(t, dir) {
+				var files []string
+				for _, f := range rt.Files {
+					if strings.HasPrefix(f, "changes-") {
+						files = append(files, f)
+					}
 				}
-				want, err := os.ReadFile(filepath.Join(dir, rt.Expected, file))
-				if err != nil {
-					t.Fatal(err)
+				if len(files) == 0 {
+					continue
 				}
-				got, err := changesJSONL(ctx, filepath.Join(dir, rt.Path), from, to, rt.PrimaryKeys, false)
-				rows += bytes.Count(want, []byte("\n"))
-				switch {
-				case err != nil:
-					failures = append(failures, fmt.Sprintf("%s: %v", file, err))
-				case !bytes.Equal(got, want):
-					failures = append(failures, fmt.Sprintf("%s: rows differ\n%s", file, diff(string(want), string(got))))
-				}
-			}
-			t.Logf("%d change files, %d rows", len(files), rows)
-			if len(failures) > 0 {
-				t.Fatalf("%d of %d change files differ:\n%s", len(failures), len(files), strings.Join(failures, "\n"))
+				t.Run(rt.Name, func(t *testing.T) {
+					var failures []string
+					rows := 0
+					for _, file := range files {
+						var from, to int64
+						if _, err := fmt.Sscanf(file, "changes-%d-%d.jsonl", &from, &to); err != nil {
+							t.Fatalf("%s: %v", file, err)
+						}
+						want, err := os.ReadFile(filepath.Join(dir, rt.Expected, file))
+						if err != nil {
+							t.Fatal(err)
+						}
+						got, err := changesJSONL(ctx, filepath.Join(dir, rt.Path), from, to, rt.PrimaryKeys, false)
+						rows += bytes.Count(want, []byte("\n"))
+						switch {
+						case err != nil:
+							failures = append(failures, fmt.Sprintf("%s: %v", file, err))
+						case !bytes.Equal(got, want):
+							failures = append(failures, fmt.Sprintf("%s: rows differ\n%s", file, diff(string(want), string(got))))
+						}
+					}
+					t.Logf("%d change files, %d rows", len(files), rows)
+					if len(failures) > 0 {
+						t.Fatalf("%d of %d change files differ:\n%s", len(failures), len(files), strings.Join(failures, "\n"))
+					}
+				})
 			}
 		})
 	}
