@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"sort"
@@ -678,13 +677,7 @@ func (tl *Tail) readFiles(ctx context.Context, k int64) error {
 }
 
 // readChanges reads the changes of splits, every batch or (on an error) none.
-func (tl *Tail) readChanges(ctx context.Context, splits []table.ChangeSplit) (batches []arrow.RecordBatch, err error) {
-	defer func() {
-		if err != nil {
-			releaseAll(batches)
-			batches = nil
-		}
-	}()
+func (tl *Tail) readChanges(ctx context.Context, splits []table.ChangeSplit) ([]arrow.RecordBatch, error) {
 	ro := table.ReadOptions{Columns: tl.o.Columns, BatchSize: tl.o.BatchSize, Mem: tl.mem}
 	if tl.filter != nil {
 		ro.Filter = tl.filter
@@ -693,22 +686,21 @@ func (tl *Tail) readChanges(ctx context.Context, splits []table.ChangeSplit) (ba
 	if err != nil {
 		return nil, err
 	}
-	for {
-		b, err := r.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			r.Close()
-			return batches, err
-		}
+	batches, err := datafile.ReadAll(ctx, r)
+	if cerr := r.Close(); err == nil && cerr != nil {
+		releaseAll(batches)
+		return nil, cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(batches, func(b arrow.RecordBatch) bool {
 		if b.NumRows() == 0 {
 			b.Release()
-			continue
+			return true
 		}
-		batches = append(batches, b)
-	}
-	return batches, r.Close()
+		return false
+	}), nil
 }
 
 func releaseAll(batches []arrow.RecordBatch) {

@@ -105,7 +105,8 @@ type BatchReader interface {
 	Close() error
 }
 
-// ReadAll drains a reader into a slice of batches (tests and small files).
+// ReadAll drains a reader into a slice of batches, all of them or, on an error, none
+// (released). It does not close the reader.
 func ReadAll(ctx context.Context, r BatchReader) ([]arrow.RecordBatch, error) {
 	var out []arrow.RecordBatch
 	for {
