@@ -99,15 +99,19 @@ func (s *bucketSelector) keep(ctx context.Context, e *manifest.ManifestEntry) (b
 	return int(e.Bucket) < total && kept[e.Bucket], nil
 }
 
-// bucketKeyFields are the fields rows are bucketed by: option bucket-key, else the
-// trimmed primary key.
-func bucketKeyFields(schema *format.TableSchema, opts CoreOptions) []types.DataField {
-	bk := opts.BucketKey
-	if len(bk) == 0 {
-		bk = schema.TrimmedPrimaryKeys()
+// bucketKeyNames names the columns rows are bucketed by: option bucket-key, else the trimmed
+// primary key.
+func bucketKeyNames(schema *format.TableSchema, opts CoreOptions) []string {
+	if len(opts.BucketKey) > 0 {
+		return opts.BucketKey
 	}
+	return schema.TrimmedPrimaryKeys()
+}
+
+// bucketKeyFields are the fields of bucketKeyNames (none if one is missing).
+func bucketKeyFields(schema *format.TableSchema, opts CoreOptions) []types.DataField {
 	var out []types.DataField
-	for _, i := range schema.FieldIndexes(bk) {
+	for _, i := range schema.FieldIndexes(bucketKeyNames(schema, opts)) {
 		if i < 0 {
 			return nil
 		}

@@ -33,11 +33,7 @@ func (t *Table) Buckets(ctx context.Context, b arrow.RecordBatch) ([]int, error)
 			c.Release()
 		}
 	}()
-	bk := opts.BucketKey
-	if len(bk) == 0 {
-		bk = schema.TrimmedPrimaryKeys()
-	}
-	idx := schema.FieldIndexes(bk)
+	idx := schema.FieldIndexes(bucketKeyNames(schema, opts))
 	kc := make([]arrow.Array, len(idx))
 	kf := make([]types.DataField, len(idx))
 	for i, j := range idx {

@@ -214,11 +214,7 @@ func (t *Table) NewWriter(ctx context.Context, o WriterOptions) (*Writer, error)
 	w.bgCtx, w.bgCancel = context.WithCancel(context.Background())
 	w.partIdx = schema.FieldIndexes(schema.PartitionKeys)
 	if opts.Bucket > 0 || opts.Bucket == format.PostponeBucket {
-		bk := opts.BucketKey
-		if len(bk) == 0 {
-			bk = schema.TrimmedPrimaryKeys()
-		}
-		w.bucketBy = schema.FieldIndexes(bk)
+		w.bucketBy = schema.FieldIndexes(bucketKeyNames(schema, opts))
 	}
 	w.base, err = t.LatestSnapshot(ctx)
 	if err != nil {
