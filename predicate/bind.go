@@ -615,7 +615,7 @@ func domains(nd node) map[string][]any {
 			if v == nil {
 				return nil
 			}
-			if !slices.ContainsFunc(vals, func(x any) bool { return compare(x, v) == 0 }) {
+			if !hasValue(vals, v) {
 				vals = append(vals, v)
 			}
 		}
@@ -634,7 +634,7 @@ func domains(nd node) map[string][]any {
 			}
 			both := []any{}
 			for _, v := range lv {
-				if slices.ContainsFunc(rv, func(x any) bool { return compare(x, v) == 0 }) {
+				if hasValue(rv, v) {
 					both = append(both, v)
 				}
 			}
@@ -651,7 +651,7 @@ func domains(nd node) map[string][]any {
 			}
 			vals := slices.Clone(lv)
 			for _, v := range rv {
-				if !slices.ContainsFunc(vals, func(x any) bool { return compare(x, v) == 0 }) {
+				if !hasValue(vals, v) {
 					vals = append(vals, v)
 				}
 			}
@@ -660,4 +660,9 @@ func domains(nd node) map[string][]any {
 		return out
 	}
 	return nil
+}
+
+// hasValue reports whether vals holds a value equal to v.
+func hasValue(vals []any, v any) bool {
+	return slices.ContainsFunc(vals, func(x any) bool { return compare(x, v) == 0 })
 }
