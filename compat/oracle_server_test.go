@@ -171,7 +171,7 @@ type oracleServer struct {
 	cmd    *exec.Cmd
 	in     io.WriteCloser
 	out    *bufio.Reader
-	stderr *bytes.Buffer // the server's own diagnostics (a build, a crash)
+	stderr *lockedBuffer // the server's own diagnostics (a build, a crash)
 	done   chan struct{}
 }
 
@@ -186,8 +186,8 @@ func startOracleServer(version string) (*oracleServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &oracleServer{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<16), stderr: &bytes.Buffer{}, done: make(chan struct{})}
-	cmd.Stderr = &lockedWriter{w: s.stderr}
+	s := &oracleServer{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<16), stderr: &lockedBuffer{}, done: make(chan struct{})}
+	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start compat/oracle --paimon %s serve: %w", version, err)
 	}
@@ -273,13 +273,20 @@ func (s *oracleServer) close() {
 	}
 }
 
-type lockedWriter struct {
+// lockedBuffer is a buffer a process writes while the suite may read it.
+type lockedBuffer struct {
 	mu sync.Mutex
-	w  io.Writer
+	b  bytes.Buffer
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
+func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
