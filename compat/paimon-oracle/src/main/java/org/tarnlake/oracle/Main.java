@@ -242,22 +242,17 @@ public final class Main {
                         need(pos, 2);
                         FileStoreTable t = env.table(pos.get(1));
                         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-                        if (!flags.containsKey("commits")) {
-                            long n = Ops.write(t, in);
-                            System.err.println("wrote " + n + " rows; latest snapshot "
-                                    + t.snapshotManager().latestSnapshotId());
-                            return 0;
-                        }
-                        // Several commits in one JVM, one per section of the input; with
-                        // --full-compact-each a full compaction after each commit.
+                        // With --commits, several commits in one JVM, one per section of the
+                        // input, each (--full-compact-each) fully compacted after.
+                        boolean commits = flags.containsKey("commits");
                         do {
                             long n = Ops.write(t, in);
-                            if (flags.containsKey("full-compact-each")) {
+                            if (commits && flags.containsKey("full-compact-each")) {
                                 Ops.compact(t, true);
                             }
                             System.err.println("wrote " + n + " rows; latest snapshot "
                                     + t.snapshotManager().latestSnapshotId());
-                        } while (!Ops.atEnd(in));
+                        } while (commits && !Ops.atEnd(in));
                         return 0;
                     }
                 case "buckets":
