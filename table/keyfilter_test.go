@@ -147,26 +147,7 @@ func TestBucketKeyFilterPlansFewerBuckets(t *testing.T) {
 		writeCommit(t, tbl, fields, true, "["+strings.Join(rows, ",")+"]", int64(commit))
 		writeCommit(t, dbl, fields, true, "["+strings.Join(rows, ",")+"]", int64(commit))
 	}
-	buckets := func(tbl *table.Table, where string) int {
-		t.Helper()
-		s, err := tbl.LatestSchema(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := predicate.Bind(where, s.Fields, s.PartitionKeys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		plan, err := tbl.Plan(ctx, table.ScanOptions{Filter: f})
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen := map[string]bool{}
-		for _, sp := range plan.Splits {
-			seen[fmt.Sprint(sp.PartitionValues, sp.Bucket)] = true
-		}
-		return len(seen)
-	}
+	buckets := func(tbl *table.Table, where string) int { return plannedBuckets(t, tbl, where) }
 	all := readRows(t, tbl, "")
 	allBuckets := buckets(tbl, "v > 0")
 	if allBuckets < 10 {
@@ -238,26 +219,38 @@ func TestBucketKeyFilterKeyTypes(t *testing.T) {
 		rows = append(rows, fmt.Sprintf(`{"k":%d,"d":"2024-01-%02d","b":%t,"s":%d,"y":"%s","v":%d}`, i, 1+i%28, i%3 == 0, -i, y, i))
 	}
 	writeCommit(t, tbl, fields, true, "["+strings.Join(rows, ",")+"]", 1)
-	s, err := tbl.LatestSchema(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for i := 0; i < 40; i++ {
 		where := fmt.Sprintf("k = %d AND d = DATE '2024-01-%02d' AND b = %t AND s = %d AND y = '%s'", i, 1+i%28, i%3 == 0, -i, []string{"x", "yy"}[i%2])
 		got := readRows(t, tbl, where)
 		if len(got) != 1 || !strings.Contains(got[0], fmt.Sprintf(`"v":%d}`, i)) {
 			t.Fatalf("%s: %v, want the row with v %d", where, got, i)
 		}
-		f, err := predicate.Bind(where, s.Fields, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		plan, err := tbl.Plan(ctx, table.ScanOptions{Filter: f})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(plan.Splits) != 1 {
-			t.Fatalf("%s: planned %d buckets, want 1", where, len(plan.Splits))
+		if n := plannedBuckets(t, tbl, where); n != 1 {
+			t.Fatalf("%s: planned %d buckets, want 1", where, n)
 		}
 	}
+}
+
+// plannedBuckets is the number of partition buckets a scan of tbl with the filter where
+// plans.
+func plannedBuckets(t *testing.T, tbl *table.Table, where string) int {
+	t.Helper()
+	ctx := context.Background()
+	s, err := tbl.LatestSchema(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := predicate.Bind(where, s.Fields, s.PartitionKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := tbl.Plan(ctx, table.ScanOptions{Filter: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, sp := range plan.Splits {
+		seen[fmt.Sprint(sp.PartitionValues, sp.Bucket)] = true
+	}
+	return len(seen)
 }
