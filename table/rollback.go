@@ -188,8 +188,9 @@ func (t *Table) rollback(ctx context.Context, target *format.Snapshot) (*Rollbac
 // planRollback lists the files only the deleted snapshots and tags referenced: data
 // files added after the target (a file whose first appearance in the deleted snapshots'
 // deltas is a deletion predates them and is kept; when the deleted snapshots do not follow
-// the target directly, or a deleted tag's snapshot had expired, their live files are
-// compared with the target's), their changelog files, and their manifests, manifest
+// the target directly, or a deleted tag's snapshot had expired, their live files, and
+// the files their deltas deleted, are compared with the target's), their changelog
+// files, and their manifests, manifest
 // lists and index files that the target does not use. Branches and the long-lived
 // changelogs kept keep theirs; doomed may begin with the long-lived changelogs deleted.
 func (t *Table) planRollback(ctx context.Context, target *format.Snapshot, doomed []sizedSnapshot, doomedTags []*format.Snapshot) (*expiryPlan, error) {
@@ -294,9 +295,17 @@ func (t *Table) planRollback(ctx context.Context, target *format.Snapshot, doome
 				continue
 			}
 			seen[k] = true
-			if wasWhole || deleted[k] || foreign.data[k] {
-				continue // compared as a whole above; predates the deleted snapshots; or a branch holds it
+			switch {
+			case foreign.data[k]:
+				continue // a branch or a kept long-lived changelog holds it
+			case wasWhole && !deleted[k]:
+				continue // live in s: compared as a whole above
+			case !wasWhole && deleted[k]:
+				continue // predates the deleted snapshots
 			}
+			// An addition after the target, or (s compared whole) a file s deleted that
+			// the target does not hold: snapshots expired since added it, and only s's
+			// delta still names it.
 			if err := addData(s, e); err != nil {
 				return nil, err
 			}
